@@ -1,0 +1,3 @@
+from tenantsync.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Set-up commands: init, db upgrade, config show, apply, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from tenantsync.cli.common import emit_json, load_settings, open_box, open_db, out
+from tenantsync.config import apply_document, export_organization, load_document
+from tenantsync.errors import ConfigError
+from tenantsync.store.accounts import create_account
+from tenantsync.store.models import ConsoleAccount, Role
+from tenantsync.worker.registry import default_registry
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
+
+
+def init(
+    admin: str = typer.Option(..., "--admin", help="email of the first super administrator"),
+) -> None:
+    """Create the data directory, the key, the database and the first super administrator."""
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    open_box(settings, create=True)
+    db = open_db(settings, check=False)
+    db.upgrade()
+    with db.session() as session:
+        if session.scalar(select(ConsoleAccount.id).limit(1)) is not None:
+            raise ConfigError("the database already has console accounts; init runs once")
+        password = (
+            settings.admin_password.get_secret_value()
+            if settings.admin_password
+            else typer.prompt(f"Password for {admin}", hide_input=True, confirmation_prompt=True)
+        )
+        create_account(session, admin, password, Role.SUPER_ADMIN)
+    out.print(f"initialized {settings.data_dir}; super administrator {admin.lower()} created")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database schema to this version of tenantsync."""
+    settings = load_settings()
+    db = open_db(settings, check=False)
+    before = db.current_revision()
+    db.upgrade()
+    after = db.current_revision()
+    out.print(f"database at schema {after}" + ("" if before == after else f" (was {before})"))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    out.print(open_db(load_settings(), check=False).current_revision() or "not initialized")
+
+
+@config_app.command("show")
+def config_show(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
+    """Print the effective settings, secrets masked."""
+    data = load_settings().masked()
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key} = {value}")
+
+
+def apply(
+    file: Path = typer.Argument(..., help="YAML file of organizations and their tasks"),
+    check_only: bool = typer.Option(False, "--check", help="validate only, write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
+) -> None:
+    """Create or update organizations, connections, definitions, schedules and tasks from a file."""
+    settings = load_settings()
+    loaded = load_document(file)
+    registry = default_registry()
+    db = open_db(settings)
+    box = open_box(settings, create=True)
+    with db.session() as session:
+        report = apply_document(session, loaded, registry, box)
+        if check_only:
+            session.rollback()
+    if as_json:
+        emit_json(
+            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+        )
+        return
+    verb = "would be" if check_only else ""
+    for outcome in ("created", "updated"):
+        for what in getattr(report, outcome):
+            out.print(f"{outcome} {what}" if not verb else f"{what} {verb} {outcome}")
+    out.print(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged" + (" (check only)" if check_only else "")
+    )
+
+
+def export(organization: str = typer.Argument(..., help="organization name")) -> None:
+    """Print an organization as a configuration file (secrets as references)."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        typer.echo(export_organization(session, organization), nl=False)

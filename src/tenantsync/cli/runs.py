@@ -1,0 +1,305 @@
+"""Runs: list, show, cancel; and running a task now (or previewing it)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenantsync.cli.common import (
+    emit_json,
+    err,
+    fmt_duration,
+    fmt_time,
+    load_settings,
+    open_db,
+    out,
+    table,
+)
+from tenantsync.errors import NotFound, TenantSyncError
+from tenantsync.store.directory import find_task
+from tenantsync.store.models import (
+    ChangeRecord,
+    Definition,
+    Organization,
+    Run,
+    RunStatus,
+    ScheduledTask,
+    Trigger,
+)
+from tenantsync.worker import queue
+from tenantsync.worker.registry import default_registry
+from tenantsync.worker.runner import Worker
+
+runs_app = typer.Typer(help="Run history: list, show, cancel.", no_args_is_help=True)
+task_app = typer.Typer(help="Scheduled tasks: list, run now, preview.", no_args_is_help=True)
+
+EXIT_BY_STATUS = {
+    RunStatus.SUCCEEDED: 0,
+    RunStatus.WARNING: 10,
+    RunStatus.FAILED: 11,
+    RunStatus.CANCELLED: 12,
+}
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """A run as plain data for JSON output."""
+    return {
+        "id": run.id,
+        "task": run.task.name,
+        "organization": run.task.organization.name,
+        "trigger": run.trigger.value,
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_seconds": run.duration_seconds,
+        "attempts": run.attempts,
+        "retried": run.retried,
+        "error": run.error,
+        "counts": run.counts,
+    }
+
+
+@runs_app.command("list")
+def runs_list(
+    task: str | None = typer.Option(None, "--task", help="only runs of this task"),
+    status: RunStatus | None = typer.Option(None, "--status", help="only runs with this status"),
+    limit: int = typer.Option(50, "--limit", min=1, help="newest N runs"),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
+) -> None:
+    """The newest runs with status and duration."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        query = select(Run).order_by(Run.id.desc()).limit(limit)
+        if task:
+            query = query.where(Run.task_id == find_task(session, task).id)
+        if status:
+            query = query.where(Run.status == status)
+        runs = session.scalars(query).all()
+        if as_json:
+            emit_json([run_summary(r) for r in runs])
+            return
+        table(
+            None,
+            ["id", "task", "trigger", "status", "started", "duration", "retried", "message"],
+            [
+                (
+                    r.id,
+                    f"{r.task.organization.name}/{r.task.name}",
+                    r.trigger.value,
+                    r.status.value,
+                    fmt_time(r.started_at or r.created_at),
+                    fmt_duration(r.duration_seconds),
+                    "yes" if r.retried else "",
+                    (r.error or "")[:80],
+                )
+                for r in runs
+            ],
+        )
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: int = typer.Argument(..., help="run id"),
+    changes: int = typer.Option(20, "--changes", min=0, help="how many recorded changes to list"),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
+) -> None:
+    """One run: status, counts, messages, plan summary and the changes it made."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        run = _get_run(session, run_id)
+        records = session.scalars(
+            select(ChangeRecord)
+            .where(ChangeRecord.run_id == run.id)
+            .order_by(ChangeRecord.id)
+            .limit(changes)
+        ).all()
+        data = run_summary(run) | {
+            "messages": run.messages,
+            "plan": run.plan,
+            "changes": [
+                {
+                    "at": c.at,
+                    "actor": c.actor,
+                    "entity": c.entity,
+                    "key": c.key,
+                    "action": c.action,
+                    "before": c.before,
+                    "after": c.after,
+                }
+                for c in records
+            ],
+        }
+        if as_json:
+            emit_json(data)
+            return
+        for key in ("id", "organization", "task", "trigger", "status", "attempts", "retried"):
+            out.print(f"{key}: {data[key]}")
+        out.print(
+            f"created: {fmt_time(run.created_at)}  started: {fmt_time(run.started_at)}  "
+            f"finished: {fmt_time(run.finished_at)}  duration: {fmt_duration(run.duration_seconds)}"
+        )
+        if run.error:
+            out.print(f"error: {run.error}")
+        if run.counts:
+            table("counts", ["count", "value"], sorted(run.counts.items()))
+        for message in run.messages:
+            out.print(f"{message.get('level', 'info')}: {message.get('text', message)}")
+        if run.plan and run.plan.get("counts"):
+            table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
+        if records:
+            table(
+                "changes",
+                ["at", "entity", "key", "action"],
+                [(fmt_time(c.at), c.entity, c.key, c.action) for c in records],
+            )
+
+
+@runs_app.command("cancel")
+def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
+    """Cancel a queued run, or ask a running one to stop."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        run = queue.cancel(session, run_id)
+        if run.status == RunStatus.CANCELLED:
+            out.print(f"run {run_id} cancelled")
+        elif run.cancel_requested:
+            out.print(f"run {run_id} is running; asked it to stop")
+        else:
+            raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def _get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    return run
+
+
+@task_app.command("list")
+def task_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
+    """Every scheduled task with its type, schedule and next due time."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        rows = session.execute(
+            select(ScheduledTask, Definition, Organization)
+            .join(Definition, Definition.id == ScheduledTask.definition_id)
+            .join(Organization, Organization.id == ScheduledTask.organization_id)
+            .order_by(Organization.name, ScheduledTask.name)
+        ).all()
+        data: list[dict[str, Any]] = [
+            {
+                "organization": o.name,
+                "name": t.name,
+                "type": d.type,
+                "schedule": t.schedule.name if t.schedule else None,
+                "enabled": t.enabled,
+                "next_due_at": t.next_due_at,
+                "scope": t.scope_kind
+                if t.scope_kind == "all"
+                else f"{t.scope_kind}:{t.scope_value}",
+            }
+            for t, d, o in rows
+        ]
+    if as_json:
+        emit_json(data)
+        return
+    table(
+        None,
+        ["organization", "task", "type", "schedule", "enabled", "next due", "scope"],
+        [
+            (
+                r["organization"],
+                r["name"],
+                r["type"],
+                r["schedule"],
+                r["enabled"],
+                fmt_time(r["next_due_at"]),
+                r["scope"],
+            )
+            for r in data
+        ],
+    )
+
+
+@task_app.command("run")
+def task_run(
+    name: str = typer.Argument(..., help="task name, or ORG/NAME"),
+    preview: bool = typer.Option(False, "--preview", help="compute the plan only; apply nothing"),
+    wait: bool = typer.Option(False, "--wait", help="run it here and wait for the result"),
+    confirm_removals: bool = typer.Option(
+        False, "--confirm-removals", help="allow removals above the safety threshold"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts (with --wait)"),
+) -> None:
+    """Queue a run of a task now (or a preview); with --wait, execute it and report."""
+    settings = load_settings()
+    db = open_db(settings)
+    with db.session() as session:
+        task = find_task(session, name)
+        run = queue.enqueue(
+            session,
+            task,
+            Trigger.PREVIEW if preview else Trigger.MANUAL,
+            requested_by="cli",
+            confirm_removals=confirm_removals,
+        )
+        run_id = run.id
+    if not wait:
+        if as_json:
+            emit_json({"id": run_id, "status": "queued"})
+        else:
+            out.print(f"run {run_id} queued")
+        return
+    status = wait_for_run(db, settings, run_id, quiet=as_json)
+    with db.session() as session:
+        run = _get_run(session, run_id)
+        if as_json:
+            emit_json(run_summary(run) | {"messages": run.messages, "plan": run.plan})
+        else:
+            _print_result(run)
+    if status is not RunStatus.SUCCEEDED:
+        err.print(f"run {run_id} ended {status.value}" + (f": {run.error}" if run.error else ""))
+        raise typer.Exit(EXIT_BY_STATUS[status])
+
+
+def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) -> RunStatus:
+    """Execute ``run_id`` in this process if no worker took it, showing progress; its end status."""
+    worker = Worker(db, settings, default_registry())
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+        transient=True,
+        disable=quiet,
+    ) as progress:
+        bar = progress.add_task(f"run {run_id}", total=None)
+        worker.step(run_id)
+        while True:
+            with db.sessions() as session:
+                run = _get_run(session, run_id)
+                if run.status.finished:
+                    return run.status
+                p = run.progress or {}
+                progress.update(
+                    bar,
+                    description=f"run {run_id}: {p.get('stage', run.status.value)}",
+                    completed=p.get("done", 0),
+                    total=p.get("total"),
+                )
+            time.sleep(0.5)
+
+
+def _print_result(run: Run) -> None:
+    out.print(f"run {run.id} {run.status.value} in {fmt_duration(run.duration_seconds)}")
+    if run.counts:
+        table(None, ["count", "value"], sorted(run.counts.items()))
+    if run.plan and run.plan.get("counts") and run.trigger is Trigger.PREVIEW:
+        table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))

@@ -1,0 +1,175 @@
+"""The shape of a configuration file, validated as a whole before anything is written."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][\w.\- ]*$")]
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretRef(Strict):
+    """Where a secret comes from: an environment variable or a file; never inline."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env or file")
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env else f"file:{self.file}"
+
+    @classmethod
+    def parse(cls, ref: str) -> SecretRef:
+        kind, _, value = ref.partition(":")
+        return cls(env=value) if kind == "env" else cls(file=value)
+
+
+class ConnectionSpec(Strict):
+    """A Microsoft 365 tenant (or the sandbox tenant, which speaks the same wire formats)."""
+
+    name: NAME
+    kind: Literal["m365"] = "m365"
+    tenant_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: SecretRef | None = None
+    certificate: SecretRef | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com"
+    exchange_url: str = "https://outlook.office365.com"
+    ca_file: str | None = None
+
+    @model_validator(mode="after")
+    def _credential(self) -> ConnectionSpec:
+        if self.client_secret is None and self.certificate is None:
+            raise ValueError("give client_secret or certificate (as {env: ...} or {file: ...})")
+        return self
+
+    @field_validator("authority_host", "graph_url", "exchange_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL")
+        return value.rstrip("/")
+
+    def params(self) -> dict[str, Any]:
+        """The non-secret parameters stored with the connection."""
+        return self.model_dump(exclude={"name", "kind", "client_secret", "certificate"})
+
+
+class DefinitionSpec(Strict):
+    name: NAME
+    type: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class WindowSpec(Strict):
+    start: time
+    end: time
+
+
+class ScheduleSpec(Strict):
+    name: NAME
+    interval: str | int | None = Field(default=None, description="e.g. 60s, 15m, 1h, 1d")
+    cron: str | None = None
+    timezone: str = "UTC"
+    window: WindowSpec | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            interval_seconds(value)
+        return value
+
+    @property
+    def interval_seconds(self) -> int | None:
+        return None if self.interval is None else interval_seconds(self.interval)
+
+
+def interval_seconds(value: str | int) -> int:
+    """Seconds in a duration such as 90, "90s", "15m", "1h", "1d"."""
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 60s, 15m, 1h or 1d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_interval(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class ScopeSpec(Strict):
+    """Members of one group: picked from the synced list, a full DN, or a group's address."""
+
+    group: str | None = None
+    dn: str | None = None
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ScopeSpec:
+        given = [v for v in (self.group, self.dn, self.address) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of group, dn or address")
+        return self
+
+    def kind_value(self) -> tuple[str, str]:
+        for kind in ("group", "dn", "address"):
+            value = getattr(self, kind)
+            if value is not None:
+                return kind, value
+        raise AssertionError("validated scope has one form")
+
+
+class TaskSpec(Strict):
+    name: NAME
+    definition: str
+    schedule: str | None = None
+    connection: str | None = None
+    scope: Literal["all"] | ScopeSpec = "all"
+    enabled: bool = True
+
+
+class OrganizationSpec(Strict):
+    name: NAME
+    display_name: str = ""
+    domains: list[str] = Field(default_factory=list)
+    connections: list[ConnectionSpec] = Field(default_factory=list)
+    definitions: list[DefinitionSpec] = Field(default_factory=list)
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    tasks: list[TaskSpec] = Field(default_factory=list)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            domain = value.strip().lower()
+            if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", domain):
+                raise ValueError(f"{value!r} is not a domain name")
+            out.append(domain)
+        return out
+
+
+class Document(Strict):
+    """A whole configuration file."""
+
+    organizations: list[OrganizationSpec]

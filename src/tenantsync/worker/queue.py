@@ -1,0 +1,198 @@
+"""The run queue in the database: enqueue, claim under a lease, renew, complete, reap, cancel.
+
+Claims use ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (locking the run and its
+task, so two runs of one task never run at once); SQLite serialises writers, so the
+same statement is atomic there without the locking clause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from tenantsync.errors import NotFound
+from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
+from tenantsync.timeutil import utcnow
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this worker holds until ``lease_expires_at``."""
+
+    run_id: int
+    owner: str
+    lease_expires_at: datetime
+
+
+def enqueue(
+    session: Session,
+    task: ScheduledTask,
+    trigger: Trigger,
+    *,
+    requested_by: str | None = None,
+    confirm_removals: bool = False,
+    confirms_run_id: int | None = None,
+) -> Run:
+    """Queue a run of ``task`` (a manual run, a preview, or a confirmation)."""
+    run = Run(
+        task_id=task.id,
+        trigger=trigger,
+        status=RunStatus.QUEUED,
+        requested_by=requested_by,
+        confirm_removals=confirm_removals,
+        confirms_run_id=confirms_run_id,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def claim(
+    session: Session,
+    owner: str,
+    lease_seconds: float,
+    *,
+    run_id: int | None = None,
+    now: datetime | None = None,
+) -> Claim | None:
+    """Take the oldest queued run (or the given one) under a lease; None when there is none."""
+    now = now or utcnow()
+    candidate = aliased(Run, name="candidate")
+    other = aliased(Run, name="other")
+    busy = exists().where(
+        and_(other.task_id == candidate.task_id, other.status == RunStatus.RUNNING)
+    )
+    pick = (
+        select(candidate.id)
+        .join(ScheduledTask, ScheduledTask.id == candidate.task_id)
+        .where(candidate.status == RunStatus.QUEUED, ~busy)
+        .order_by(candidate.created_at, candidate.id)
+        .limit(1)
+    )
+    if run_id is not None:
+        pick = pick.where(candidate.id == run_id)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True, of=[candidate, ScheduledTask])
+    expires = now + timedelta(seconds=lease_seconds)
+    claimed = session.execute(
+        update(Run)
+        .where(Run.id == pick.scalar_subquery(), Run.status == RunStatus.QUEUED)
+        .values(
+            status=RunStatus.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=expires,
+            attempts=Run.attempts + 1,
+            started_at=now,
+        )
+        .returning(Run.id)
+    ).scalar_one_or_none()
+    session.commit()
+    if claimed is None:
+        return None
+    return Claim(run_id=claimed, owner=owner, lease_expires_at=expires)
+
+
+def renew(
+    session: Session,
+    claim_: Claim,
+    lease_seconds: float,
+    progress: dict[str, Any] | None = None,
+) -> tuple[bool, bool]:
+    """Extend the lease; returns (still held, cancel requested)."""
+    values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)}
+    if progress:
+        values["progress"] = dict(progress)
+    row = session.execute(
+        update(Run)
+        .where(
+            Run.id == claim_.run_id,
+            Run.lease_owner == claim_.owner,
+            Run.status == RunStatus.RUNNING,
+        )
+        .values(**values)
+        .returning(Run.cancel_requested)
+    ).first()
+    session.commit()
+    if row is None:
+        return False, True
+    return True, bool(row[0])
+
+
+def complete(
+    session: Session,
+    claim_: Claim,
+    status: RunStatus,
+    *,
+    counts: dict[str, Any] | None = None,
+    messages: list[dict[str, Any]] | None = None,
+    error: str | None = None,
+    plan: dict[str, Any] | None = None,
+) -> bool:
+    """Record how the run ended; False when the lease was lost and another worker owns it."""
+    result = session.execute(
+        update(Run)
+        .where(
+            Run.id == claim_.run_id,
+            Run.lease_owner == claim_.owner,
+            Run.status == RunStatus.RUNNING,
+        )
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+            counts=counts or {},
+            messages=messages or [],
+            error=error,
+            plan=plan,
+        )
+        .returning(Run.id)
+    ).first()
+    session.commit()
+    return result is not None
+
+
+def reap_expired(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Re-queue runs whose worker stopped renewing; fail those out of attempts."""
+    now = now or utcnow()
+    expired = (Run.status == RunStatus.RUNNING, Run.lease_expires_at < now)
+    failed = session.scalars(
+        update(Run)
+        .where(*expired, Run.attempts >= MAX_ATTEMPTS)
+        .values(
+            status=RunStatus.FAILED,
+            finished_at=now,
+            lease_owner=None,
+            error=f"the worker running it stopped {MAX_ATTEMPTS} times; not retried again",
+        )
+        .returning(Run.id)
+    ).all()
+    requeued = session.scalars(
+        update(Run)
+        .where(*expired)
+        .values(status=RunStatus.QUEUED, lease_owner=None, lease_expires_at=None, retried=True)
+        .returning(Run.id)
+    ).all()
+    session.commit()
+    return [*failed, *requeued]
+
+
+def cancel(session: Session, run_id: int) -> Run:
+    """Cancel a queued run at once, or ask a running one to stop."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    if run.status == RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = utcnow()
+        run.error = "cancelled before it started"
+    elif run.status == RunStatus.RUNNING:
+        run.cancel_requested = True
+    session.flush()
+    return run

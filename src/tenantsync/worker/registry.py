@@ -1,0 +1,78 @@
+"""Definition types: each feature registers its options model and its run handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from tenantsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tenantsync.worker.context import Outcome, RunContext
+
+Handler = Callable[["RunContext"], "Outcome"]
+
+
+@dataclass(frozen=True)
+class DefinitionType:
+    """What the worker needs to run a definition of one type."""
+
+    name: str
+    title: str
+    options_model: type[BaseModel]
+    handler: Handler
+    needs_connection: bool = False
+
+
+class Registry:
+    """The definition types one process knows."""
+
+    def __init__(self, types: Iterable[DefinitionType] = ()) -> None:
+        self._types: dict[str, DefinitionType] = {}
+        for t in types:
+            self.register(t)
+
+    def register(self, definition_type: DefinitionType) -> None:
+        if definition_type.name in self._types:
+            raise ValueError(f"definition type {definition_type.name!r} registered twice")
+        self._types[definition_type.name] = definition_type
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def get(self, name: str) -> DefinitionType:
+        """The type called ``name``; unknown names list the known ones."""
+        try:
+            return self._types[name]
+        except KeyError:
+            known = ", ".join(self.names())
+            raise ConfigError(
+                f"unknown definition type {name!r} (known: {known})", field="type"
+            ) from None
+
+    def validate_options(self, type_name: str, options: dict[str, Any]) -> BaseModel:
+        """The options parsed by the type's model; errors name each bad field."""
+        model = self.get(type_name).options_model
+        try:
+            return model.model_validate(options)
+        except ValidationError as exc:
+            raise options_error(exc) from None
+
+
+def options_error(exc: ValidationError, prefix: str = "options") -> ConfigError:
+    """A ConfigError that names every invalid field of a pydantic validation error."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]))
+        parts.append(f"{loc}: {err['msg']}")
+    return ConfigError("; ".join(parts))
+
+
+def default_registry() -> Registry:
+    """Every definition type this installation ships."""
+    from tenantsync.engine import housekeeping
+
+    return Registry([housekeeping.DEFINITION_TYPE])

@@ -1,0 +1,180 @@
+"""The worker: claims runs, keeps their lease alive while the handler works, records the end."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenantsync.errors import GuardStop, RunCancelled, TenantSyncError
+from tenantsync.settings import Settings
+from tenantsync.store.database import Database
+from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
+from tenantsync.worker import queue, scheduler
+from tenantsync.worker.context import Outcome, RunContext, TaskInfo
+from tenantsync.worker.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """A name unique to this process: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Executes queued runs one at a time; any number of workers can share a database."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        registry: Registry,
+        *,
+        name: str | None = None,
+        with_scheduler: bool = False,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = registry
+        self.name = name or worker_name()
+        self.with_scheduler = with_scheduler
+        self.stop_event = threading.Event()
+
+    def run_forever(self, *, max_runs: int | None = None, idle_exit: bool = False) -> int:
+        """Work until stopped, ``max_runs`` are done or (``idle_exit``) idle; returns runs done."""
+        done = 0
+        while not self.stop_event.is_set():
+            if self.with_scheduler:
+                with self.db.sessions() as session:
+                    scheduler.tick(session)
+            if self.step():
+                done += 1
+                if max_runs is not None and done >= max_runs:
+                    break
+                continue
+            if idle_exit:
+                break
+            self.stop_event.wait(self.settings.poll_seconds)
+        return done
+
+    def step(self, run_id: int | None = None) -> bool:
+        """Reap expired leases, claim one run (or ``run_id``) and execute it; False when idle."""
+        with self.db.sessions() as session:
+            for rid in queue.reap_expired(session):
+                log.warning("run %s lost its worker; re-queued or failed", rid)
+            claim = queue.claim(session, self.name, self.settings.lease_seconds, run_id=run_id)
+        if claim is None:
+            return False
+        self.execute(claim)
+        return True
+
+    def execute(self, claim: queue.Claim) -> None:
+        """Run the handler for a claimed run while a keeper thread renews the lease."""
+        with self.db.sessions() as session:
+            ctx = self._context(session, claim.run_id)
+        keeper = _LeaseKeeper(self.db, claim, self.settings.lease_seconds, ctx)
+        keeper.start()
+        try:
+            outcome = self._call(ctx)
+        finally:
+            keeper.stop()
+        with self.db.sessions() as session:
+            finished = queue.complete(
+                session,
+                claim,
+                outcome.status,
+                counts=outcome.counts,
+                messages=outcome.messages,
+                error=outcome.error,
+                plan=outcome.plan,
+            )
+        if not finished:
+            log.warning(
+                "run %s: lease lost before it finished; its result was discarded", claim.run_id
+            )
+
+    def _call(self, ctx: RunContext) -> Outcome:
+        handler = self.registry.get(ctx.task.definition_type).handler
+        try:
+            return handler(ctx)
+        except RunCancelled as exc:
+            return Outcome(status=RunStatus.CANCELLED, error=str(exc))
+        except GuardStop as exc:
+            return Outcome(status=RunStatus.WARNING, error=str(exc), plan=exc.plan)
+        except TenantSyncError as exc:
+            return Outcome(status=RunStatus.FAILED, error=str(exc))
+        except Exception as exc:
+            log.error("run %s failed:\n%s", ctx.run_id, traceback.format_exc())
+            return Outcome(status=RunStatus.FAILED, error=f"internal error: {exc!r}")
+
+    def _context(self, session: Session, run_id: int) -> RunContext:
+        run = session.get(Run, run_id)
+        assert run is not None
+        task, definition = session.execute(
+            select(ScheduledTask, Definition)
+            .join(Definition, Definition.id == ScheduledTask.definition_id)
+            .where(ScheduledTask.id == run.task_id)
+        ).one()
+        options = self.registry.validate_options(definition.type, definition.options)
+        return RunContext(
+            db=self.db,
+            settings=self.settings,
+            run_id=run.id,
+            trigger=run.trigger,
+            task=TaskInfo(
+                id=task.id,
+                name=task.name,
+                organization_id=task.organization_id,
+                definition_type=definition.type,
+                connection_id=task.connection_id,
+                scope_kind=task.scope_kind,
+                scope_value=task.scope_value,
+            ),
+            options=options,
+            confirm_removals=run.confirm_removals,
+        )
+
+
+class _LeaseKeeper:
+    """Renews a run's lease every third of its length; sets the cancel flag when asked or lost."""
+
+    def __init__(
+        self, db: Database, claim: queue.Claim, lease_seconds: float, ctx: RunContext
+    ) -> None:
+        self._db = db
+        self._claim = claim
+        self._lease = lease_seconds
+        self._ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"lease-{claim.run_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        renew: Callable[[Session], tuple[bool, bool]] = lambda s: queue.renew(  # noqa: E731
+            s, self._claim, self._lease, self._ctx.progress
+        )
+        while not self._stop.wait(self._lease / 3):
+            try:
+                with self._db.sessions() as session:
+                    held, cancel = renew(session)
+            except Exception:
+                log.exception("run %s: lease renewal failed; will retry", self._claim.run_id)
+                continue
+            if cancel or not held:
+                self._ctx.cancel_event.set()

@@ -1,0 +1,133 @@
+"""The run queue: claims under a lease, re-queue of dead workers, cancellation, scheduling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tenantsync.settings import Settings
+from tenantsync.store.database import Database
+from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
+from tenantsync.timeutil import utcnow
+from tenantsync.worker import queue, scheduler
+from tenantsync.worker.registry import default_registry
+from tenantsync.worker.runner import Worker
+from tests.support.factory import make_org, make_task
+
+
+def _task(db: Database, **kw: object) -> int:
+    with db.session() as session:
+        return make_task(session, make_org(session), **kw).id  # type: ignore[arg-type]
+
+
+def _enqueue(db: Database, task_id: int, trigger: Trigger = Trigger.MANUAL) -> int:
+    with db.session() as session:
+        task = session.get(ScheduledTask, task_id)
+        assert task is not None
+        return queue.enqueue(session, task, trigger).id
+
+
+def test_a_run_now_is_claimed_once_and_finished(db: Database, settings: Settings) -> None:
+    run_id = _enqueue(db, _task(db))
+    with db.sessions() as s:
+        first = queue.claim(s, "w1", 30)
+    with db.sessions() as s:
+        second = queue.claim(s, "w2", 30)
+    assert first is not None and first.run_id == run_id
+    assert second is None
+    with db.sessions() as s:
+        assert queue.complete(s, first, RunStatus.SUCCEEDED, counts={"n": 1})
+    with db.sessions() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert (run.status, run.counts, run.attempts) == (RunStatus.SUCCEEDED, {"n": 1}, 1)
+
+
+def test_a_run_whose_lease_expired_is_requeued_and_marked_retried(db: Database) -> None:
+    run_id = _enqueue(db, _task(db))
+    with db.sessions() as s:
+        claim = queue.claim(s, "dead-worker", 30)
+    assert claim is not None
+    with db.sessions() as s:
+        assert queue.reap_expired(s, now=utcnow() + timedelta(seconds=10)) == []
+        assert queue.reap_expired(s, now=utcnow() + timedelta(seconds=31)) == [run_id]
+    with db.sessions() as s:
+        again = queue.claim(s, "live-worker", 30)
+        assert again is not None and again.run_id == run_id
+        # the dead worker can no longer report a result for it
+        assert not queue.complete(s, claim, RunStatus.SUCCEEDED)
+        assert queue.complete(s, again, RunStatus.SUCCEEDED)
+    with db.sessions() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert run.retried and run.attempts == 2 and run.status == RunStatus.SUCCEEDED
+
+
+def test_a_run_that_keeps_killing_its_worker_fails_after_three_attempts(db: Database) -> None:
+    run_id = _enqueue(db, _task(db))
+    later = utcnow()
+    for _ in range(queue.MAX_ATTEMPTS):
+        with db.sessions() as s:
+            assert queue.claim(s, "w", 1, now=later) is not None
+        later += timedelta(seconds=5)
+        with db.sessions() as s:
+            queue.reap_expired(s, now=later)
+    with db.sessions() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert run.status == RunStatus.FAILED and "3 times" in (run.error or "")
+
+
+def test_two_runs_of_one_task_never_run_at_the_same_time(db: Database) -> None:
+    task_id = _task(db)
+    _enqueue(db, task_id)
+    _enqueue(db, task_id)
+    with db.sessions() as s:
+        assert queue.claim(s, "w1", 30) is not None
+    with db.sessions() as s:
+        assert queue.claim(s, "w2", 30) is None
+
+
+def test_cancelling_a_queued_run_ends_it_and_a_running_one_is_asked_to_stop(db: Database) -> None:
+    task_id = _task(db)
+    queued = _enqueue(db, task_id)
+    with db.session() as s:
+        assert queue.cancel(s, queued).status == RunStatus.CANCELLED
+    running = _enqueue(db, task_id)
+    with db.sessions() as s:
+        claim = queue.claim(s, "w", 30)
+    assert claim is not None and claim.run_id == running
+    with db.session() as s:
+        queue.cancel(s, running)
+    with db.sessions() as s:
+        held, cancel = queue.renew(s, claim, 30)
+    assert held and cancel
+
+
+def test_two_schedulers_create_one_run_per_due_time(db: Database) -> None:
+    task_id = _task(db, interval_seconds=60)
+    with db.sessions() as a, db.sessions() as b:
+        start = utcnow()
+        created = scheduler.tick(a, now=start) + scheduler.tick(b, now=start)
+        assert len(created) == 1
+        with db.sessions() as w:
+            claim = queue.claim(w, "w", 30)
+            assert claim is not None
+            queue.complete(w, claim, RunStatus.SUCCEEDED)
+        later = start + timedelta(seconds=61)
+        created = scheduler.tick(b, now=later) + scheduler.tick(a, now=later)
+        assert len(created) == 1
+    with db.sessions() as s:
+        dues = s.scalars(select(Run.due_at).where(Run.task_id == task_id).order_by(Run.id)).all()
+    assert len(dues) == 2 and len(set(dues)) == 2
+
+
+def test_a_due_schedule_runs_housekeeping_end_to_end(db: Database, settings: Settings) -> None:
+    _task(db, interval_seconds=60)
+    worker = Worker(db, settings, default_registry(), with_scheduler=True)
+    assert worker.run_forever(idle_exit=True) == 1
+    with db.sessions() as s:
+        run = s.scalars(select(Run)).one()
+        assert run.status == RunStatus.SUCCEEDED and run.trigger == Trigger.SCHEDULE
+        assert run.counts == {"mailboxes_purged": 0, "runs_purged": 0}
