@@ -1,0 +1,1 @@
+"""Scope, diff, plan, guard and apply; one module per feature."""

@@ -1,0 +1,1 @@
+"""Scheduler, run queue (claim, lease, complete) and the definition-type registry."""
