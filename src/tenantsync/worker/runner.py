@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class Worker:
         self.name = name or worker_name()
         self.with_scheduler = with_scheduler
         self.stop_event = threading.Event()
+        self._next_reap = 0.0
 
     def run_forever(self, *, max_runs: int | None = None, idle_exit: bool = False) -> int:
         """Work until stopped, ``max_runs`` are done or (``idle_exit``) idle; returns runs done."""
@@ -68,8 +70,11 @@ class Worker:
     def step(self, run_id: int | None = None) -> bool:
         """Reap expired leases, claim one run (or ``run_id``) and execute it; False when idle."""
         with self.db.sessions() as session:
-            for rid in queue.reap_expired(session):
-                log.warning("run %s lost its worker; re-queued or failed", rid)
+            if time.monotonic() >= self._next_reap:
+                # Reaping is cheap but not free: once per half lease is soon enough.
+                self._next_reap = time.monotonic() + self.settings.lease_seconds / 2
+                for rid in queue.reap_expired(session):
+                    log.warning("run %s lost its worker; re-queued or failed", rid)
             claim = queue.claim(session, self.name, self.settings.lease_seconds, run_id=run_id)
         if claim is None:
             return False
