@@ -10,7 +10,8 @@
     ├── SourceError                 the source directory answered badly
     │   ├── retryable=True          transient (429, 503, reset): back off and retry
     │   ├── AuthError               credentials or consent are wrong; stop the run
-    │   └── IncompleteRead          a read did not finish: the snapshot forbids deletions
+    │   ├── IncompleteRead          a read did not finish: the snapshot forbids deletions
+    │   └── DeltaExpired            a delta link is no longer known: read everything again
     ├── GuardStop                   a plan crossed a safety threshold; needs confirmation
     └── RunCancelled                the run was cancelled while it worked
 
@@ -88,6 +89,10 @@ class AuthError(SourceError):
 
 class IncompleteRead(SourceError):
     """A read did not finish; a snapshot built from it must never cause deletions."""
+
+
+class DeltaExpired(SourceError):
+    """The source no longer knows a saved delta link; the caller does a full read instead."""
 
 
 class GuardStop(TenantSyncError):

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="tenantsync")
     except TenantSyncError as exc:
-        err.print(f"error: {exc}", markup=False)
+        # Drivers phrase some failures over several lines; scripts get exactly one.
+        err.print("error: " + " ".join(str(exc).split()), markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Select, Update, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tenantsync.errors import NotFound
@@ -19,6 +19,7 @@ from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 
 MAX_ATTEMPTS = 3
+CLAIM_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,8 @@ def enqueue(
     return run
 
 
-def claim(
-    session: Session,
-    owner: str,
-    lease_seconds: float,
-    *,
-    run_id: int | None = None,
-    now: datetime | None = None,
-) -> Claim | None:
-    """Take the oldest queued run (or the given one) under a lease; None when there is none."""
-    now = now or utcnow()
+def _pick(*, one: bool, locking: bool) -> Select[Any]:
+    """The oldest queued run whose task has no running run (or the run ``:run_id``)."""
     candidate = aliased(Run, name="candidate")
     other = aliased(Run, name="other")
     busy = exists().where(
@@ -75,27 +68,87 @@ def claim(
         .order_by(candidate.created_at, candidate.id)
         .limit(1)
     )
-    if run_id is not None:
-        pick = pick.where(candidate.id == run_id)
-    if session.get_bind().dialect.name == "postgresql":
+    if one:
+        pick = pick.where(candidate.id == bindparam("run_id"))
+    if locking:
         pick = pick.with_for_update(skip_locked=True, of=[candidate, ScheduledTask])
+    return pick
+
+
+def _take() -> Update:
+    """Put the run ``:run_id`` (or the picked run) under the lease of ``:owner``."""
+    return update(Run).values(
+        status=RunStatus.RUNNING,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("expires"),
+        attempts=Run.attempts + 1,
+        started_at=bindparam("now"),
+    )
+
+
+def _idle_task() -> Any:
+    other = aliased(Run, name="other")
+    return ~exists().where(other.task_id == Run.task_id, other.status == RunStatus.RUNNING)
+
+
+# Built once: constructing aliased statements costs more than the round trips they make.
+_PICK_LOCKED = {one: _pick(one=one, locking=True) for one in (False, True)}
+_TAKE_LOCKED = (
+    _take()
+    .where(Run.id == bindparam("picked"), Run.status == RunStatus.QUEUED, _idle_task())
+    .returning(Run.id)
+)
+_TAKE_ATOMIC = {
+    one: _take()
+    .where(
+        Run.id == _pick(one=one, locking=False).scalar_subquery(),
+        Run.status == RunStatus.QUEUED,
+    )
+    .returning(Run.id)
+    for one in (False, True)
+}
+
+
+def claim(
+    session: Session,
+    owner: str,
+    lease_seconds: float,
+    *,
+    run_id: int | None = None,
+    now: datetime | None = None,
+) -> Claim | None:
+    """Take the oldest queued run (or the given one) under a lease; None when there is none."""
+    now = now or utcnow()
     expires = now + timedelta(seconds=lease_seconds)
-    claimed = session.execute(
-        update(Run)
-        .where(Run.id == pick.scalar_subquery(), Run.status == RunStatus.QUEUED)
-        .values(
-            status=RunStatus.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=expires,
-            attempts=Run.attempts + 1,
-            started_at=now,
-        )
-        .returning(Run.id)
-    ).scalar_one_or_none()
+    params: dict[str, Any] = {"owner": owner, "expires": expires, "now": now, "run_id": run_id}
+    one = run_id is not None
+    if session.get_bind().dialect.name == "postgresql":
+        claimed = _claim_locked(session, _PICK_LOCKED[one], params)
+    else:
+        # SQLite runs one writer at a time, so this statement sees every committed claim.
+        claimed = session.execute(_TAKE_ATOMIC[one], params).scalar_one_or_none()
     session.commit()
     if claimed is None:
         return None
     return Claim(run_id=claimed, owner=owner, lease_expires_at=expires)
+
+
+def _claim_locked(session: Session, pick: Select[Any], params: dict[str, Any]) -> int | None:
+    """Lock a candidate run and its task, then re-check in a fresh snapshot that the task is idle.
+
+    Under READ COMMITTED the locking SELECT can read its snapshot just before another worker
+    commits a claim of a run of the same task and releases the task's lock; that claim is
+    only visible to a later statement, so the UPDATE checks again and a lost race retries.
+    """
+    for _ in range(CLAIM_TRIES):
+        picked = session.scalar(pick, params)
+        if picked is None:
+            return None
+        claimed = session.execute(_TAKE_LOCKED, {**params, "picked": picked}).scalar_one_or_none()
+        if claimed is not None:
+            return int(claimed)
+        session.commit()  # release the locks; the next pick sees that task as busy
+    return None
 
 
 def renew(
