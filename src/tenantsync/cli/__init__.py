@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tenantsync import __version__
-from tenantsync.cli import admin, runs, serve
+from tenantsync.cli import admin, runs, sandbox, serve
 from tenantsync.cli.common import err
 from tenantsync.errors import TenantSyncError
 
@@ -44,6 +44,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(runs.task_app, name="task")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def main(argv: list[str] | None = None) -> None:
