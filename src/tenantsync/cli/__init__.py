@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tenantsync import __version__
-from tenantsync.cli import admin, runs, sandbox, serve
+from tenantsync.cli import admin, connections, console, delegates, runs, sandbox, serve, users
 from tenantsync.cli.common import err
 from tenantsync.errors import TenantSyncError
 
@@ -40,11 +40,16 @@ app.command()(admin.apply)
 app.command()(admin.export)
 app.command()(serve.serve)
 app.command()(serve.worker)
+app.command()(console.console)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(runs.task_app, name="task")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(console.accounts_app, name="accounts")
+app.add_typer(delegates.app, name="delegates")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(connections.connection_app, name="connection")
+app.add_typer(users.users_app, name="users")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,13 +29,21 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # One line per HTTP request (URLs with delta tokens) only when asked for.
+    for noisy in ("httpx", "httpcore", "msal"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="console address to listen on"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="console port"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
 ) -> None:
-    """Run the scheduler and a worker in one process until stopped."""
-    _run_worker(with_scheduler=True, max_runs=None, verbose=verbose)
+    """Run the console, the scheduler and a worker in one process until stopped."""
+    from tenantsync.cli.console import serve_console
+
+    _configure_logging(verbose)
+    serve_console(host, port, with_worker=True)
 
 
 def worker(

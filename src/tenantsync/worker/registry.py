@@ -73,6 +73,13 @@ def options_error(exc: ValidationError, prefix: str = "options") -> ConfigError:
 
 def default_registry() -> Registry:
     """Every definition type this installation ships."""
-    from tenantsync.engine import housekeeping
+    from tenantsync.engine import connection_check, housekeeping, permission_sync, user_sync
 
-    return Registry([housekeeping.DEFINITION_TYPE])
+    return Registry(
+        [
+            housekeeping.DEFINITION_TYPE,
+            permission_sync.DEFINITION_TYPE,
+            user_sync.DEFINITION_TYPE,
+            connection_check.DEFINITION_TYPE,
+        ]
+    )

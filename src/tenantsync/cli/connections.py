@@ -1,0 +1,123 @@
+"""Connections: list them and check that one works (token, Graph reads, Exchange admin API)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenantsync.cli.common import emit_json, err, fmt_time, load_settings, open_db, out, table
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.models import Connection, Organization
+
+if TYPE_CHECKING:
+    from tenantsync.connectors.health import CheckLine
+
+connection_app = typer.Typer(help="Connections to source directories.", no_args_is_help=True)
+
+EXIT_CHECK_FAILED = 1
+
+
+def find_connection(session: Session, name: str) -> Connection:
+    """The connection named ``NAME`` (unique across organizations) or ``ORG/NAME``."""
+    query = select(Connection)
+    if "/" in name:
+        org_name, _, conn_name = name.partition("/")
+        query = query.join(Organization).where(
+            Organization.name == org_name, Connection.name == conn_name
+        )
+    else:
+        query = query.where(Connection.name == name)
+    found = session.scalars(query).all()
+    if not found:
+        raise NotFound(f"no connection named {name!r}")
+    if len(found) > 1:
+        names = ", ".join(sorted(f"{c.organization.name}/{c.name}" for c in found))
+        raise ConfigError(f"{name!r} names several connections; say which: {names}")
+    return found[0]
+
+
+def print_lines(lines: list[CheckLine]) -> None:
+    """One pass/fail line per check."""
+    width = max(len(line.name) for line in lines)
+    for line in lines:
+        mark = "[green]pass[/green]" if line.ok else "[red]FAIL[/red]"
+        out.print(f"{mark}  {line.name.ljust(width)}  {line.detail}", markup=True)
+
+
+@connection_app.command("check")
+def connection_check(
+    name: str = typer.Argument(..., help="connection name, or ORG/NAME"),
+    permissions: bool = typer.Option(
+        False, "--permissions", help="also read one mailbox's permissions (Get-MailboxPermission)"
+    ),
+    mailbox: str | None = typer.Option(
+        None, "--mailbox", help="with --permissions: the mailbox to read (default: the first)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
+) -> None:
+    """Check a connection: token, read users, read mailbox settings, reach Exchange."""
+    from tenantsync.connectors.exchange_permissions import permissions_check
+    from tenantsync.engine.connection_check import check_stored_connection
+
+    if mailbox is not None and not permissions:
+        raise ConfigError("--mailbox needs --permissions", field="--mailbox")
+    settings = load_settings()
+    db = open_db(settings)
+    with db.session() as session:
+        connection_id = find_connection(session, name).id
+    extra = [("mailbox permissions", permissions_check(mailbox))] if permissions else []
+    lines = check_stored_connection(db, settings, connection_id, extra=extra)
+    if as_json:
+        emit_json(
+            {
+                "connection": name,
+                "ok": all(x.ok for x in lines),
+                "checks": [x.to_json() for x in lines],
+            }
+        )
+    else:
+        print_lines(lines)
+    if not all(line.ok for line in lines):
+        if not as_json:
+            err.print(f"connection {name} failed its check")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@connection_app.command("list")
+def connection_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
+    """Connections with their kind and the result of their last check."""
+    settings = load_settings()
+    db = open_db(settings)
+    with db.session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "organization": c.organization.name,
+                "name": c.name,
+                "kind": c.kind,
+                "tenant_id": c.params.get("tenant_id"),
+                "last_check_at": c.last_check_at,
+                "last_check_ok": c.last_check_ok,
+            }
+            for c in session.scalars(select(Connection).order_by(Connection.id))
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        "connections",
+        ["organization", "name", "kind", "tenant", "last check", "ok"],
+        [
+            [
+                r["organization"],
+                r["name"],
+                r["kind"],
+                r["tenant_id"],
+                fmt_time(r["last_check_at"]),
+                {True: "yes", False: "no", None: ""}[r["last_check_ok"]],
+            ]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,115 @@
+"""The console server (alone, or with the scheduler and a worker) and console accounts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import typer
+import uvicorn
+from sqlalchemy import select
+
+from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
+from tenantsync.console import create_app
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.accounts import create_account
+from tenantsync.store.models import ConsoleAccount, Role
+from tenantsync.worker.registry import default_registry
+from tenantsync.worker.runner import Worker
+
+accounts_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
+log = logging.getLogger(__name__)
+
+
+def serve_console(host: str, port: int, *, with_worker: bool) -> None:
+    """Serve the console; with ``with_worker`` also run the scheduler and a worker thread."""
+    settings = load_settings()
+    db = open_db(settings)
+    app = create_app(settings, db)
+    worker: Worker | None = None
+    thread: threading.Thread | None = None
+    if with_worker:
+        worker = Worker(db, settings, default_registry(), with_scheduler=True)
+        thread = threading.Thread(target=worker.run_forever, name="tenantsync-worker", daemon=True)
+        thread.start()
+        out.print(f"scheduler and worker {worker.name} running")
+    out.print(f"console on http://{host}:{port}/ (database {settings.masked()['database_url']})")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    finally:
+        if worker is not None and thread is not None:
+            worker.stop_event.set()
+            thread.join(timeout=settings.lease_seconds)
+            out.print("worker stopped")
+
+
+def console(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on"),
+) -> None:
+    """Run the admin console alone (workers run elsewhere)."""
+    serve_console(host, port, with_worker=False)
+
+
+@accounts_app.command("add")
+def accounts_add(
+    email: str = typer.Argument(..., help="the account's email"),
+    role: Role = typer.Option(Role.READ_ONLY, "--role", help="super_admin, admin or read_only"),
+) -> None:
+    """Add a console account (password from TENANTSYNC_ADMIN_PASSWORD or a prompt)."""
+    settings = load_settings()
+    password = (
+        settings.admin_password.get_secret_value()
+        if settings.admin_password
+        else typer.prompt(f"Password for {email}", hide_input=True, confirmation_prompt=True)
+    )
+    with open_db(settings).session() as session:
+        account = create_account(session, email, password, role)
+        out.print(f"account {account.email} ({role.value}) added")
+
+
+@accounts_app.command("list")
+def accounts_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
+    """List console accounts."""
+    with open_db(load_settings()).session() as session:
+        rows = list(session.scalars(select(ConsoleAccount).order_by(ConsoleAccount.email)))
+        data = [
+            {
+                "email": a.email,
+                "role": a.role.value,
+                "disabled": a.disabled,
+                "last_sign_in_at": a.last_sign_in_at,
+            }
+            for a in rows
+        ]
+    if as_json:
+        emit_json(data)
+        return
+    table(
+        "Console accounts",
+        ["email", "role", "disabled", "last sign-in"],
+        [[a.email, a.role.value, a.disabled, fmt_time(a.last_sign_in_at)] for a in rows],
+    )
+
+
+@accounts_app.command("disable")
+def accounts_disable(email: str = typer.Argument(..., help="the account's email")) -> None:
+    """Disable an account: it can no longer sign in and its API tokens stop working."""
+    with open_db(load_settings()).session() as session:
+        account = session.scalar(
+            select(ConsoleAccount).where(ConsoleAccount.email == email.strip().lower())
+        )
+        if account is None:
+            raise NotFound(f"no account {email}")
+        if account.role is Role.SUPER_ADMIN:
+            others = session.scalar(
+                select(ConsoleAccount.id).where(
+                    ConsoleAccount.role == Role.SUPER_ADMIN,
+                    ConsoleAccount.disabled.is_(False),
+                    ConsoleAccount.id != account.id,
+                )
+            )
+            if others is None:
+                raise ConfigError("the last super administrator cannot be disabled")
+        account.disabled = True
+        out.print(f"account {account.email} disabled")

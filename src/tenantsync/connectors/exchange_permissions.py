@@ -1,0 +1,314 @@
+"""Mailbox permissions from Exchange Online: Get-MailboxPermission (Full Access) per mailbox,
+Get-RecipientPermission (Send As) per mailbox, GrantSendOnBehalfTo from Get-Mailbox.
+
+Calls run concurrently up to the connection's limit and never above its rate limit (the
+shared :class:`HttpClient` backs off on 429 honouring Retry-After). A mailbox whose calls fail
+becomes a ReadFailure; a missing role (401/403) is an AuthError that ends the run.
+The async connector runs on its own event loop thread; the engine sees a plain iterator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tenantsync.connectors.exchange import ExchangeClient
+from tenantsync.connectors.exchange_acl import (
+    full_access_entries,
+    send_as_entries,
+    send_on_behalf_entries,
+    when_changed,
+)
+from tenantsync.connectors.factory import ConnectionParams, M365Connector, connector_for
+from tenantsync.connectors.health import Check
+from tenantsync.connectors.http import HttpOptions, httpx
+from tenantsync.errors import AuthError, ConfigError, SourceError
+from tenantsync.model.permissions import AclEntry, MailboxAcl, MailboxRef, ReadFailure, Right
+from tenantsync.store.models import Connection
+from tenantsync.store.secretbox import SecretBox
+
+if TYPE_CHECKING:
+    from tenantsync.engine.permission_sync.options import PermissionSyncOptions
+    from tenantsync.engine.permission_sync.reader import PermissionReader, ReaderFactory
+    from tenantsync.worker.context import RunContext
+
+T = TypeVar("T")
+MAILBOX_FIELDS = (
+    "ExternalDirectoryObjectId",
+    "ExchangeGuid",
+    "PrimarySmtpAddress",
+    "UserPrincipalName",
+    "Alias",
+    "Name",
+    "WhenChangedUTC",
+    "WhenChanged",
+    "GrantSendOnBehalfTo",
+)
+_DONE = object()
+
+
+class _LoopThread:
+    """An event loop on its own thread, so synchronous callers can drive async clients."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="exchange-permissions", daemon=True
+        )
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class ExchangePermissionReader:
+    """Reads Full Access, Send As and Send on Behalf for mailboxes through an ExchangeClient."""
+
+    def __init__(self, exchange: ExchangeClient, loop: _LoopThread, concurrency: int) -> None:
+        self.exchange = exchange
+        self.concurrency = max(1, concurrency)
+        self._loop = loop
+        self._listing: dict[str, dict[str, Any]] | None = None
+        self._trustees: dict[str, str] = {}
+
+    def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
+        """Each mailbox's WhenChanged from one paged Get-Mailbox over the organization."""
+        try:
+            listing = self._loop.run(self._list_mailboxes())
+        except AuthError:
+            raise
+        except SourceError:
+            return {}
+        stamps: dict[int, datetime | None] = {}
+        for mailbox in mailboxes:
+            item = _find(listing, mailbox)
+            if item is not None:
+                stamps[mailbox.id] = when_changed(item)
+        return stamps
+
+    def read(
+        self,
+        mailboxes: Sequence[MailboxRef],
+        rights: frozenset[Right],
+        cancelled: Callable[[], bool],
+    ) -> Iterator[MailboxAcl | ReadFailure]:
+        """One result per mailbox, as calls complete; AuthError ends the read."""
+        results: queue.Queue[object] = queue.Queue()
+        future = asyncio.run_coroutine_threadsafe(
+            self._read_all(list(mailboxes), rights, cancelled, results.put), self._loop.loop
+        )
+        try:
+            while True:
+                item = results.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, MailboxAcl | ReadFailure)
+                yield item
+        finally:
+            future.cancel()
+
+    def calls(self) -> dict[str, int]:
+        """Requests sent, throttled (429) answers and retries on this reader's connection."""
+        stats = self.exchange.http.stats
+        return {"requests": stats.requests, "throttled": stats.throttled, "retries": stats.retries}
+
+    async def _read_all(
+        self,
+        mailboxes: list[MailboxRef],
+        rights: frozenset[Right],
+        cancelled: Callable[[], bool],
+        emit: Callable[[object], None],
+    ) -> None:
+        pending = iter(mailboxes)
+
+        async def work() -> None:
+            for mailbox in pending:
+                if cancelled():
+                    return
+                emit(await self._read_one(mailbox, rights))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.concurrency, max(1, len(mailboxes)))):
+                    group.create_task(work())
+        except* AuthError as errors:
+            emit(errors.exceptions[0])
+        except* Exception as errors:
+            emit(errors.exceptions[0])
+        finally:
+            emit(_DONE)
+
+    async def _read_one(self, mailbox: MailboxRef, rights: frozenset[Right]) -> object:
+        identity = mailbox.address
+        try:
+            entries = full_access_entries(
+                identity,
+                await self._all("Get-MailboxPermission", {"Identity": identity}),
+            )
+            if Right.SEND_AS in rights:
+                items = await self._all(
+                    "Get-RecipientPermission", {"Identity": identity, "ResultSize": "Unlimited"}
+                )
+                entries += send_as_entries(identity, items)
+            if Right.SEND_ON_BEHALF in rights:
+                item = await self._mailbox_item(mailbox)
+                if item is None:
+                    return ReadFailure(mailbox, "Get-Mailbox does not find it")
+                entries += send_on_behalf_entries(identity, item)
+        except AuthError:
+            raise
+        except SourceError as exc:
+            return ReadFailure(mailbox, str(exc))
+        return MailboxAcl(mailbox, tuple(self._identified(e) for e in entries))
+
+    def _identified(self, entry: AclEntry) -> AclEntry:
+        """The entry with its trustee's directory object id, when a mailbox listed answers to
+        the name shown (UPN, alias, name or address: Send on Behalf shows aliases)."""
+        trustee = entry.trustee
+        source_id = self._trustees.get(trustee.name.strip().lower())
+        if source_id is None or trustee.source_id is not None:
+            return entry
+        return replace(entry, trustee=replace(trustee, source_id=source_id))
+
+    async def _mailbox_item(self, mailbox: MailboxRef) -> dict[str, Any] | None:
+        if self._listing is not None:
+            return _find(self._listing, mailbox)
+        items = await self._all("Get-Mailbox", {"Identity": mailbox.address})
+        return items[0] if items else None
+
+    async def _list_mailboxes(self) -> dict[str, dict[str, Any]]:
+        listing: dict[str, dict[str, Any]] = {}
+        trustees: dict[str, str] = {}
+        async for page in self.exchange.invoke(
+            "Get-Mailbox", {"ResultSize": "Unlimited"}, select=MAILBOX_FIELDS
+        ):
+            for item in page:
+                for key in ("ExternalDirectoryObjectId", "ExchangeGuid", "PrimarySmtpAddress"):
+                    if item.get(key):
+                        listing[str(item[key]).lower()] = item
+                object_id = item.get("ExternalDirectoryObjectId")
+                for key in ("UserPrincipalName", "Alias", "Name", "PrimarySmtpAddress"):
+                    if object_id and item.get(key):
+                        trustees[str(item[key]).lower()] = str(object_id)
+        self._listing = listing
+        self._trustees = trustees
+        return listing
+
+    async def _all(self, cmdlet: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            item
+            async for page in self.exchange.invoke(cmdlet, parameters)
+            for item in page
+            if isinstance(item, dict)
+        ]
+
+
+def _find(listing: dict[str, dict[str, Any]], mailbox: MailboxRef) -> dict[str, Any] | None:
+    for key in (mailbox.source_id, mailbox.exchange_guid, mailbox.address):
+        if key and key.lower() in listing:
+            return listing[key.lower()]
+    return None
+
+
+def http_options(params: ConnectionParams, options: PermissionSyncOptions) -> HttpOptions:
+    """The connection's HTTP limits tightened by the definition's: never above either."""
+    rates = [r for r in (params.requests_per_second, options.rate_limit) if r]
+    return HttpOptions(
+        max_concurrency=min(params.max_concurrency, options.concurrency),
+        requests_per_second=min(rates) if rates else None,
+    )
+
+
+@contextmanager
+def open_reader(
+    ctx: RunContext,
+    options: PermissionSyncOptions,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Iterator[PermissionReader]:
+    """A reader over the run's connection (``transport`` plugs in an in-process app)."""
+    with ctx.db.session() as session:
+        connection = (
+            session.get(Connection, ctx.task.connection_id) if ctx.task.connection_id else None
+        )
+        if connection is None:
+            raise ConfigError(f"task {ctx.task.name!r} has no connection", field="connection")
+        session.expunge(connection)
+    box = SecretBox.from_key_file(ctx.settings.effective_key_file)
+    params = ConnectionParams.from_params(connection.params)
+    limits = http_options(params, options)
+    connector = connector_for(connection, box, transport=transport, http_options=limits)
+    with running(connector) as (loop, opened):
+        yield ExchangePermissionReader(opened.exchange, loop, limits.max_concurrency)
+
+
+@contextmanager
+def running(connector: M365Connector) -> Iterator[tuple[_LoopThread, M365Connector]]:
+    """The connector opened on a private event loop thread, closed afterwards."""
+    loop = _LoopThread()
+    try:
+        opened = loop.run(connector.__aenter__())
+        try:
+            yield loop, opened
+        finally:
+            loop.run(connector.__aexit__(None, None, None))
+    finally:
+        loop.close()
+
+
+def exchange_reader_factory(
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ReaderFactory:
+    """A ReaderFactory for ``sync_permissions`` that talks through ``transport``."""
+
+    def factory(
+        ctx: RunContext, options: PermissionSyncOptions
+    ) -> AbstractContextManager[PermissionReader]:
+        return open_reader(ctx, options, transport=transport)
+
+    return factory
+
+
+def permissions_check(mailbox: str | None = None) -> Check:
+    """A connection check doing what an administrator would do by hand: Get-MailboxPermission
+    on one mailbox (the first Get-Mailbox lists when none is named) with the connection's
+    credentials. It passes with what was read, or raises the exact failure."""
+
+    async def check(connector: M365Connector) -> str:
+        identity = mailbox
+        try:
+            if identity is None:
+                listed = await connector.exchange.run("Get-Mailbox", {"ResultSize": 1})
+                if not listed:
+                    raise SourceError("Get-Mailbox lists no mailbox to read permissions of")
+                identity = str(listed[0].get("PrimarySmtpAddress") or listed[0]["Identity"])
+            items = await connector.exchange.run("Get-MailboxPermission", {"Identity": identity})
+        except SourceError as exc:
+            raise type(exc)(
+                f"on {identity or 'the first mailbox'}: {exc}",
+                retryable=exc.retryable,
+                status=exc.status,
+            ) from exc
+        entries = full_access_entries(identity, [i for i in items if isinstance(i, dict)])
+        explicit = sum(1 for e in entries if not e.inherited)
+        return (
+            f"Get-MailboxPermission on {identity} answered: {len(items)} entries, "
+            f"{explicit} explicit Full Access (NT AUTHORITY\\SELF included)"
+        )
+
+    return check

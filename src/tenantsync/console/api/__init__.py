@@ -1,0 +1,11 @@
+"""The REST API under /api/v1: bearer tokens, the same role rules as the pages."""
+
+from fastapi import APIRouter
+
+from tenantsync.console.api import account, connections, directory, runs, setup
+
+router = APIRouter(prefix="/api/v1")
+for module in (account, directory, connections, setup, runs):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,64 @@
+"""The caller, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tenantsync.console.api.schemas import (
+    AuditOut,
+    Id,
+    IssuedTokenOut,
+    Me,
+    PageNo,
+    PageOut,
+    PerPage,
+    SearchText,
+    TokenIn,
+    TokenOut,
+)
+from tenantsync.console.audit import record
+from tenantsync.console.auth import DbSession, Reader, Writer
+from tenantsync.console.ops import tokens as ops
+
+router = APIRouter(tags=["account"])
+
+
+@router.get("/me", response_model=Me)
+def me(who: Reader) -> Me:
+    """The account of the token."""
+    return Me(email=who.email, role=who.role)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(db: DbSession, who: Reader) -> list[TokenOut]:
+    """Your tokens (super administrators: everyone's); values are never returned."""
+    return [TokenOut.model_validate(t) for t in ops.visible_tokens(db, who)]
+
+
+@router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
+def create_token(body: TokenIn, db: DbSession, who: Writer) -> IssuedTokenOut:
+    """A new bearer token, returned this once."""
+    issued = ops.create_token(db, who, body.name, body.account)
+    record(db, who, "token.create", issued.token.name, {"account": issued.token.account.email})
+    base = TokenOut.model_validate(issued.token).model_dump()
+    return IssuedTokenOut(**base, token=issued.value)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: Id, db: DbSession, who: Writer) -> None:
+    """Revoke a token; it stops working at once."""
+    token = ops.revoke_token(db, who, token_id)
+    record(db, who, "token.revoke", token.name, {"token": token_id})
+
+
+@router.get("/audit", response_model=PageOut[AuditOut])
+def audit(
+    db: DbSession,
+    who: Reader,
+    actor: SearchText = "",
+    action: SearchText = "",
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> PageOut[AuditOut]:
+    """The audit log, newest first."""
+    return PageOut.of(ops.audit_log(db, page, per_page, actor, action), AuditOut.model_validate)

@@ -1,0 +1,95 @@
+"""Runs: list with filters, a run with its plan, the change log, confirm, cancel; the dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tenantsync.console.api.schemas import (
+    ChangeOut,
+    DashboardOut,
+    Id,
+    PageNo,
+    PageOut,
+    PerPage,
+    PlanGroupOut,
+    QueryId,
+    RunDetail,
+    RunOut,
+    TaskHealthOut,
+)
+from tenantsync.console.audit import record
+from tenantsync.console.auth import DbSession, Reader, Super, Writer
+from tenantsync.console.ops import runs as ops
+from tenantsync.console.ops.directory import get_or_404
+from tenantsync.store.models import Run, RunStatus, Trigger
+from tenantsync.worker import queue
+
+router = APIRouter(tags=["runs"])
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def dashboard(db: DbSession, who: Reader) -> DashboardOut:
+    """Every task's last status, last and next run, last failure; mailbox counts."""
+    rows, counts = ops.dashboard(db)
+    return DashboardOut(tasks=[TaskHealthOut.model_validate(r) for r in rows], mailboxes=counts)
+
+
+@router.get("/runs", response_model=PageOut[RunOut])
+def list_runs(
+    db: DbSession,
+    who: Reader,
+    organization_id: QueryId | None = None,
+    task_id: QueryId | None = None,
+    status: RunStatus | None = None,
+    trigger: Trigger | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> PageOut[RunOut]:
+    """Runs, newest first."""
+    f = ops.RunFilter(organization_id, task_id, status, trigger)
+    return PageOut.of(ops.list_runs(db, f, page, per_page), RunOut.model_validate)
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail)
+def get_run(run_id: Id, db: DbSession, who: Reader) -> RunDetail:
+    """A run with counts, messages and its plan grouped by action."""
+    run = get_or_404(db, Run, run_id, "run")
+    base = RunOut.model_validate(run).model_dump()
+    return RunDetail(
+        **base,
+        messages=list(run.messages or []),
+        progress=run.progress,
+        plan_total=(run.plan or {}).get("total"),
+        plan=[
+            PlanGroupOut(action=g.action, count=g.count, changes=g.changes)
+            for g in ops.plan_groups(run.plan)
+        ],
+        awaits_confirmation=ops.stopped_at_threshold(run),
+    )
+
+
+@router.get("/runs/{run_id}/changes", response_model=PageOut[ChangeOut])
+def run_changes(
+    run_id: Id, db: DbSession, who: Reader, page: PageNo = 1, per_page: PerPage = 100
+) -> PageOut[ChangeOut]:
+    """The change log of a run, in the order applied."""
+    get_or_404(db, Run, run_id, "run")
+    return PageOut.of(ops.change_log(db, run_id, page, per_page), ChangeOut.model_validate)
+
+
+@router.post("/runs/{run_id}/confirm", response_model=RunOut, status_code=202)
+def confirm(run_id: Id, db: DbSession, who: Super) -> RunOut:
+    """Confirm a run stopped at the deletion threshold: queue one that may remove."""
+    run = get_or_404(db, Run, run_id, "run")
+    new = ops.confirm_run(db, run, who.email)
+    record(db, who, "run.confirm", run.task.name, {"run": run.id, "confirmed_by_run": new.id})
+    return RunOut.model_validate(new)
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunOut)
+def cancel(run_id: Id, db: DbSession, who: Writer) -> RunOut:
+    """Cancel a queued run, or ask a running one to stop."""
+    get_or_404(db, Run, run_id, "run")
+    run = queue.cancel(db, run_id)
+    record(db, who, "run.cancel", run.task.name, {"run": run_id})
+    return RunOut.model_validate(run)

@@ -1,0 +1,316 @@
+"""Request and response shapes of the REST API (pydantic lives here, at the edge only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from tenantsync.console.ops.paging import Page
+from tenantsync.store.models import GroupKind, MailboxKind, Right, Role, RunStatus, Trigger
+
+T = TypeVar("T")
+MAX_ID = 2_147_483_647
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID, description="an object id")]
+PageNo = Annotated[int, Query(ge=1, le=100_000, description="1-based page number")]
+PerPage = Annotated[int, Query(ge=1, le=200, description="items per page")]
+SearchText = Annotated[str, Query(max_length=200, pattern=NO_CONTROL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_CONTROL)]
+Line = Annotated[str, StringConstraints(max_length=1024, pattern=NO_CONTROL)]
+SecretText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @classmethod
+    def of(cls, page: Page[Any], convert: Any) -> PageOut[T]:
+        """The API shape of one page, each item converted by ``convert``."""
+        return cls(
+            items=[convert(i) for i in page.items],
+            total=page.total,
+            page=page.page,
+            per_page=page.per_page,
+        )
+
+
+class Me(Out):
+    email: str
+    role: Role
+
+
+class OrganizationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    display_name: Line = ""
+
+
+class DomainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_CONTROL)]
+
+
+class DomainOut(Out):
+    id: int
+    name: str
+
+
+class OrganizationOut(Out):
+    id: int
+    name: str
+    display_name: str
+    created_at: datetime
+    domains: list[DomainOut]
+
+
+class PolicyGroupOut(Out):
+    id: int
+    name: str
+    is_default: bool
+
+
+class MailboxOut(Out):
+    id: int
+    organization_id: int
+    primary_address: str
+    display_name: str
+    kind: MailboxKind
+    licensed: bool
+    enabled: bool
+    billable: bool
+    non_billable_reason: str | None
+    policy_group_id: int | None
+    deleted_at: datetime | None
+    restore_until: datetime | None
+    last_seen: datetime
+
+
+class GroupOut(Out):
+    id: int
+    name: str
+    mail: str | None
+    dn: str | None
+    kind: GroupKind
+
+
+class MailboxDetail(MailboxOut):
+    aliases: list[str]
+    policy_group: str | None
+    groups: list[GroupOut]
+
+
+class GrantOut(Out):
+    id: int
+    delegate_id: int
+    delegate: str
+    right: Right
+    origin: str
+    source: str
+    via_group: str | None
+    manual: bool
+
+
+class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delegate: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=NO_CONTROL)]
+    right: Right
+
+
+class ConnectionIn(BaseModel):
+    """A connection; secrets are write-only and never returned."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    tenant_id: Line
+    client_id: Line
+    authority_host: Line = "https://login.microsoftonline.com"
+    graph_url: Line = "https://graph.microsoft.com"
+    exchange_url: Line = "https://outlook.office365.com"
+    ca_file: Line | None = None
+    client_secret: SecretText | None = Field(default=None, json_schema_extra={"writeOnly": True})
+    certificate: SecretText | None = Field(default=None, json_schema_extra={"writeOnly": True})
+
+
+class ConnectionOut(Out):
+    id: int
+    organization_id: int
+    name: str
+    kind: str
+    params: dict[str, Any]
+    secrets_stored: list[str]
+    last_check_at: datetime | None
+    last_check_ok: bool | None
+    last_check_lines: list[Any] | None
+
+
+class DefinitionTypeOut(BaseModel):
+    name: str
+    title: str
+    needs_connection: bool
+    options_schema: dict[str, Any]
+
+
+class DefinitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    type: Name
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class DefinitionOut(Out):
+    id: int
+    organization_id: int
+    name: str
+    type: str
+    options: dict[str, Any]
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    interval_seconds: Annotated[int, Field(ge=1, le=366 * 86400)] | None = None
+    cron: Annotated[str, StringConstraints(max_length=120, pattern=NO_CONTROL)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64, pattern=NO_CONTROL)] = "UTC"
+    window_start: time | None = None
+    window_end: time | None = None
+
+
+class ScheduleOut(Out):
+    id: int
+    organization_id: int
+    name: str
+    interval_seconds: int | None
+    cron: str | None
+    timezone: str
+    window_start: time | None
+    window_end: time | None
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    definition_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    schedule_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    connection_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    scope_kind: Annotated[str, StringConstraints(pattern="^(all|group|dn|address)$")] = "all"
+    scope_value: Line | None = None
+    enabled: bool = True
+
+
+class EnabledIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class TaskOut(Out):
+    id: int
+    organization_id: int
+    name: str
+    definition_id: int
+    schedule_id: int | None
+    connection_id: int | None
+    scope_kind: str
+    scope_value: str | None
+    enabled: bool
+    next_due_at: datetime | None
+
+
+class RunOut(Out):
+    id: int
+    task_id: int
+    trigger: Trigger
+    status: RunStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    requested_by: str | None
+    confirm_removals: bool
+    confirms_run_id: int | None
+    counts: dict[str, Any]
+    error: str | None
+
+
+class PlanGroupOut(BaseModel):
+    action: str
+    count: int
+    changes: list[dict[str, Any]]
+
+
+class RunDetail(RunOut):
+    messages: list[Any]
+    progress: dict[str, Any] | None
+    plan_total: int | None
+    plan: list[PlanGroupOut]
+    awaits_confirmation: bool
+
+
+class ChangeOut(Out):
+    id: int
+    at: datetime
+    actor: str
+    entity: str
+    key: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class TaskHealthOut(Out):
+    task_id: int
+    task: str
+    organization: str
+    enabled: bool
+    last_run_id: int | None
+    last_status: str | None
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure: str | None
+
+
+class DashboardOut(BaseModel):
+    tasks: list[TaskHealthOut]
+    mailboxes: dict[str, Any]
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    account: Annotated[str, StringConstraints(max_length=320, pattern=NO_CONTROL)] | None = None
+
+
+class TokenOut(Out):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="the bearer token; shown this once, never again")
+
+
+class AuditOut(Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    address: str | None

@@ -1,0 +1,195 @@
+"""Who is asking: session sign-in for pages, bearer tokens for the API, roles, CSRF.
+
+Roles rank read_only < admin < super_admin. Read-only accounts change nothing;
+delegate access and confirming removals belong to super administrators only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenantsync.console.sessions import session_of, sign_in_session
+from tenantsync.console.state import client_address, state_of
+from tenantsync.errors import PermissionDenied, TenantSyncError
+from tenantsync.store.accounts import account_for_token, hash_password, verify_password
+from tenantsync.store.models import ConsoleAccount, Role
+from tenantsync.timeutil import utcnow
+
+RANK = {Role.READ_ONLY: 0, Role.ADMIN: 1, Role.SUPER_ADMIN: 2}
+ROLE_TITLES = {
+    Role.READ_ONLY: "read-only",
+    Role.ADMIN: "administrator",
+    Role.SUPER_ADMIN: "super administrator",
+}
+
+
+class NotSignedIn(TenantSyncError):
+    """No valid session or bearer token came with the request."""
+
+    exit_code = 5
+
+
+class CsrfRejected(TenantSyncError):
+    """A form arrived without the CSRF token of the session that rendered it."""
+
+    exit_code = 5
+
+
+class TooManyAttempts(TenantSyncError):
+    """Sign-in refused for a while after repeated failures."""
+
+    exit_code = 5
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-in attempts; try again in {retry_after} seconds")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in account of a request."""
+
+    account_id: int
+    email: str
+    role: Role
+    address: str
+    csrf: str = ""
+
+    def can(self, minimum: Role) -> bool:
+        """Whether this role is at least ``minimum``."""
+        return RANK[self.role] >= RANK[minimum]
+
+    @property
+    def writes(self) -> bool:
+        """Whether this account may change anything."""
+        return self.can(Role.ADMIN)
+
+    @property
+    def super(self) -> bool:
+        """Whether this account is a super administrator."""
+        return self.can(Role.SUPER_ADMIN)
+
+    @property
+    def role_title(self) -> str:
+        """The role as the pages name it."""
+        return ROLE_TITLES[self.role]
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A store session committed when the handler returns, before the response is sent."""
+    with state_of(request).db.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def _principal(account: ConsoleAccount, request: Request, csrf: str = "") -> Principal:
+    return Principal(account.id, account.email, account.role, client_address(request), csrf)
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The account signed in through the session cookie, or None."""
+    session = session_of(request)
+    account_id = session.get("aid")
+    if not isinstance(account_id, int):
+        return None
+    with state_of(request).db.sessions() as db:
+        account = db.get(ConsoleAccount, account_id)
+        if account is None or account.disabled:
+            return None
+        return _principal(account, request, str(session.get("csrf", "")))
+
+
+def token_principal(request: Request) -> Principal | None:
+    """The account of the request's bearer token, or None."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    with state_of(request).db.session() as db:
+        account = account_for_token(db, value.strip())
+        return None if account is None else _principal(account, request)
+
+
+def require_api(minimum: Role) -> Callable[[Request], Principal]:
+    """An API dependency: a bearer token whose account has at least ``minimum``."""
+
+    def dependency(request: Request) -> Principal:
+        principal = token_principal(request)
+        if principal is None:
+            raise NotSignedIn("a valid bearer token is required")
+        _check(principal, minimum)
+        return principal
+
+    return dependency
+
+
+def require_page(minimum: Role) -> Callable[[Request], Principal]:
+    """A page dependency: a signed-in session with at least ``minimum``."""
+
+    def dependency(request: Request) -> Principal:
+        principal = session_principal(request)
+        if principal is None:
+            raise NotSignedIn("sign in to continue")
+        _check(principal, minimum)
+        return principal
+
+    return dependency
+
+
+def _check(principal: Principal, minimum: Role) -> None:
+    if principal.can(minimum):
+        return
+    if minimum is Role.SUPER_ADMIN:
+        raise PermissionDenied("only super administrators may see or change delegate access")
+    raise PermissionDenied(f"a {principal.role_title} account may not change anything")
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Refuse a form whose CSRF token is not the session's."""
+    expected = str(session_of(request).get("csrf", ""))
+    if not submitted or not expected or not hmac.compare_digest(submitted, expected):
+        raise CsrfRejected("the form expired or came from another site; reload and try again")
+
+
+@functools.cache
+def _unknown_account() -> ConsoleAccount:
+    return ConsoleAccount(password_hash=hash_password(secrets.token_urlsafe(24)))
+
+
+def sign_in(request: Request, db: Session, email: str, password: str) -> ConsoleAccount:
+    """Check a password under the rate limit and bind the session to the account."""
+    state = state_of(request)
+    address = client_address(request)
+    email = email.strip().lower()
+    wait = state.limiter.retry_after(email, address)
+    if wait:
+        raise TooManyAttempts(wait)
+    account = db.scalar(select(ConsoleAccount).where(ConsoleAccount.email == email))
+    if account is None:
+        # Hash anyway, so the answer takes as long as for a known account.
+        verify_password(_unknown_account(), password)
+    if account is None or account.disabled or not verify_password(account, password):
+        state.limiter.failed(email, address)
+        raise PermissionDenied("wrong email or password")
+    state.limiter.succeeded(email)
+    account.last_sign_in_at = utcnow()
+    sign_in_session(request, account.id)
+    return account
+
+
+Reader = Annotated[Principal, Depends(require_api(Role.READ_ONLY))]
+Writer = Annotated[Principal, Depends(require_api(Role.ADMIN))]
+Super = Annotated[Principal, Depends(require_api(Role.SUPER_ADMIN))]
+PageReader = Annotated[Principal, Depends(require_page(Role.READ_ONLY))]
+PageWriter = Annotated[Principal, Depends(require_page(Role.ADMIN))]
+PageSuper = Annotated[Principal, Depends(require_page(Role.SUPER_ADMIN))]

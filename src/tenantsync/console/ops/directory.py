@@ -1,0 +1,262 @@
+"""Organizations, domains, mailboxes, source groups and delegate grants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.directory import create_organization
+from tenantsync.store.models import (
+    DelegateGrant,
+    Domain,
+    GroupKind,
+    Mailbox,
+    MailboxAlias,
+    MailboxKind,
+    Organization,
+    PolicyGroup,
+    Right,
+    ScheduledTask,
+    SourceGroup,
+    SourceGroupClosure,
+)
+
+MANUAL = "manual"
+M = TypeVar("M")
+
+
+def get_or_404(session: Session, model: type[M], object_id: int, what: str) -> M:
+    """The object with this id, or NotFound naming it."""
+    obj = session.get(model, object_id)
+    if obj is None:
+        raise NotFound(f"no {what} {object_id}")
+    return obj
+
+
+def list_organizations(
+    session: Session, page: int, per_page: int, q: str = ""
+) -> Page[Organization]:
+    """Organizations by name, optionally those whose name contains ``q``."""
+    stmt = select(Organization).order_by(Organization.name)
+    if q:
+        stmt = stmt.where(Organization.name.ilike(f"%{q}%"))
+    return paginate(session, stmt, page, per_page)
+
+
+def add_organization(session: Session, name: str, display_name: str = "") -> Organization:
+    """A new organization with its Main policy group; the name must be free."""
+    name = name.strip()
+    if not name:
+        raise ConfigError("must not be empty", field="name")
+    if session.scalar(select(Organization.id).where(Organization.name == name)):
+        raise ConfigError(f"an organization named {name!r} exists", field="name")
+    return create_organization(session, name, display_name.strip())
+
+
+def add_domain(session: Session, org: Organization, name: str) -> Domain:
+    """Add an internal domain to an organization."""
+    name = name.strip().lower()
+    if not name or "." not in name or " " in name or "@" in name:
+        raise ConfigError(f"{name!r} is not a domain name", field="name")
+    if any(d.name == name for d in org.domains):
+        raise ConfigError(f"{name} is already a domain of {org.name}", field="name")
+    domain = Domain(organization_id=org.id, name=name)
+    session.add(domain)
+    session.flush()
+    return domain
+
+
+@dataclass(frozen=True)
+class MailboxFilter:
+    """How the mailbox list is narrowed."""
+
+    q: str = ""
+    kind: MailboxKind | None = None
+    billable: bool | None = None
+    policy_group_id: int | None = None
+    removed: bool = False
+
+
+def search_mailboxes(
+    session: Session, org_id: int, f: MailboxFilter, page: int, per_page: int
+) -> Page[Mailbox]:
+    """Mailboxes of an organization by address or name, kind, billable, policy group, removed."""
+    stmt = (
+        select(Mailbox).where(Mailbox.organization_id == org_id).order_by(Mailbox.primary_address)
+    )
+    if f.q:
+        like = f"%{f.q.strip().lower()}%"
+        alias_hit = select(MailboxAlias.mailbox_id).where(MailboxAlias.address.ilike(like))
+        stmt = stmt.where(
+            or_(
+                Mailbox.primary_address.ilike(like),
+                Mailbox.display_name.ilike(like),
+                Mailbox.id.in_(alias_hit),
+            )
+        )
+    if f.kind is not None:
+        stmt = stmt.where(Mailbox.kind == f.kind)
+    if f.billable is not None:
+        stmt = stmt.where(Mailbox.billable if f.billable else ~Mailbox.billable)
+    if f.policy_group_id is not None:
+        stmt = stmt.where(Mailbox.policy_group_id == f.policy_group_id)
+    stmt = stmt.where(
+        Mailbox.deleted_at.is_not(None) if f.removed else Mailbox.deleted_at.is_(None)
+    )
+    return paginate(session, stmt, page, per_page)
+
+
+def policy_groups(session: Session, org_id: int) -> list[PolicyGroup]:
+    """The policy groups of an organization, by name."""
+    return list(
+        session.scalars(
+            select(PolicyGroup)
+            .where(PolicyGroup.organization_id == org_id)
+            .order_by(PolicyGroup.name)
+        )
+    )
+
+
+def groups_of_mailbox(session: Session, mailbox: Mailbox) -> list[SourceGroup]:
+    """The source groups a mailbox belongs to, directly or through nesting."""
+    return list(
+        session.scalars(
+            select(SourceGroup)
+            .join(SourceGroupClosure, SourceGroupClosure.group_id == SourceGroup.id)
+            .where(SourceGroupClosure.mailbox_id == mailbox.id, SourceGroup.deleted_at.is_(None))
+            .order_by(SourceGroup.name)
+        )
+    )
+
+
+def list_groups(
+    session: Session,
+    org_id: int,
+    page: int,
+    per_page: int,
+    q: str = "",
+    kind: GroupKind | None = None,
+) -> Page[SourceGroup]:
+    """The synced source groups of an organization."""
+    stmt = (
+        select(SourceGroup)
+        .where(SourceGroup.organization_id == org_id, SourceGroup.deleted_at.is_(None))
+        .order_by(SourceGroup.name)
+    )
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(SourceGroup.name.ilike(like), SourceGroup.mail.ilike(like)))
+    if kind is not None:
+        stmt = stmt.where(SourceGroup.kind == kind)
+    return paginate(session, stmt, page, per_page)
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A delegate grant as administrators read it: who, which right, its source, via which group."""
+
+    id: int
+    delegate_id: int
+    delegate: str
+    right: Right
+    origin: str
+    source: str
+    via_group: str | None
+    manual: bool
+
+
+def grants_of_mailbox(session: Session, mailbox: Mailbox) -> list[GrantView]:
+    """Every grant on a mailbox with its source named (the task, or the person who added it)."""
+    delegate = aliased(Mailbox)
+    rows = session.execute(
+        select(DelegateGrant, delegate.primary_address, ScheduledTask.name, SourceGroup.name)
+        .join(delegate, delegate.id == DelegateGrant.delegate_id)
+        .outerjoin(ScheduledTask, ScheduledTask.id == DelegateGrant.origin_task_id)
+        .outerjoin(SourceGroup, SourceGroup.id == DelegateGrant.via_group_id)
+        .where(DelegateGrant.mailbox_id == mailbox.id)
+        .order_by(delegate.primary_address, DelegateGrant.right)
+    ).all()
+    out = []
+    for grant, address, task_name, group_name in rows:
+        manual = grant.origin == MANUAL
+        if manual:
+            source = f"manual, by {grant.granted_by or 'unknown'}"
+        else:
+            source = f"task {task_name}" if task_name else grant.origin
+        out.append(
+            GrantView(
+                id=grant.id,
+                delegate_id=grant.delegate_id,
+                delegate=address,
+                right=grant.right,
+                origin=grant.origin,
+                source=source,
+                via_group=group_name,
+                manual=manual,
+            )
+        )
+    return out
+
+
+def add_manual_grant(
+    session: Session, mailbox: Mailbox, delegate_address: str, right: Right, granted_by: str
+) -> DelegateGrant:
+    """A grant added by hand (origin "manual"); syncs never touch it."""
+    address = delegate_address.strip().lower()
+    delegate = session.scalar(
+        select(Mailbox).where(
+            Mailbox.organization_id == mailbox.organization_id,
+            Mailbox.deleted_at.is_(None),
+            or_(
+                Mailbox.primary_address == address,
+                Mailbox.id.in_(
+                    select(MailboxAlias.mailbox_id).where(MailboxAlias.address == address)
+                ),
+            ),
+        )
+    )
+    if delegate is None:
+        raise ConfigError(f"no mailbox {address!r} in this organization", field="delegate")
+    if delegate.id == mailbox.id:
+        raise ConfigError("a mailbox cannot be its own delegate", field="delegate")
+    exists = session.scalar(
+        select(DelegateGrant.id).where(
+            and_(
+                DelegateGrant.mailbox_id == mailbox.id,
+                DelegateGrant.delegate_id == delegate.id,
+                DelegateGrant.right == right,
+                DelegateGrant.origin == MANUAL,
+            )
+        )
+    )
+    if exists:
+        raise ConfigError(f"{address} already holds {right.value} by hand", field="delegate")
+    grant = DelegateGrant(
+        organization_id=mailbox.organization_id,
+        mailbox_id=mailbox.id,
+        delegate_id=delegate.id,
+        right=right,
+        origin=MANUAL,
+        granted_by=granted_by,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def remove_manual_grant(session: Session, grant_id: int) -> DelegateGrant:
+    """Remove a grant added by hand; grants of a sync belong to their task."""
+    grant = get_or_404(session, DelegateGrant, grant_id, "delegate grant")
+    if grant.origin != MANUAL:
+        raise ConfigError(
+            f"this grant comes from {grant.origin}; only manual grants are removed by hand",
+            field="grant",
+        )
+    session.delete(grant)
+    session.flush()
+    return grant

@@ -1,0 +1,202 @@
+"""Runs: run now, preview, confirm a stopped run, lists, plans grouped by action, the dashboard."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.errors import ConfigError
+from tenantsync.store.models import (
+    ChangeRecord,
+    Mailbox,
+    MailboxKind,
+    Organization,
+    Run,
+    RunStatus,
+    ScheduledTask,
+    Trigger,
+)
+from tenantsync.worker import queue
+
+
+def start_run(session: Session, task: ScheduledTask, trigger: Trigger, requested_by: str) -> Run:
+    """Queue a manual run or a preview of a task."""
+    return queue.enqueue(session, task, trigger, requested_by=requested_by)
+
+
+def stopped_at_threshold(run: Run) -> bool:
+    """Whether a run stopped at the deletion threshold and waits for confirmation.
+
+    The worker records a guard stop (``GuardStop``) as a warning with the stop's message as
+    the error and the plan kept; no other ending leaves all three on an unconfirmed run.
+    """
+    return (
+        run.status is RunStatus.WARNING
+        and run.plan is not None
+        and run.error is not None
+        and run.trigger is not Trigger.PREVIEW
+        and not run.confirm_removals
+    )
+
+
+def confirm_run(session: Session, run: Run, requested_by: str) -> Run:
+    """Queue a run that may carry out the removals the stopped run refused."""
+    if not stopped_at_threshold(run):
+        raise ConfigError(
+            "only a run stopped at the deletion threshold can be confirmed", field="run"
+        )
+    already = session.scalar(select(Run.id).where(Run.confirms_run_id == run.id))
+    if already is not None:
+        raise ConfigError(f"run {run.id} was already confirmed by run {already}", field="run")
+    return queue.enqueue(
+        session,
+        run.task,
+        Trigger.MANUAL,
+        requested_by=requested_by,
+        confirm_removals=True,
+        confirms_run_id=run.id,
+    )
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """How the run list is narrowed."""
+
+    organization_id: int | None = None
+    task_id: int | None = None
+    status: RunStatus | None = None
+    trigger: Trigger | None = None
+
+
+def list_runs(session: Session, f: RunFilter, page: int, per_page: int) -> Page[Run]:
+    """Runs matching the filter, newest first."""
+    stmt = select(Run).order_by(Run.id.desc())
+    if f.organization_id is not None:
+        stmt = stmt.join(ScheduledTask, ScheduledTask.id == Run.task_id).where(
+            ScheduledTask.organization_id == f.organization_id
+        )
+    if f.task_id is not None:
+        stmt = stmt.where(Run.task_id == f.task_id)
+    if f.status is not None:
+        stmt = stmt.where(Run.status == f.status)
+    if f.trigger is not None:
+        stmt = stmt.where(Run.trigger == f.trigger)
+    return paginate(session, stmt, page, per_page)
+
+
+def change_log(session: Session, run_id: int, page: int, per_page: int) -> Page[ChangeRecord]:
+    """The change records of a run, in the order they were made."""
+    stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
+    return paginate(session, stmt, page, per_page)
+
+
+@dataclass
+class PlanGroup:
+    """The changes of one action in a plan."""
+
+    action: str
+    count: int
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_groups(plan: dict[str, Any] | None) -> list[PlanGroup]:
+    """A stored plan grouped by action, with the count of each action."""
+    if not plan:
+        return []
+    totals: dict[str, int] = defaultdict(int)
+    for key, count in (plan.get("counts") or {}).items():
+        _, _, action = str(key).rpartition(".")
+        totals[action] += int(count)
+    groups: dict[str, PlanGroup] = {}
+    for change in plan.get("changes") or []:
+        action = str(change.get("action", "?"))
+        group = groups.setdefault(action, PlanGroup(action, totals.get(action, 0)))
+        group.changes.append(change)
+    for action, count in totals.items():
+        groups.setdefault(action, PlanGroup(action, count))
+    for group in groups.values():
+        group.count = max(group.count, len(group.changes))
+    return sorted(groups.values(), key=lambda g: g.action)
+
+
+@dataclass(frozen=True)
+class TaskHealth:
+    """One dashboard row: a task, its last run, its next run, its last failure."""
+
+    task_id: int
+    task: str
+    organization: str
+    enabled: bool
+    last_run_id: int | None
+    last_status: str | None
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure: str | None
+
+
+def dashboard(session: Session) -> tuple[list[TaskHealth], dict[str, Any]]:
+    """Every task's health, and mailbox counts by kind and billable."""
+    last_ids = (
+        select(func.max(Run.id).label("id"))
+        .where(Run.trigger != Trigger.PREVIEW)
+        .group_by(Run.task_id)
+        .subquery()
+    )
+    last = {
+        r.task_id: r for r in session.scalars(select(Run).where(Run.id.in_(select(last_ids.c.id))))
+    }
+    fail_ids = (
+        select(func.max(Run.id).label("id"))
+        .where(Run.status == RunStatus.FAILED)
+        .group_by(Run.task_id)
+        .subquery()
+    )
+    failed = {
+        r.task_id: r for r in session.scalars(select(Run).where(Run.id.in_(select(fail_ids.c.id))))
+    }
+    rows = []
+    tasks = session.execute(
+        select(ScheduledTask, Organization.name)
+        .join(Organization, Organization.id == ScheduledTask.organization_id)
+        .order_by(Organization.name, ScheduledTask.name)
+    ).all()
+    for task, org_name in tasks:
+        run = last.get(task.id)
+        fail = failed.get(task.id)
+        rows.append(
+            TaskHealth(
+                task_id=task.id,
+                task=task.name,
+                organization=org_name,
+                enabled=task.enabled,
+                last_run_id=run.id if run else None,
+                last_status=run.status.value if run else None,
+                last_run_at=(run.finished_at or run.started_at or run.created_at) if run else None,
+                next_run_at=task.next_due_at if task.enabled else None,
+                last_failure_at=(fail.finished_at or fail.created_at) if fail else None,
+                last_failure=fail.error if fail else None,
+            )
+        )
+    return rows, mailbox_counts(session)
+
+
+def mailbox_counts(session: Session, org_id: int | None = None) -> dict[str, Any]:
+    """Live mailboxes by kind, and how many bill."""
+    base = select(Mailbox.kind, func.count()).where(Mailbox.deleted_at.is_(None))
+    billable = select(func.count()).select_from(Mailbox).where(Mailbox.billable)
+    if org_id is not None:
+        base = base.where(Mailbox.organization_id == org_id)
+        billable = billable.where(Mailbox.organization_id == org_id)
+    by_kind = {k.value: 0 for k in MailboxKind}
+    for kind, count in session.execute(base.group_by(Mailbox.kind)):
+        by_kind[kind.value] = count
+    total = sum(by_kind.values())
+    bills = session.scalar(billable) or 0
+    return {"by_kind": by_kind, "total": total, "billable": bills, "non_billable": total - bills}

@@ -1,0 +1,265 @@
+"""Definitions, schedules and scheduled tasks of an organization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.ops.options import validate_options
+from tenantsync.errors import ConfigError
+from tenantsync.store.models import (
+    Connection,
+    Definition,
+    Schedule,
+    ScheduledTask,
+    SourceGroup,
+)
+from tenantsync.worker.registry import Registry
+from tenantsync.worker.scheduler import arm
+from tenantsync.worker.timing import Timing
+
+SCOPE_KINDS = ("all", "group", "dn", "address")
+
+
+def _id_of(obj: Definition | Schedule | ScheduledTask | None) -> int | None:
+    return None if obj is None else obj.id
+
+
+def check_name(session: Session, model: Any, org_id: int, name: str, self_id: int | None) -> str:
+    """The trimmed name, if it is not empty, not too long and free in the organization."""
+    name = name.strip()
+    if not name:
+        raise FieldErrors({"name": "must not be empty"})
+    if len(name) > 120:
+        raise FieldErrors({"name": "at most 120 characters"})
+    taken = session.scalar(
+        select(model.id).where(model.organization_id == org_id, model.name == name)
+    )
+    if taken is not None and taken != self_id:
+        raise FieldErrors({"name": f"{name!r} is already used in this organization"})
+    return name
+
+
+def save_definition(
+    session: Session,
+    registry: Registry,
+    org_id: int,
+    name: str,
+    type_name: str,
+    options: dict[str, Any],
+    definition: Definition | None = None,
+) -> Definition:
+    """Create or change a definition; options are checked by its type's model."""
+    try:
+        dtype = registry.get(type_name)
+    except ConfigError:
+        raise FieldErrors({"type": f"unknown type; known: {', '.join(registry.names())}"}) from None
+    errors: dict[str, str] = {}
+    try:
+        name = check_name(session, Definition, org_id, name, _id_of(definition))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    try:
+        options = validate_options(dtype.options_model, options)
+    except FieldErrors as exc:
+        errors.update({f"opt.{k}": v for k, v in exc.errors.items()})
+    if errors:
+        raise FieldErrors(errors)
+    if definition is None:
+        definition = Definition(organization_id=org_id, name=name, type=type_name, options=options)
+        session.add(definition)
+    else:
+        if definition.type != type_name:
+            raise FieldErrors({"type": "the type of a definition cannot change"})
+        definition.name = name
+        definition.options = options
+    session.flush()
+    return definition
+
+
+def delete_definition(session: Session, definition: Definition) -> None:
+    """Remove a definition; refused while a task uses it."""
+    used = session.scalar(
+        select(ScheduledTask.name).where(ScheduledTask.definition_id == definition.id)
+    )
+    if used:
+        raise ConfigError(f"task {used!r} uses this definition", field="definition")
+    session.delete(definition)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ScheduleInput:
+    """A schedule as typed: exactly one of interval and cron."""
+
+    name: str
+    interval_seconds: int | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    window_start: time | None = None
+    window_end: time | None = None
+
+
+def save_schedule(
+    session: Session, org_id: int, data: ScheduleInput, schedule: Schedule | None = None
+) -> Schedule:
+    """Create or change a schedule and re-arm the tasks that use it."""
+    name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    cron = (data.cron or "").strip() or None
+    timing = Timing(
+        interval_seconds=data.interval_seconds,
+        cron=cron,
+        timezone=(data.timezone or "UTC").strip(),
+        window_start=data.window_start,
+        window_end=data.window_end,
+    )
+    try:
+        timing.validate()
+    except ConfigError as exc:
+        field = {"interval/cron": "interval_seconds", "interval": "interval_seconds"}.get(
+            exc.field or "", exc.field or "_"
+        )
+        raise FieldErrors({field: str(exc).split(": ", 1)[-1]}) from None
+    if schedule is None:
+        schedule = Schedule(organization_id=org_id, name=name)
+        session.add(schedule)
+    schedule.name = name
+    schedule.interval_seconds = timing.interval_seconds
+    schedule.cron = timing.cron
+    schedule.timezone = timing.timezone
+    schedule.window_start = timing.window_start
+    schedule.window_end = timing.window_end
+    session.flush()
+    for task in session.scalars(
+        select(ScheduledTask).where(ScheduledTask.schedule_id == schedule.id)
+    ):
+        arm(task, schedule)
+    session.flush()
+    return schedule
+
+
+def delete_schedule(session: Session, schedule: Schedule) -> None:
+    """Remove a schedule; its tasks keep running by hand only."""
+    for task in session.scalars(
+        select(ScheduledTask).where(ScheduledTask.schedule_id == schedule.id)
+    ):
+        task.schedule_id = None
+        task.next_due_at = None
+    session.delete(schedule)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """A scheduled task as chosen: definition, schedule, connection and scope."""
+
+    name: str
+    definition_id: int | None
+    schedule_id: int | None = None
+    connection_id: int | None = None
+    scope_kind: str = "all"
+    scope_value: str | None = None
+    enabled: bool = True
+
+
+def save_task(
+    session: Session,
+    registry: Registry,
+    org_id: int,
+    data: TaskInput,
+    task: ScheduledTask | None = None,
+) -> ScheduledTask:
+    """Create or change a task; every reference must belong to the same organization."""
+    errors: dict[str, str] = {}
+    try:
+        name = check_name(session, ScheduledTask, org_id, data.name, _id_of(task))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+        name = data.name
+    definition = _owned(session, Definition, data.definition_id, org_id)
+    if definition is None:
+        errors["definition_id"] = "pick a definition of this organization"
+    schedule = _owned(session, Schedule, data.schedule_id, org_id)
+    if data.schedule_id is not None and schedule is None:
+        errors["schedule_id"] = "pick a schedule of this organization"
+    connection = _owned(session, Connection, data.connection_id, org_id)
+    if data.connection_id is not None and connection is None:
+        errors["connection_id"] = "pick a connection of this organization"
+    if (
+        definition is not None
+        and definition.type in registry.names()
+        and registry.get(definition.type).needs_connection
+        and connection is None
+    ):
+        errors["connection_id"] = f"a {definition.type} task needs a connection"
+    scope_value = _scope(session, org_id, data, errors)
+    if errors:
+        raise FieldErrors(errors)
+    assert definition is not None
+    if task is None:
+        task = ScheduledTask(organization_id=org_id, name=name, definition_id=definition.id)
+        session.add(task)
+    rearm = task.schedule_id != (schedule.id if schedule else None) or task.next_due_at is None
+    task.name = name
+    task.definition_id = definition.id
+    task.schedule_id = schedule.id if schedule else None
+    task.connection_id = connection.id if connection else None
+    task.scope_kind = data.scope_kind
+    task.scope_value = scope_value
+    task.enabled = data.enabled
+    if rearm:
+        arm(task, schedule)
+    session.flush()
+    return task
+
+
+def _owned(session: Session, model: Any, object_id: int | None, org_id: int) -> Any:
+    if object_id is None:
+        return None
+    obj = session.get(model, object_id)
+    return obj if obj is not None and obj.organization_id == org_id else None
+
+
+def _scope(session: Session, org_id: int, data: TaskInput, errors: dict[str, str]) -> str | None:
+    if data.scope_kind not in SCOPE_KINDS:
+        errors["scope_kind"] = f"one of {', '.join(SCOPE_KINDS)}"
+        return None
+    if data.scope_kind == "all":
+        return None
+    value = (data.scope_value or "").strip()
+    if not value:
+        errors["scope_value"] = f"give the {data.scope_kind} of the group"
+        return None
+    if data.scope_kind == "group":
+        found = session.scalar(
+            select(SourceGroup.id).where(
+                SourceGroup.organization_id == org_id,
+                SourceGroup.name == value,
+                SourceGroup.deleted_at.is_(None),
+            )
+        )
+        if found is None:
+            errors["scope_value"] = f"no synced group named {value!r}"
+    elif data.scope_kind == "dn" and "=" not in value:
+        errors["scope_value"] = "a distinguished name looks like CN=…,OU=…,DC=…"
+    elif data.scope_kind == "address" and "@" not in value:
+        errors["scope_value"] = "an email address of a distribution group"
+    return value
+
+
+def set_enabled(task: ScheduledTask, enabled: bool) -> None:
+    """Enable or disable a task; enabling re-arms its schedule."""
+    task.enabled = enabled
+    if enabled and task.next_due_at is None:
+        arm(task, task.schedule)
+
+
+def delete_task(session: Session, task: ScheduledTask) -> None:
+    """Remove a task (its runs go with it)."""
+    session.delete(task)
+    session.flush()

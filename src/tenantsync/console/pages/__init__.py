@@ -1,0 +1,13 @@
+"""Server-rendered pages (Jinja2), readable without JavaScript."""
+
+from fastapi import APIRouter
+
+from tenantsync.console.pages import connections, definitions, directory, home, signin
+from tenantsync.console.pages import runs as run_pages
+from tenantsync.console.pages import tasks as task_pages
+
+router = APIRouter(include_in_schema=False)
+for module in (signin, home, directory, connections, definitions, task_pages, run_pages):
+    router.include_router(module.router)
+
+__all__ = ["router"]

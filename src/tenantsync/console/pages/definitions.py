@@ -1,0 +1,294 @@
+"""Definitions (a form per registered type, errors next to each field) and schedules."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tenantsync.console.api.schemas import Id, SearchText
+from tenantsync.console.audit import record
+from tenantsync.console.auth import DbSession, PageReader, PageWriter, Principal
+from tenantsync.console.ops import tasks as ops
+from tenantsync.console.ops.directory import get_or_404
+from tenantsync.console.ops.errors import FieldErrors, field_errors
+from tenantsync.console.ops.options import (
+    OptionField,
+    option_fields,
+    options_from_form,
+    values_of,
+)
+from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.state import state_of
+from tenantsync.errors import ConfigError
+from tenantsync.store.models import Definition, Organization, Schedule
+
+router = APIRouter()
+Form = Annotated[dict[str, str], Depends(form_data)]
+
+
+def _definition_form(
+    request: Request,
+    me: Principal,
+    org: Organization,
+    type_name: str,
+    definition: Definition | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    registry = state_of(request).registry
+    types = [registry.get(n) for n in registry.names()]
+    fields = (
+        option_fields(registry.get(type_name).options_model)
+        if type_name in registry.names()
+        else []
+    )
+    return render(
+        request,
+        "definition.html",
+        me,
+        status,
+        org=org,
+        definition=definition,
+        types=types,
+        type_name=type_name,
+        fields=fields,
+        values=values,
+        errors=_next_to_fields(errors, fields),
+    )
+
+
+def _next_to_fields(errors: dict[str, str], fields: list[OptionField]) -> dict[str, str]:
+    """Errors keyed by the input they belong to: a nested one ("opt.rules.0.operator") goes
+    next to its top-level field, and one of no field to the top of the form ("_")."""
+    known = {"name", "type", *(f"opt.{f.name}" for f in fields)}
+    shown: dict[str, str] = {}
+    other: list[str] = []
+    for key, message in errors.items():
+        head, _, rest = key.partition(".")
+        field, _, path = rest.partition(".") if head == "opt" else ("", "", "")
+        if key in known:
+            shown.setdefault(key, message)
+        elif field and f"opt.{field}" in known:
+            shown.setdefault(f"opt.{field}", f"{path}: {message}")
+        else:
+            other.append(message if key == "_" else f"{key}: {message}")
+    if other:
+        shown["_"] = "; ".join(other)
+    return shown
+
+
+@router.get("/organizations/{org_id}/definitions/new", response_class=HTMLResponse)
+def new_definition(
+    request: Request,
+    org_id: Id,
+    db: DbSession,
+    me: PageWriter,
+    type: SearchText = "",
+) -> HTMLResponse:
+    """Pick a type, then fill in its options."""
+    org = get_or_404(db, Organization, org_id, "organization")
+    registry = state_of(request).registry
+    values: dict[str, str] = {}
+    if type in registry.names():
+        values = {f"opt.{k}": v for k, v in values_of(registry.get(type).options_model, {}).items()}
+    return _definition_form(request, me, org, type, None, values, {})
+
+
+def _save(
+    request: Request, db: DbSession, org: Organization, form: dict[str, str], d: Definition | None
+) -> Definition:
+    registry = state_of(request).registry
+    type_name = d.type if d else form.get("type", "")
+    if type_name not in registry.names():
+        raise FieldErrors({"type": "pick a type"})
+    try:
+        options = options_from_form(registry.get(type_name).options_model, form)
+    except FieldErrors as exc:
+        errors = {f"opt.{k}": v for k, v in exc.errors.items()}
+        try:
+            ops.check_name(db, Definition, org.id, form.get("name", ""), d.id if d else None)
+        except FieldErrors as name_error:
+            errors.update(name_error.errors)
+        raise FieldErrors(errors) from None
+    return ops.save_definition(db, registry, org.id, form.get("name", ""), type_name, options, d)
+
+
+@router.post("/organizations/{org_id}/definitions/new", response_model=None)
+def create_definition(
+    request: Request, org_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Save a new definition; errors are shown next to their fields."""
+    org = get_or_404(db, Organization, org_id, "organization")
+    try:
+        d = _save(request, db, org, form, None)
+    except ConfigError as exc:
+        return _definition_form(
+            request, me, org, form.get("type", ""), None, form, field_errors(exc), 422
+        )
+    record(db, me, "definition.create", d.name, {"type": d.type})
+    return redirect(request, f"/organizations/{org.id}", f"Definition {d.name} saved")
+
+
+@router.get("/definitions/{definition_id}", response_class=HTMLResponse)
+def definition(request: Request, definition_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
+    """A definition with its type's options form."""
+    d = get_or_404(db, Definition, definition_id, "definition")
+    org = get_or_404(db, Organization, d.organization_id, "organization")
+    registry = state_of(request).registry
+    values = {"name": d.name}
+    if d.type in registry.names():
+        model = registry.get(d.type).options_model
+        values.update({f"opt.{k}": v for k, v in values_of(model, d.options).items()})
+    return _definition_form(request, me, org, d.type, d, values, {})
+
+
+@router.post("/definitions/{definition_id}", response_model=None)
+def update_definition(
+    request: Request, definition_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Save a definition's name and options."""
+    d = get_or_404(db, Definition, definition_id, "definition")
+    org = get_or_404(db, Organization, d.organization_id, "organization")
+    try:
+        _save(request, db, org, form, d)
+    except ConfigError as exc:
+        return _definition_form(request, me, org, d.type, d, form, field_errors(exc), 422)
+    record(db, me, "definition.update", d.name)
+    return redirect(request, f"/definitions/{d.id}", f"Definition {d.name} saved")
+
+
+@router.post("/definitions/{definition_id}/delete")
+def delete_definition(
+    request: Request, definition_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> RedirectResponse:
+    """Remove a definition that no task uses."""
+    d = get_or_404(db, Definition, definition_id, "definition")
+    ops.delete_definition(db, d)
+    record(db, me, "definition.delete", d.name)
+    return redirect(request, f"/organizations/{d.organization_id}", f"Definition {d.name} deleted")
+
+
+def _time(form: dict[str, str], key: str, errors: dict[str, str]) -> time | None:
+    text = form.get(key, "").strip()
+    if not text:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        errors[key] = "a time like 22:00"
+        return None
+
+
+def _schedule_input(form: dict[str, str]) -> ops.ScheduleInput:
+    errors: dict[str, str] = {}
+    interval: int | None = None
+    text = form.get("interval_seconds", "").strip()
+    if text:
+        try:
+            interval = int(text)
+        except ValueError:
+            errors["interval_seconds"] = "a whole number of seconds"
+    start = _time(form, "window_start", errors)
+    end = _time(form, "window_end", errors)
+    if errors:
+        raise FieldErrors(errors)
+    return ops.ScheduleInput(
+        name=form.get("name", ""),
+        interval_seconds=interval,
+        cron=form.get("cron") or None,
+        timezone=form.get("timezone") or "UTC",
+        window_start=start,
+        window_end=end,
+    )
+
+
+def _schedule_values(s: Schedule) -> dict[str, str]:
+    return {
+        "name": s.name,
+        "interval_seconds": str(s.interval_seconds or ""),
+        "cron": s.cron or "",
+        "timezone": s.timezone,
+        "window_start": s.window_start.strftime("%H:%M") if s.window_start else "",
+        "window_end": s.window_end.strftime("%H:%M") if s.window_end else "",
+    }
+
+
+@router.get("/organizations/{org_id}/schedules/new", response_class=HTMLResponse)
+def new_schedule(request: Request, org_id: Id, db: DbSession, me: PageWriter) -> HTMLResponse:
+    """The form for a new schedule."""
+    org = get_or_404(db, Organization, org_id, "organization")
+    return render(
+        request, "schedule.html", me, org=org, schedule=None, values={"timezone": "UTC"}, errors={}
+    )
+
+
+@router.post("/organizations/{org_id}/schedules/new", response_model=None)
+def create_schedule(
+    request: Request, org_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Save a new schedule."""
+    org = get_or_404(db, Organization, org_id, "organization")
+    try:
+        s = ops.save_schedule(db, org.id, _schedule_input(form))
+    except ConfigError as exc:
+        return render(
+            request,
+            "schedule.html",
+            me,
+            422,
+            org=org,
+            schedule=None,
+            values=form,
+            errors=field_errors(exc),
+        )
+    record(db, me, "schedule.create", s.name)
+    return redirect(request, f"/organizations/{org.id}", f"Schedule {s.name} saved")
+
+
+@router.get("/schedules/{schedule_id}", response_class=HTMLResponse)
+def schedule(request: Request, schedule_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
+    """A schedule and its form."""
+    s = get_or_404(db, Schedule, schedule_id, "schedule")
+    org = get_or_404(db, Organization, s.organization_id, "organization")
+    return render(
+        request, "schedule.html", me, org=org, schedule=s, values=_schedule_values(s), errors={}
+    )
+
+
+@router.post("/schedules/{schedule_id}", response_model=None)
+def update_schedule(
+    request: Request, schedule_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Save a schedule; its tasks are re-armed."""
+    s = get_or_404(db, Schedule, schedule_id, "schedule")
+    org = get_or_404(db, Organization, s.organization_id, "organization")
+    try:
+        ops.save_schedule(db, org.id, _schedule_input(form), s)
+    except ConfigError as exc:
+        return render(
+            request,
+            "schedule.html",
+            me,
+            422,
+            org=org,
+            schedule=s,
+            values=form,
+            errors=field_errors(exc),
+        )
+    record(db, me, "schedule.update", s.name)
+    return redirect(request, f"/schedules/{s.id}", f"Schedule {s.name} saved")
+
+
+@router.post("/schedules/{schedule_id}/delete")
+def delete_schedule(
+    request: Request, schedule_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> RedirectResponse:
+    """Remove a schedule; its tasks then run by hand only."""
+    s = get_or_404(db, Schedule, schedule_id, "schedule")
+    ops.delete_schedule(db, s)
+    record(db, me, "schedule.delete", s.name)
+    return redirect(request, f"/organizations/{s.organization_id}", f"Schedule {s.name} deleted")

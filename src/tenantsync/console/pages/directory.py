@@ -1,0 +1,253 @@
+"""Organizations, domains, mailboxes, groups and delegate access (super administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from tenantsync.console.api.schemas import Id, PageNo, SearchText
+from tenantsync.console.audit import record
+from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.ops import directory as ops
+from tenantsync.console.ops.errors import field_errors
+from tenantsync.console.ops.runs import mailbox_counts
+from tenantsync.console.pages.filters import choice, object_id
+from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.errors import ConfigError
+from tenantsync.store.models import (
+    Connection,
+    Definition,
+    Domain,
+    GroupKind,
+    Mailbox,
+    MailboxKind,
+    Organization,
+    Right,
+    Schedule,
+    ScheduledTask,
+)
+
+router = APIRouter()
+Form = Annotated[dict[str, str], Depends(form_data)]
+
+
+@router.get("/organizations", response_class=HTMLResponse)
+def organizations(
+    request: Request, db: DbSession, me: PageReader, q: SearchText = "", page: PageNo = 1
+) -> HTMLResponse:
+    """Organizations, with a search and (for administrators) the form to add one."""
+    orgs = ops.list_organizations(db, page, 50, q)
+    return render(request, "organizations.html", me, orgs=orgs, q=q, errors={}, form={})
+
+
+@router.post("/organizations", response_model=None)
+def create_organization(
+    request: Request, db: DbSession, me: PageWriter, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Add an organization (with its Main policy group)."""
+    try:
+        org = ops.add_organization(db, form.get("name", ""), form.get("display_name", ""))
+    except ConfigError as exc:
+        orgs = ops.list_organizations(db, 1, 50)
+        return render(
+            request,
+            "organizations.html",
+            me,
+            422,
+            orgs=orgs,
+            q="",
+            errors=field_errors(exc),
+            form=form,
+        )
+    record(db, me, "organization.create", org.name)
+    return redirect(request, f"/organizations/{org.id}", f"Organization {org.name} created")
+
+
+def _listing(db: DbSession, model: Any, org_id: int) -> list[object]:
+    stmt = select(model).where(model.organization_id == org_id).order_by(model.name)
+    return list(db.scalars(stmt))
+
+
+@router.get("/organizations/{org_id}", response_class=HTMLResponse)
+def organization(request: Request, org_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
+    """An organization: domains, mailbox counts, connections, definitions, schedules, tasks."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    return render(
+        request,
+        "organization.html",
+        me,
+        org=org,
+        counts=mailbox_counts(db, org.id),
+        connections=_listing(db, Connection, org.id),
+        definitions=_listing(db, Definition, org.id),
+        schedules=_listing(db, Schedule, org.id),
+        tasks=_listing(db, ScheduledTask, org.id),
+        errors={},
+    )
+
+
+@router.post("/organizations/{org_id}/domains", response_model=None)
+def add_domain(
+    request: Request, org_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> RedirectResponse:
+    """Add an internal domain to an organization."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    domain = ops.add_domain(db, org, form.get("name", ""))
+    record(db, me, "domain.add", f"{org.name}/{domain.name}")
+    return redirect(request, f"/organizations/{org.id}", f"Domain {domain.name} added")
+
+
+@router.post("/domains/{domain_id}/remove")
+def remove_domain(
+    request: Request, domain_id: Id, db: DbSession, me: PageWriter, form: Form
+) -> RedirectResponse:
+    """Remove an internal domain."""
+    domain = ops.get_or_404(db, Domain, domain_id, "domain")
+    org_id = domain.organization_id
+    record(db, me, "domain.remove", f"{domain.organization.name}/{domain.name}")
+    db.delete(domain)
+    return redirect(request, f"/organizations/{org_id}", f"Domain {domain.name} removed")
+
+
+def _flag(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+@router.get("/organizations/{org_id}/mailboxes", response_class=HTMLResponse)
+def mailboxes(
+    request: Request,
+    org_id: Id,
+    db: DbSession,
+    me: PageReader,
+    q: SearchText = "",
+    kind: SearchText = "",
+    billable: SearchText = "",
+    policy_group_id: SearchText = "",
+    removed: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """Mailboxes: search by address or name, filter by kind, billable, policy group, removed."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    f = ops.MailboxFilter(
+        q,
+        choice(MailboxKind, kind),
+        _flag(billable),
+        object_id(policy_group_id),
+        removed in ("true", "on", "1"),
+    )
+    found = ops.search_mailboxes(db, org.id, f, page, 50)
+    return render(
+        request,
+        "mailboxes.html",
+        me,
+        org=org,
+        found=found,
+        f=f,
+        billable=billable,
+        kinds=[k.value for k in MailboxKind],
+        policy_groups=ops.policy_groups(db, org.id),
+    )
+
+
+@router.get("/organizations/{org_id}/groups", response_class=HTMLResponse)
+def groups(
+    request: Request,
+    org_id: Id,
+    db: DbSession,
+    me: PageReader,
+    q: SearchText = "",
+    kind: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """The synced source groups of an organization."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    group_kind = choice(GroupKind, kind)
+    found = ops.list_groups(db, org.id, page, 50, q, group_kind)
+    return render(
+        request,
+        "groups.html",
+        me,
+        org=org,
+        found=found,
+        q=q,
+        kind=group_kind,
+        kinds=[k.value for k in GroupKind],
+    )
+
+
+@router.get("/mailboxes/{mailbox_id}", response_class=HTMLResponse)
+def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
+    """A mailbox: aliases, kind, billable, policy group, groups."""
+    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+    return render(
+        request,
+        "mailbox.html",
+        me,
+        mbx=mbx,
+        org=db.get(Organization, mbx.organization_id),
+        groups=ops.groups_of_mailbox(db, mbx),
+    )
+
+
+@router.get("/mailboxes/{mailbox_id}/delegates", response_class=HTMLResponse)
+def delegates(request: Request, mailbox_id: Id, db: DbSession, me: PageSuper) -> HTMLResponse:
+    """Delegate mailboxes: each grant with right, source and via-group (super administrators)."""
+    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+    return render(
+        request,
+        "delegates.html",
+        me,
+        mbx=mbx,
+        grants=ops.grants_of_mailbox(db, mbx),
+        rights=[r.value for r in Right],
+        errors={},
+        form={},
+    )
+
+
+@router.post("/mailboxes/{mailbox_id}/delegates", response_model=None)
+def add_delegate(
+    request: Request, mailbox_id: Id, db: DbSession, me: PageSuper, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Grant a right by hand (origin manual); errors are shown next to the fields."""
+    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+    try:
+        right = Right(form.get("right", ""))
+    except ValueError:
+        right = None
+    try:
+        if right is None:
+            raise ConfigError("pick a right", field="right")
+        ops.add_manual_grant(db, mbx, form.get("delegate", ""), right, me.email)
+    except ConfigError as exc:
+        return render(
+            request,
+            "delegates.html",
+            me,
+            422,
+            mbx=mbx,
+            grants=ops.grants_of_mailbox(db, mbx),
+            rights=[r.value for r in Right],
+            errors=field_errors(exc),
+            form=form,
+        )
+    delegate = form.get("delegate", "").strip().lower()
+    record(
+        db, me, "delegate.grant", mbx.primary_address, {"delegate": delegate, "right": right.value}
+    )
+    return redirect(
+        request, f"/mailboxes/{mbx.id}/delegates", f"{delegate} now holds {right.value}"
+    )
+
+
+@router.post("/delegate-grants/{grant_id}/remove")
+def remove_delegate(
+    request: Request, grant_id: Id, db: DbSession, me: PageSuper, form: Form
+) -> RedirectResponse:
+    """Remove a manual grant."""
+    grant = ops.remove_manual_grant(db, grant_id)
+    record(db, me, "delegate.revoke", str(grant.mailbox_id), {"grant": grant_id})
+    return redirect(request, f"/mailboxes/{grant.mailbox_id}/delegates", "Manual grant removed")

@@ -1,0 +1,167 @@
+"""Reading Exchange ACLs as they really are: drop system and inherited entries, resolve
+trustees, expand groups to their transitive members, and let a Deny cancel the allow."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tenantsync.engine.permission_sync.directory import Directory, Resolved
+from tenantsync.model.permissions import AclEntry, Grant, Right, Trustee
+
+# Well-known principals every mailbox shows; never delegates.
+SYSTEM_NAMES = frozenset(
+    {
+        "nt authority\\self",
+        "nt authority\\system",
+        "nt authority\\network service",
+        "nt authority\\authenticated users",
+        "null sid",
+        "everyone",
+        "self",
+        "default",
+        "anonymous",
+    }
+)
+SYSTEM_SIDS = frozenset({"s-1-5-10", "s-1-5-18", "s-1-5-20", "s-1-5-11", "s-1-0-0", "s-1-1-0"})
+# Administrative groups Exchange places on every mailbox, prefixed by a domain or forest.
+SYSTEM_GROUPS = frozenset(
+    {
+        "exchange servers",
+        "exchange trusted subsystem",
+        "exchange windows permissions",
+        "exchange domain servers",
+        "organization management",
+        "domain admins",
+        "enterprise admins",
+        "administrator",
+        "managed availability servers",
+        "discovery management",
+        "public folder management",
+        "delegated setup",
+    }
+)
+# Skip reasons that mean "someone should look", reported as run warnings with examples.
+WARNING_REASONS = {
+    "orphaned_sid": "name an orphaned SID (an account deleted from the directory)",
+    "not_in_directory": "name a trustee that is not in the directory (external or unsynced)",
+    "ambiguous_name": "name a trustee whose name matches several directory objects",
+}
+EXAMPLES_PER_REASON = 5
+
+ResolvedEntry = tuple[str, int, str, bool]
+"""(kind "mailbox"|"group", store id, right value, deny): a trustee entry after resolution."""
+
+
+@dataclass
+class Skips:
+    """Entries left out, counted by reason, with a few examples of each."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, example: str) -> None:
+        """Count one skipped entry; keep it as an example while there are few."""
+        self.counts[reason] += 1
+        shown = self.examples.setdefault(reason, [])
+        if len(shown) < EXAMPLES_PER_REASON:
+            shown.append(example)
+
+    def warnings(self) -> list[str]:
+        """One warning line per reason that needs attention, with count and examples."""
+        lines = []
+        for reason, text in WARNING_REASONS.items():
+            n = self.counts.get(reason, 0)
+            if n:
+                examples = "; ".join(self.examples.get(reason, []))
+                lines.append(f"{n} permission entries {text}; skipped (e.g. {examples})")
+        return lines
+
+
+def is_system_principal(trustee: Trustee) -> bool:
+    """Whether the trustee is a well-known system principal or administrative group."""
+    name = trustee.name.strip().lower()
+    if name in SYSTEM_NAMES or name in SYSTEM_SIDS or (trustee.sid or "").lower() in SYSTEM_SIDS:
+        return True
+    return "\\" in name and name.rsplit("\\", 1)[1] in SYSTEM_GROUPS
+
+
+def relevant_entries(
+    entries: Iterable[AclEntry], skips: Skips, mailbox_address: str
+) -> list[AclEntry]:
+    """The entries that can be delegations: system principals and inherited entries dropped
+    (and counted), duplicates removed."""
+    kept: dict[AclEntry, None] = {}
+    for entry in entries:
+        where = f"{entry.trustee} on {mailbox_address}"
+        if is_system_principal(entry.trustee):
+            skips.add("system_principal", where)
+        elif entry.inherited:
+            skips.add("inherited", where)
+        else:
+            kept[entry] = None
+    return list(kept)
+
+
+def resolve_entries(
+    entries: Iterable[AclEntry], directory: Directory, skips: Skips, mailbox_address: str
+) -> list[ResolvedEntry]:
+    """The entries that name a directory object, resolved; everything else counted in skips."""
+    resolved: list[ResolvedEntry] = []
+    for entry in relevant_entries(entries, skips, mailbox_address):
+        where = f"{entry.trustee} on {mailbox_address}"
+        found = directory.resolve(entry.trustee)
+        if not isinstance(found, Resolved):
+            skips.add(found.reason, where)
+            continue
+        resolved.append((found.kind, found.id, entry.right.value, entry.deny))
+    return resolved
+
+
+def grants_from(
+    mailbox_id: int,
+    entries: Sequence[ResolvedEntry],
+    directory: Directory,
+    skips: Skips | None = None,
+) -> list[Grant]:
+    """The grants resolved entries give: groups expanded, Deny applied, self left out.
+
+    A delegate reached directly and through groups keeps the direct grant; reached only
+    through groups, it remembers the lowest group id so the result is deterministic.
+    """
+    allowed: dict[tuple[int, Right], int | None] = {}
+    denied: set[tuple[int, Right]] = set()
+    for kind, target, right_value, deny in entries:
+        right = Right(right_value)
+        reached: list[tuple[int, int | None]]
+        if kind == "group":
+            reached = [(m, target) for m in sorted(directory.expand(target))]
+        else:
+            reached = [(target, None)]
+        for delegate, via in reached:
+            key = (delegate, right)
+            if deny:
+                denied.add(key)
+            elif key not in allowed or _better(via, allowed[key]):
+                allowed[key] = via
+    grants = []
+    for (delegate, right), via_group in allowed.items():
+        if (delegate, right) in denied:
+            if skips is not None:
+                skips.add("denied", f"{directory.addresses.get(delegate, delegate)}")
+            continue
+        if delegate == mailbox_id:
+            if skips is not None:
+                skips.add("self", directory.addresses.get(delegate, str(delegate)))
+            continue
+        grants.append(Grant(mailbox_id, delegate, right, via_group))
+    grants.sort()
+    return grants
+
+
+def _better(via: int | None, current: int | None) -> bool:
+    """A direct grant beats a group's; between groups the lower id wins."""
+    if current is None:
+        return False
+    return via is None or via < current

@@ -1,0 +1,162 @@
+"""Applying a grant plan in one transaction: bulk deletes, updates and inserts (COPY or
+executemany at the driver's speed), every change recorded against the run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, update
+from sqlalchemy.orm import Session
+
+from tenantsync.engine.permission_sync.bulk import BulkWriter
+from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant, origin_of
+from tenantsync.engine.plan import Change
+from tenantsync.model.permissions import Grant, Right
+from tenantsync.store.models import ChangeRecord, DelegateGrant
+from tenantsync.timeutil import utcnow
+from tenantsync.worker.context import RunContext
+
+ENTITY = "delegate_grant"
+GRANT_COLUMNS = (
+    "organization_id",
+    "mailbox_id",
+    "delegate_id",
+    "right",
+    "origin",
+    "origin_task_id",
+    "via_group_id",
+    "created_at",
+    "run_id",
+)
+CHANGE_COLUMNS = (
+    "run_id",
+    "organization_id",
+    "at",
+    "actor",
+    "entity",
+    "key",
+    "action",
+    "before",
+    "after",
+)
+
+
+class Names:
+    """Addresses of mailboxes and names of groups, for readable change records."""
+
+    def __init__(self, addresses: dict[int, str], groups: dict[int, str]) -> None:
+        self.addresses = addresses
+        self.groups = groups
+
+    def key(self, mailbox_id: int, delegate_id: int, right: Right) -> str:
+        """How a grant is named in change records and previews."""
+        mailbox = self.addresses.get(mailbox_id, f"#{mailbox_id}")
+        delegate = self.addresses.get(delegate_id, f"#{delegate_id}")
+        return f"{mailbox} | {delegate} | {right.value}"
+
+    def group(self, group_id: int | None) -> str | None:
+        """The name of the group a grant came through, if any."""
+        return None if group_id is None else self.groups.get(group_id, f"#{group_id}")
+
+
+def plan_changes(plan: GrantPlan, names: Names) -> Iterator[Change]:
+    """The plan as Changes, in apply order (removals, group changes, additions)."""
+    for row in plan.removes:
+        yield Change(
+            "remove",
+            ENTITY,
+            names.key(row.mailbox_id, row.delegate_id, row.right),
+            "no longer granted in the source",
+            before={"via_group": names.group(row.via_group_id)},
+        )
+    for row, via in plan.updates:
+        yield Change(
+            "update",
+            ENTITY,
+            names.key(row.mailbox_id, row.delegate_id, row.right),
+            "granted through another group",
+            before={"via_group": names.group(row.via_group_id)},
+            after={"via_group": names.group(via)},
+        )
+    for grant in plan.adds:
+        yield Change(
+            "add",
+            ENTITY,
+            names.key(grant.mailbox_id, grant.delegate_id, grant.right),
+            "granted in the source",
+            after={"via_group": names.group(grant.via_group_id)},
+        )
+
+
+def apply_grant_plan(session: Session, ctx: RunContext, plan: GrantPlan, names: Names) -> None:
+    """Execute ``plan`` in the caller's transaction and record each change against the run."""
+    _delete(session, plan.removes)
+    if plan.updates:
+        session.execute(
+            update(DelegateGrant),
+            [{"id": row.id, "via_group_id": via} for row, via in plan.updates],
+        )
+    if plan.adds:
+        _insert(session, ctx, plan.adds)
+    if len(plan):
+        _record(session, ctx, plan_changes(plan, names))
+
+
+def _delete(session: Session, rows: Sequence[StoredGrant]) -> None:
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 5000):
+        session.execute(
+            delete(DelegateGrant).where(DelegateGrant.id.in_(ids[start : start + 5000]))
+        )
+
+
+def _insert(session: Session, ctx: RunContext, grants: Sequence[Grant]) -> None:
+    """The grants with this task as their origin, at the driver's bulk speed."""
+    writer = BulkWriter(session, cast(Table, DelegateGrant.__table__), GRANT_COLUMNS)
+    org, task, run = ctx.task.organization_id, ctx.task.id, ctx.run_id
+    rights = {right: writer.bind("right", right) for right in Right}
+    origin = origin_of(task)
+    now = writer.bind("created_at", utcnow())
+    writer.write(
+        (org, g.mailbox_id, g.delegate_id, rights[g.right], origin, task, g.via_group_id, now, run)
+        for g in grants
+    )
+
+
+def _record(session: Session, ctx: RunContext, changes: Iterable[Change]) -> None:
+    """One change record per change, as ``record_changes`` writes them, in bulk."""
+    writer = BulkWriter(session, cast(Table, ChangeRecord.__table__), CHANGE_COLUMNS)
+    org, run, actor = ctx.task.organization_id, ctx.run_id, ctx.actor
+    at = writer.bind("at", utcnow())
+    # Before/after documents repeat (the same group, or none): serialize each once.
+    documents: dict[tuple[str, tuple[Any, ...]], Any] = {}
+
+    def document(column: str, value: dict[str, Any] | None) -> Any:
+        if value is None:
+            return None
+        key: tuple[str, tuple[Any, ...]]
+        try:
+            key = (column, tuple(sorted(value.items())))
+            hash(key)
+        except TypeError:  # unhashable values: compare by their JSON text
+            key = (column, (json.dumps(value, sort_keys=True),))
+        if key not in documents:
+            documents[key] = writer.bind(column, value)
+        return documents[key]
+
+    writer.write(
+        (
+            run,
+            org,
+            at,
+            actor,
+            c.entity,
+            c.key,
+            c.action,
+            document("before", c.before),
+            document("after", c.after),
+        )
+        for c in changes
+    )

@@ -1,0 +1,209 @@
+"""The mailbox permission sync handler: scope, read, interpret, diff by origin, guard, apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from tenantsync.engine.permission_sync.acl import (
+    Skips,
+    grants_from,
+    relevant_entries,
+    resolve_entries,
+)
+from tenantsync.engine.permission_sync.apply import Names, apply_grant_plan, plan_changes
+from tenantsync.engine.permission_sync.diff import GrantPlan, diff_grants, own_grants
+from tenantsync.engine.permission_sync.directory import load_directory
+from tenantsync.engine.permission_sync.options import PermissionSyncOptions
+from tenantsync.engine.permission_sync.reader import PermissionReader, ReaderFactory
+from tenantsync.engine.permission_sync.scope import Scope, resolve_scope
+from tenantsync.engine.permission_sync.state import (
+    MailboxRead,
+    ReadState,
+    load_state,
+    mailboxes_to_read,
+    needs_full_read,
+    save_state,
+    stamp_of,
+)
+from tenantsync.errors import GuardStop
+from tenantsync.model.permissions import Grant, MailboxRef, ReadFailure
+from tenantsync.store.models import RunStatus
+from tenantsync.timeutil import utcnow
+from tenantsync.worker.context import Outcome, RunContext
+
+PREVIEW_LIMIT = 1000
+FAILURES_LISTED = 20
+
+
+@dataclass
+class ReadResult:
+    """What one run read: new state per mailbox, failures, skipped entries."""
+
+    state: ReadState
+    read: int = 0
+    failures: list[ReadFailure] = field(default_factory=list)
+    skips: Skips = field(default_factory=Skips)
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
+    """Run a mailbox permission sync with the reader ``open_reader`` gives for the run."""
+    options = ctx.options
+    assert isinstance(options, PermissionSyncOptions)
+    task = ctx.task
+    started = utcnow()
+    with ctx.db.session() as session:
+        directory = load_directory(session, task.organization_id)
+        scope = resolve_scope(
+            session, task.organization_id, task.scope_kind, task.scope_value, directory
+        )
+        previous = load_state(session, task.id)
+    rights = options.rights()
+    full = needs_full_read(previous, rights, started, options.full_reconciliation_hours)
+    with open_reader(ctx, options) as reader:
+        result = _read(ctx, reader, scope, previous, full=full)
+        result.calls = reader.calls()
+    result.state.rights = rights
+    result.state.last_full_at = started if full else previous.last_full_at
+    failed = {f.mailbox.id for f in result.failures}
+    desired: list[Grant] = []
+    for mailbox in scope.mailboxes:
+        remembered = result.state.mailboxes.get(mailbox.id)
+        if mailbox.id not in failed and remembered is not None:
+            entries = resolve_entries(remembered.entries, directory, result.skips, mailbox.address)
+            desired.extend(grants_from(mailbox.id, entries, directory, result.skips))
+    ctx.check_cancelled()
+    names = Names(directory.addresses, directory.group_names)
+    with ctx.db.session() as session:
+        stored = own_grants(session, task.organization_id, task.id)
+        plan = diff_grants(desired, stored, failed)
+        outcome = _outcome(scope, result, plan, names, full=full)
+        _guard(ctx, options, plan, len(stored), outcome.plan)
+        if ctx.preview:
+            return outcome
+        ctx.report("apply", 0, len(plan))
+        apply_grant_plan(session, ctx, plan, names)
+        save_state(session, task.id, result.state)
+    return outcome
+
+
+def _read(
+    ctx: RunContext,
+    reader: PermissionReader,
+    scope: Scope,
+    previous: ReadState,
+    *,
+    full: bool,
+) -> ReadResult:
+    stamps = {m.id: m.changed_at for m in scope.mailboxes}
+    stamps.update({k: v for k, v in reader.change_stamps(scope.mailboxes).items() if v})
+    in_scope = {m.id for m in scope.mailboxes}
+    state = ReadState(
+        mailboxes={mid: v for mid, v in previous.mailboxes.items() if mid in in_scope}
+    )
+    wanted: list[MailboxRef] = (
+        scope.mailboxes if full else mailboxes_to_read(previous, scope.mailboxes, stamps)
+    )
+    result = ReadResult(state=state)
+    ctx.report("read", 0, len(wanted))
+    options = ctx.options
+    assert isinstance(options, PermissionSyncOptions)
+    answered: set[int] = set()
+    for item in reader.read(wanted, options.rights(), ctx.cancel_event.is_set):
+        ctx.check_cancelled()
+        answered.add(item.mailbox.id)
+        if isinstance(item, ReadFailure):
+            result.failures.append(item)
+            continue
+        result.read += 1
+        state.mailboxes[item.mailbox.id] = MailboxRead(
+            stamp_of(stamps.get(item.mailbox.id) or item.changed_at),
+            tuple(relevant_entries(item.entries, result.skips, item.mailbox.address)),
+        )
+        if result.read % 100 == 0:
+            ctx.report("read", result.read + len(result.failures), len(wanted))
+    ctx.check_cancelled()
+    for mailbox in wanted:
+        if mailbox.id not in answered:
+            # The reader gave no answer for it: never treat that as "no permissions".
+            result.failures.append(ReadFailure(mailbox, "no answer from the reader"))
+    for failure in result.failures:
+        # Read again next run, whatever its change time says.
+        state.mailboxes.pop(failure.mailbox.id, None)
+    return result
+
+
+def _outcome(
+    scope: Scope, result: ReadResult, plan: GrantPlan, names: Names, *, full: bool
+) -> Outcome:
+    messages: list[dict[str, Any]] = [
+        {"level": "warning", "text": line} for line in result.skips.warnings()
+    ]
+    status = RunStatus.SUCCEEDED
+    if result.failures:
+        status = RunStatus.WARNING
+        listed = ", ".join(
+            f"{f.mailbox.address} ({f.reason})" for f in result.failures[:FAILURES_LISTED]
+        )
+        more = len(result.failures) - FAILURES_LISTED
+        if more > 0:
+            listed += f" and {more} more"
+        messages.append(
+            {
+                "level": "warning",
+                "text": f"permissions of {len(result.failures)} mailboxes could not be read; "
+                f"their grants were kept as they were: {listed}",
+                "mailboxes": [f.mailbox.address for f in result.failures],
+            }
+        )
+    counts: dict[str, Any] = {
+        "scope": scope.description,
+        "full_reconciliation": full,
+        "mailboxes_in_scope": len(scope.mailboxes),
+        "mailboxes_read": result.read,
+        "mailboxes_unchanged_not_read": len(scope.mailboxes) - result.read - len(result.failures),
+        "mailboxes_failed": len(result.failures),
+        "grants_added": len(plan.adds),
+        "grants_removed": len(plan.removes),
+        "grants_updated": len(plan.updates),
+        "grants_unchanged": plan.unchanged,
+        "grants_kept_unread": plan.kept_unread,
+        "skipped": dict(sorted(result.skips.counts.items())),
+        "exchange_requests": result.calls.get("requests", 0),
+        "throttled": result.calls.get("throttled", 0),
+        "warnings": sum(1 for m in messages if m["level"] == "warning"),
+        "errors": 0,
+    }
+    changes = [c.to_json() for c in islice(plan_changes(plan, names), PREVIEW_LIMIT)]
+    plan_json = {
+        "counts": {
+            "delegate_grant.add": len(plan.adds),
+            "delegate_grant.remove": len(plan.removes),
+            "delegate_grant.update": len(plan.updates),
+        },
+        "total": len(plan),
+        "changes": changes,
+        "truncated": len(plan) > PREVIEW_LIMIT,
+    }
+    return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
+
+
+def _guard(
+    ctx: RunContext,
+    options: PermissionSyncOptions,
+    plan: GrantPlan,
+    stored: int,
+    plan_json: dict[str, Any] | None,
+) -> None:
+    removals = len(plan.removes)
+    if ctx.confirm_removals or ctx.preview or removals <= options.removal_guard_min:
+        return
+    share = 100.0 * removals / max(stored, 1)
+    if share > options.removal_guard_percent:
+        raise GuardStop(
+            f"the run would remove {removals} of {stored} grants of this task ({share:.0f}%, "
+            f"more than {options.removal_guard_percent:g}%); confirm the removals to apply",
+            plan=plan_json,
+        )

@@ -1,0 +1,252 @@
+"""From a snapshot and the store to a proposal: the plan plus the work that applies it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenantsync.engine.plan import Plan
+from tenantsync.engine.user_sync.desired import (
+    Decider,
+    MailboxRow,
+    Scope,
+    merge_groups,
+    user_from_row,
+)
+from tenantsync.engine.user_sync.diff import MailboxDiff, MailboxWork
+from tenantsync.engine.user_sync.groups import (
+    GroupWork,
+    diff_groups,
+    diff_members_delta,
+    diff_members_full,
+)
+from tenantsync.engine.user_sync.membership import MembershipGraph, member_changes_touch_groups
+from tenantsync.engine.user_sync.options import UserSyncOptions
+from tenantsync.engine.user_sync.read import Snapshot, mailbox_kind
+from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
+from tenantsync.engine.user_sync.state import StoreView
+from tenantsync.errors import ConfigError, DeltaExpired
+from tenantsync.model import DirectoryGroup, MailboxKind
+
+
+class NeedFullRead(DeltaExpired):
+    """A delta cannot be planned alone (nesting changed under membership rules); read all."""
+
+
+@dataclass
+class Proposal:
+    """What one run would do."""
+
+    plan: Plan
+    mailboxes: MailboxWork
+    groups: GroupWork | None
+    closure: dict[str, frozenset[str]] = field(default_factory=dict)
+    closure_full: bool = False
+    messages: list[str] = field(default_factory=list)
+    held_removals: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def membership_users(snapshot: Snapshot) -> set[str]:
+    """Users whose direct memberships a delta snapshot changed."""
+    return {
+        ref.source_id
+        for change in snapshot.member_changes
+        for ref in (*change.added, *change.removed)
+        if not ref.is_group
+    }
+
+
+def propose(
+    snapshot: Snapshot,
+    view: StoreView,
+    options: UserSyncOptions,
+    *,
+    domains: frozenset[str],
+    scope_kind: str,
+    scope_value: str | None,
+    task_id: int,
+) -> Proposal:
+    """Decide every change of the run; nothing is written."""
+    exchange = snapshot.exchange_groups if snapshot.exchange_groups_read else {}
+    merged = merge_groups(snapshot.groups, exchange)
+    if snapshot.full:
+        graph = MembershipGraph.from_members(snapshot.members)
+        names = [(sid, g.name) for sid, g in merged.items()]
+    else:
+        graph = view.graph
+        graph.apply(snapshot.member_changes)
+        graph.drop_groups(snapshot.removed_groups)
+        known = {sid: g.name for sid, g in view.groups.items() if not g.deleted}
+        known.update({sid: g.name for sid, g in merged.items()})
+        for sid in snapshot.removed_groups:
+            known.pop(sid, None)
+        names = list(known.items())
+    index = GroupIndex.build(names)
+    rules = RuleSet(options.rules, index)
+    membership_matters = options.uses_membership() or scope_kind != "all"
+    if options.rules and (options.sync_groups or options.uses_membership()):
+        missing = rules.missing_groups()
+        if missing:
+            raise ConfigError("; ".join(missing), field="options.rules")
+    scope = resolve_scope(scope_kind, scope_value, merged if snapshot.full else None, index, view)
+    decider = Decider(
+        domains=domains,
+        rules=rules,
+        scope=scope,
+        include_disabled=options.include_disabled,
+        include_guests=options.include_guests,
+    )
+    diff = MailboxDiff(
+        view, task_id=task_id, rules_active=bool(options.rules), may_purge=snapshot.complete
+    )
+    plan = diff.work.plan
+    skipped: dict[str, str] = {}
+    wanted: list[MailboxRow] = []
+    # Removals first: a re-created account may take over the address of a removed one.
+    if snapshot.full:
+        for sid, stored in view.mailboxes.items():
+            if sid not in snapshot.users and stored.kind is not MailboxKind.GROUP:
+                diff.drop(sid, "gone from the source", group=False)
+    else:
+        for sid in snapshot.removed_users:
+            diff.drop(sid, "deleted in the source", group=False)
+    for user in snapshot.users.values():
+        info = snapshot.mailboxes.get(user.source_id)
+        decision = decider.user(
+            user,
+            mailbox_kind(snapshot, user),
+            graph.groups_of(user.source_id),
+            info.exchange_guid if info else None,
+        )
+        if decision.row is not None:
+            wanted.append(decision.row)
+        else:
+            skipped[user.user_principal_name or user.source_id] = decision.skip_reason
+            diff.drop(user.source_id, decision.skip_reason, group=False)
+    for kept in wanted:
+        diff.keep(kept)
+    affected: set[str] = set()
+    if not snapshot.full:
+        affected = membership_users(snapshot) - set(snapshot.users)
+        if membership_matters and (
+            member_changes_touch_groups(snapshot.member_changes) or snapshot.removed_groups
+        ):
+            raise NeedFullRead("group nesting changed under a group scope or member-of rules")
+        if membership_matters:
+            _reroute(affected, view, graph, decider, diff)
+    if options.sync_group_addresses:
+        for sid, group in merged.items():
+            row = decider.group(group)
+            if row is not None:
+                diff.keep(row)
+            else:
+                diff.drop(sid, "no address in the organization's domains", group=True)
+        for sid in snapshot.removed_groups:
+            diff.drop(sid, "group deleted in the source", group=True)
+        if snapshot.full:
+            if snapshot.exchange_groups_read:
+                diff.drop_unseen("group gone from the source", groups=True)
+        elif snapshot.exchange_groups_read:
+            _drop_missing_dynamic(view, exchange, diff)
+    groups_work: GroupWork | None = None
+    if options.sync_groups:
+        source_groups = merged if snapshot.exchange_groups_read or not snapshot.full else {}
+        groups_work = diff_groups(
+            plan,
+            view,
+            source_groups if snapshot.full else merged,
+            removed=snapshot.removed_groups,
+            full=snapshot.full and snapshot.exchange_groups_read,
+        )
+        if snapshot.full:
+            diff_members_full(plan, view, snapshot.members, groups_work)
+        else:
+            diff_members_delta(plan, view, snapshot.member_changes, groups_work)
+    proposal = Proposal(plan=plan, mailboxes=diff.work, groups=groups_work, skipped=skipped)
+    closure_users = set(diff.work.synced) | {
+        sid for sid in affected if sid in view.mailboxes and view.mailboxes[sid].deleted_at is None
+    }
+    for sid in closure_users:
+        row = diff.work.synced.get(sid)
+        if row is None or row.kind is not MailboxKind.GROUP:
+            proposal.closure[sid] = graph.groups_of(sid)
+    proposal.closure_full = snapshot.full
+    proposal.messages.extend(diff.work.warnings)
+    proposal.messages.extend(snapshot.notes)
+    if not snapshot.complete:
+        hold_removals(proposal, "; ".join(snapshot.problems))
+    return proposal
+
+
+def hold_removals(proposal: Proposal, why: str) -> None:
+    """Drop every removal from the proposal: the read was incomplete."""
+    removals = [c for c in proposal.plan.changes if c.action == "remove"]
+    if not removals and not proposal.mailboxes.removals:
+        proposal.messages.append(f"read incomplete: {why}")
+        return
+    proposal.held_removals = len(proposal.mailboxes.removals)
+    proposal.plan.changes = [c for c in proposal.plan.changes if c.action != "remove"]
+    proposal.mailboxes.removals.clear()
+    if proposal.groups is not None:
+        proposal.groups.removals.clear()
+    proposal.messages.append(
+        f"read incomplete, so nothing is removed ({proposal.held_removals} removals held back): "
+        f"{why}"
+    )
+
+
+def resolve_scope(
+    kind: str,
+    value: str | None,
+    groups: dict[str, DirectoryGroup] | None,
+    index: GroupIndex,
+    view: StoreView,
+) -> Scope:
+    """The task's scope as group ids (by id, name, DN or address) or a DN suffix."""
+    if kind == "all" or not value:
+        return Scope()
+    wanted = value.strip().lower()
+    candidates: list[tuple[str, str | None, str | None]] = [
+        (g.source_id, g.dn, g.mail) for g in (groups or {}).values()
+    ] + [(g.source_id, g.dn, g.mail) for g in view.groups.values() if not g.deleted]
+    if kind == "group":
+        ids = index.resolve(value)
+    elif kind == "address":
+        ids = frozenset(sid for sid, _dn, mail in candidates if mail and mail.lower() == wanted)
+    elif kind == "dn":
+        ids = frozenset(sid for sid, dn, _mail in candidates if dn and dn.lower() == wanted)
+        if not ids:
+            return Scope(kind="dn", dn_suffix="," + wanted)
+    else:
+        raise ConfigError(f"unknown scope kind {kind!r}", field="scope")
+    if not ids:
+        raise ConfigError(f"the task's scope names no known group: {kind} {value!r}", field="scope")
+    return Scope(kind=kind, group_ids=ids)
+
+
+def _reroute(
+    affected: set[str], view: StoreView, graph: MembershipGraph, decider: Decider, diff: MailboxDiff
+) -> None:
+    for sid in affected:
+        stored = view.mailboxes.get(sid)
+        if stored is None or stored.deleted_at is not None:
+            raise NeedFullRead("a membership change touches a user that is not synced yet")
+        user = user_from_row(sid, stored.display_name, stored.enabled, stored.dn, stored.attributes)
+        decision = decider.user(user, stored.kind, graph.groups_of(sid), stored.exchange_guid)
+        if decision.row is not None:
+            diff.keep(decision.row)
+        else:
+            diff.drop(sid, decision.skip_reason)
+
+
+def _drop_missing_dynamic(
+    view: StoreView, exchange: dict[str, DirectoryGroup], diff: MailboxDiff
+) -> None:
+    for sid, stored in view.mailboxes.items():
+        if (
+            stored.kind is MailboxKind.GROUP
+            and stored.attributes.get("group_kind") == "dynamic_distribution"
+            and sid not in exchange
+            and not diff.seen(sid)
+        ):
+            diff.drop(sid, "dynamic distribution group gone from the source", group=True)

@@ -1,0 +1,26 @@
+"""Normalized directory entities: plain frozen dataclasses, no I/O, no wire names.
+
+Connectors turn each source's wire format into these; the engine sees nothing else.
+"""
+
+from tenantsync.model.directory import (
+    DirectoryGroup,
+    DirectoryUser,
+    GroupKind,
+    MailboxInfo,
+    MailboxKind,
+    MemberRef,
+)
+from tenantsync.model.pages import DeltaPage, GroupDeltaPage, MembershipChange
+
+__all__ = [
+    "DeltaPage",
+    "DirectoryGroup",
+    "DirectoryUser",
+    "GroupDeltaPage",
+    "GroupKind",
+    "MailboxInfo",
+    "MailboxKind",
+    "MemberRef",
+    "MembershipChange",
+]

@@ -1,0 +1,98 @@
+"""Directory users, mailboxes and groups as the engine sees them, whatever the source."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class MailboxKind(enum.StrEnum):
+    """What a mailbox is used for; ``group`` is the address of a distribution group."""
+
+    USER = "user"
+    SHARED = "shared"
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+    SCHEDULING = "scheduling"
+    GROUP = "group"
+
+
+class GroupKind(enum.StrEnum):
+    """The kinds of source group."""
+
+    SECURITY = "security"
+    MAIL_SECURITY = "mail_security"
+    UNIFIED = "unified"
+    DISTRIBUTION = "distribution"
+    DYNAMIC_DISTRIBUTION = "dynamic_distribution"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A user of the source directory with the properties user sync decides on.
+
+    ``addresses`` holds every SMTP address (primary first), lower-cased; ``mail`` is the
+    primary address as the source gives it.
+    """
+
+    source_id: str
+    user_principal_name: str
+    mail: str | None
+    display_name: str = ""
+    given_name: str | None = None
+    surname: str | None = None
+    company_name: str | None = None
+    department: str | None = None
+    job_title: str | None = None
+    user_type: str = "Member"
+    account_enabled: bool = True
+    mail_enabled: bool = True
+    licensed: bool = False
+    license_skus: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    proxy_addresses: tuple[str, ...] = ()
+    dn: str | None = None
+
+    @property
+    def is_guest(self) -> bool:
+        """Guests are invited outsiders (userType Guest)."""
+        return self.user_type.lower() == "guest"
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxInfo:
+    """What the mail system says about a user's mailbox: its kind and identifiers."""
+
+    source_id: str
+    kind: MailboxKind
+    exchange_guid: str | None = None
+    primary_address: str | None = None
+    dn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryGroup:
+    """A source group: security, Microsoft 365, distribution or dynamic distribution."""
+
+    source_id: str
+    name: str
+    kind: GroupKind
+    mail: str | None = None
+    dn: str | None = None
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def is_mail_address(self) -> bool:
+        """Distribution and dynamic distribution groups are synced as addresses of kind group."""
+        return self.mail is not None and self.kind in (
+            GroupKind.DISTRIBUTION,
+            GroupKind.DYNAMIC_DISTRIBUTION,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """A member of a group: a user or a nested group, by source id."""
+
+    source_id: str
+    is_group: bool = False
