@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -44,9 +45,13 @@ def fill(db: Database, runs: int, tasks: int) -> None:
         )
 
 
-def drain(url: str, name: str, done: mp.Queue[int]) -> None:
+def drain(url: str, name: str, ready: Any, go: Any, done: mp.Queue[int]) -> None:
     """One worker process: claim and complete runs until the queue is empty."""
     db = Database(url)
+    with db.engine.connect():
+        pass  # connect before the clock starts: process start-up is not queue throughput
+    ready.release()
+    go.wait()
     handled = 0
     with db.sessions() as s:
         while True:
@@ -68,10 +73,17 @@ def drain(url: str, name: str, done: mp.Queue[int]) -> None:
 def measure_workers(url: str, workers: int) -> tuple[float, int]:
     ctx = mp.get_context("spawn")
     done: mp.Queue[int] = ctx.Queue()
-    procs = [ctx.Process(target=drain, args=(url, f"w{i}", done)) for i in range(workers)]
-    start = time.perf_counter()
+    ready = ctx.Semaphore(0)
+    go = ctx.Event()
+    procs = [
+        ctx.Process(target=drain, args=(url, f"w{i}", ready, go, done)) for i in range(workers)
+    ]
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
     handled = sum(done.get() for _ in procs)
     elapsed = time.perf_counter() - start
     for p in procs:

@@ -21,7 +21,7 @@ from tenantsync.store.database import Database
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.worker import queue
 from tests.support.factory import make_org, make_task
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, start_postgres
 
 WORKER_PROC = Path(__file__).parents[1] / "support" / "worker_proc.py"
 REPO = Path(__file__).parents[2]
@@ -201,3 +201,35 @@ def test_a_worker_killed_mid_run_has_its_run_finished_by_another(
     assert len(rescuer) == 1
     assert [r.event for r in records if r.pid in rescuer] == ["start", "end"]
     assert run.counts["pid"] in rescuer
+
+
+@pytest.mark.postgres
+def test_a_worker_outlives_a_database_outage(
+    postgres_server: PostgresServer, workers: Callable[[str], Workers]
+) -> None:
+    # Its own server: stopping the shared one would disturb other tests.
+    del postgres_server
+    server = start_postgres()
+    try:
+        db = Database(server.create_database("outage"))
+        db.upgrade()
+        queue_runs(db, tasks=1, runs=1, seconds=0)
+        pool = workers(db.url)
+        pool.start(1, poll_seconds=0.1)
+        wait_until(lambda: unfinished(db) == 0, 30, "the first run")
+        db.dispose()
+
+        server.halt()
+        time.sleep(1.5)  # the worker polls a database that is gone
+        assert pool.procs[0].poll() is None, "the worker died with the database"
+        server.resume()
+
+        with db.session() as session:
+            task = session.scalars(select(ScheduledTask)).one()
+            queue.enqueue(session, task, Trigger.MANUAL)
+        wait_until(lambda: unfinished(db) == 0, 60, "a run queued after the outage")
+        assert pool.procs[0].poll() is None
+        db.dispose()
+    finally:
+        pool.stop()
+        server.stop()

@@ -35,6 +35,7 @@ class PostgresServer:
     port: int
     pg_ctl: str
     run_as: list[str]
+    opts: str = ""
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://tenantsync@127.0.0.1:{self.port}/{dbname}"
@@ -45,6 +46,21 @@ class PostgresServer:
         with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.run_as, self.pg_ctl, "-D", str(self.root / "data"), *args],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "LC_ALL": "C", "HOME": str(self.root)},
+        )
+
+    def halt(self) -> None:
+        """Stop the server but keep its data (an outage); `resume` starts it again."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._ctl("-o", self.opts, "-l", str(self.root / "log"), "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         subprocess.run(
@@ -113,7 +129,7 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
         env=env,
     )
-    server = PostgresServer(root=root, port=port, pg_ctl=pg_ctl, run_as=run_as)
+    server = PostgresServer(root=root, port=port, pg_ctl=pg_ctl, run_as=run_as, opts=opts)
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -116,7 +116,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        kwargs["pool_pre_ping"] = True
+        # No pre-ping: it doubles the cost of a queue claim (a round trip per checkout).
+        # A connection lost to a server restart is detected on its first use; the pool
+        # then reconnects, workers back off and retry. Recycling avoids idle timeouts.
+        kwargs["pool_recycle"] = 600
     else:
         raise SettingsError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql",

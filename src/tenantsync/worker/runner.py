@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from tenantsync.errors import GuardStop, RunCancelled, TenantSyncError
@@ -23,6 +24,7 @@ from tenantsync.worker.context import Outcome, RunContext, TaskInfo
 from tenantsync.worker.registry import Registry
 
 log = logging.getLogger(__name__)
+MAX_OUTAGE_PAUSE = 60.0
 
 
 def worker_name() -> str:
@@ -51,13 +53,30 @@ class Worker:
         self._next_reap = 0.0
 
     def run_forever(self, *, max_runs: int | None = None, idle_exit: bool = False) -> int:
-        """Work until stopped, ``max_runs`` are done or (``idle_exit``) idle; returns runs done."""
+        """Work until stopped, ``max_runs`` are done or (``idle_exit``) idle; returns runs done.
+
+        A database that cannot be reached (restarting, failing over) does not end the
+        worker: it logs, waits (longer each time, up to a minute) and tries again. A run
+        it held meanwhile is re-queued by the lease expiry like any other lost run.
+        """
         done = 0
+        outage = 0
         while not self.stop_event.is_set():
-            if self.with_scheduler:
-                with self.db.sessions() as session:
-                    scheduler.tick(session)
-            if self.step():
+            try:
+                if self.with_scheduler:
+                    with self.db.sessions() as session:
+                        scheduler.tick(session)
+                worked = self.step()
+            except DBAPIError as exc:
+                if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+                    raise
+                outage += 1
+                pause = min(MAX_OUTAGE_PAUSE, self.settings.poll_seconds * 2**outage)
+                log.warning("database unavailable (%s); retrying in %.0fs", exc.orig, pause)
+                self.stop_event.wait(pause)
+                continue
+            outage = 0
+            if worked:
                 done += 1
                 if max_runs is not None and done >= max_runs:
                     break
