@@ -1,0 +1,111 @@
+"""The declarative base, the UTC datetime type, naming conventions and the enums."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class MailboxKind(enum.StrEnum):
+    USER = "user"
+    SHARED = "shared"
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+    SCHEDULING = "scheduling"
+    GROUP = "group"
+
+
+class GroupKind(enum.StrEnum):
+    SECURITY = "security"
+    MAIL_SECURITY = "mail_security"
+    UNIFIED = "unified"
+    DISTRIBUTION = "distribution"
+    DYNAMIC_DISTRIBUTION = "dynamic_distribution"
+
+
+class Right(enum.StrEnum):
+    FULL_ACCESS = "full_access"
+    SEND_AS = "send_as"
+    SEND_ON_BEHALF = "send_on_behalf"
+
+
+class Role(enum.StrEnum):
+    SUPER_ADMIN = "super_admin"
+    ADMIN = "admin"
+    READ_ONLY = "read_only"
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    WARNING = "warning"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class Trigger(enum.StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    PREVIEW = "preview"
+
+
+def enum_type(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column type: stored as the values, checked in Python, not by the database."""
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=_values)
+
+
+def _values(cls: type[enum.Enum]) -> list[str]:
+    return [str(m.value) for m in cls]

@@ -1,0 +1,260 @@
+"""Organizations and what is synced into them: domains, connections, mailboxes, groups, grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from tenantsync.store.models.base import Base, GroupKind, MailboxKind, Right, enum_type
+from tenantsync.timeutil import utcnow
+
+
+class Organization(Base):
+    """One customer account; an MSP has many."""
+
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    domains: Mapped[list[Domain]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", order_by="Domain.name"
+    )
+
+
+class Domain(Base):
+    """An internal domain of an organization; only its addresses are synced."""
+
+    __tablename__ = "domain"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+
+    organization: Mapped[Organization] = relationship(back_populates="domains")
+
+
+class Connection(Base):
+    """How one source directory is reached; credentials are encrypted at rest."""
+
+    __tablename__ = "connection"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_ref: Mapped[str | None] = mapped_column(String(500))
+    last_check_at: Mapped[datetime | None]
+    last_check_ok: Mapped[bool | None]
+    last_check_lines: Mapped[list[Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class PolicyGroup(Base):
+    """A console group users are placed in; "Main" is created with every organization."""
+
+    __tablename__ = "policy_group"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Mailbox(Base):
+    """A directory entry with a primary address, aliases, kind and flags."""
+
+    __tablename__ = "mailbox"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "primary_address"),
+        Index("ix_mailbox_org_source", "organization_id", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    primary_address: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[MailboxKind] = mapped_column(enum_type(MailboxKind, "mailbox_kind"))
+    licensed: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    policy_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("policy_group.id", ondelete="SET NULL"), index=True
+    )
+    source_id: Mapped[str | None] = mapped_column(String(64))
+    exchange_guid: Mapped[str | None] = mapped_column(String(64))
+    source_dn: Mapped[str | None] = mapped_column(String(1024))
+    source_changed_at: Mapped[datetime | None]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    synced_by_task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_task.id", ondelete="SET NULL")
+    )
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
+    restore_until: Mapped[datetime | None]
+
+    aliases: Mapped[list[MailboxAlias]] = relationship(
+        back_populates="mailbox", cascade="all, delete-orphan", order_by="MailboxAlias.address"
+    )
+    policy_group: Mapped[PolicyGroup | None] = relationship()
+
+    @hybrid_property
+    def billable(self) -> bool:
+        """Only licensed, enabled user mailboxes that are not removed bill."""
+        return (
+            self.kind == MailboxKind.USER
+            and self.licensed
+            and self.enabled
+            and self.deleted_at is None
+        )
+
+    @billable.inplace.expression
+    @classmethod
+    def _billable_expression(cls) -> ColumnElement[bool]:
+        return and_(
+            cls.kind == MailboxKind.USER,
+            cls.licensed.is_(True),
+            cls.enabled.is_(True),
+            cls.deleted_at.is_(None),
+        )
+
+    @property
+    def non_billable_reason(self) -> str | None:
+        """Why this mailbox does not bill, or None when it does."""
+        if self.deleted_at is not None:
+            return "removed"
+        if self.kind != MailboxKind.USER:
+            return f"{self.kind.value} mailbox"
+        if not self.licensed:
+            return "unlicensed"
+        if not self.enabled:
+            return "disabled account"
+        return None
+
+
+class MailboxAlias(Base):
+    """A secondary address of a mailbox, in one of the organization's domains."""
+
+    __tablename__ = "mailbox_alias"
+    __table_args__ = (UniqueConstraint("organization_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(320))
+
+    mailbox: Mapped[Mailbox] = relationship(back_populates="aliases")
+
+
+class SourceGroup(Base):
+    """A group read from the source, with its DN where known."""
+
+    __tablename__ = "source_group"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "source_id"),
+        Index("ix_source_group_org_mail", "organization_id", "mail"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    mail: Mapped[str | None] = mapped_column(String(320))
+    dn: Mapped[str | None] = mapped_column(String(1024))
+    kind: Mapped[GroupKind] = mapped_column(enum_type(GroupKind, "group_kind"))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class SourceGroupMember(Base):
+    """A direct membership: a mailbox or a group inside a group."""
+
+    __tablename__ = "source_group_member"
+    __table_args__ = (
+        UniqueConstraint("group_id", "member_source_id"),
+        Index("ix_source_group_member_member", "member_source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("source_group.id", ondelete="CASCADE"))
+    member_source_id: Mapped[str] = mapped_column(String(64))
+    member_is_group: Mapped[bool] = mapped_column(default=False)
+
+
+class SourceGroupClosure(Base):
+    """Transitive membership: every mailbox reachable from a group, cycles included once."""
+
+    __tablename__ = "source_group_closure"
+    __table_args__ = (Index("ix_source_group_closure_mailbox", "mailbox_id"),)
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("source_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DelegateGrant(Base):
+    """(mailbox, delegate, right) with its origin: the task that granted it, or manual."""
+
+    __tablename__ = "delegate_grant"
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "delegate_id", "right", "origin"),
+        Index("ix_delegate_grant_delegate", "delegate_id"),
+        Index("ix_delegate_grant_origin", "origin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
+    right: Mapped[Right] = mapped_column(enum_type(Right, "grant_right"))
+    origin: Mapped[str] = mapped_column(String(40), doc='"task:<id>" or "manual"')
+    origin_task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_task.id", ondelete="SET NULL")
+    )
+    granted_by: Mapped[str | None] = mapped_column(String(320), doc="account of a manual grant")
+    via_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_group.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
