@@ -90,10 +90,12 @@ class RateLimiter:
             self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
             if self._tokens < 1:
-                wait = (1 - self._tokens) / self.rate
-                await asyncio.sleep(wait)
-                self._stamp = time.monotonic()
-                self._tokens = 1.0
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                # Credit the whole time slept: a busy event loop oversleeps, and dropping
+                # that time would keep the achieved rate below the configured one.
+                slept = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (slept - now) * self.rate)
+                self._stamp = slept
             self._tokens -= 1
 
 
