@@ -7,13 +7,11 @@ import threading
 
 import typer
 import uvicorn
-from sqlalchemy import select
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
 from tenantsync.console import create_app
-from tenantsync.errors import ConfigError, NotFound
-from tenantsync.store.accounts import create_account
-from tenantsync.store.models import ConsoleAccount, Role
+from tenantsync.console.ops import accounts as ops
+from tenantsync.store.models import Role
 from tenantsync.worker.registry import default_registry
 from tenantsync.worker.runner import Worker
 
@@ -64,7 +62,7 @@ def accounts_add(
         else typer.prompt(f"Password for {email}", hide_input=True, confirmation_prompt=True)
     )
     with open_db(settings).session() as session:
-        account = create_account(session, email, password, role)
+        account = ops.add_account(session, email, password, role)
         out.print(f"account {account.email} ({role.value}) added")
 
 
@@ -72,7 +70,7 @@ def accounts_add(
 def accounts_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
     """List console accounts."""
     with open_db(load_settings()).session() as session:
-        rows = list(session.scalars(select(ConsoleAccount).order_by(ConsoleAccount.email)))
+        rows = ops.all_accounts(session)
         data = [
             {
                 "email": a.email,
@@ -82,34 +80,38 @@ def accounts_list(as_json: bool = typer.Option(False, "--json", help="JSON for s
             }
             for a in rows
         ]
+        cells = [[a.email, a.role.value, a.disabled, fmt_time(a.last_sign_in_at)] for a in rows]
     if as_json:
         emit_json(data)
         return
-    table(
-        "Console accounts",
-        ["email", "role", "disabled", "last sign-in"],
-        [[a.email, a.role.value, a.disabled, fmt_time(a.last_sign_in_at)] for a in rows],
-    )
+    table("Console accounts", ["email", "role", "disabled", "last sign-in"], cells)
 
 
 @accounts_app.command("disable")
 def accounts_disable(email: str = typer.Argument(..., help="the account's email")) -> None:
-    """Disable an account: it can no longer sign in and its API tokens stop working."""
+    """Disable an account: it can no longer sign in and its API tokens are revoked."""
     with open_db(load_settings()).session() as session:
-        account = session.scalar(
-            select(ConsoleAccount).where(ConsoleAccount.email == email.strip().lower())
-        )
-        if account is None:
-            raise NotFound(f"no account {email}")
-        if account.role is Role.SUPER_ADMIN:
-            others = session.scalar(
-                select(ConsoleAccount.id).where(
-                    ConsoleAccount.role == Role.SUPER_ADMIN,
-                    ConsoleAccount.disabled.is_(False),
-                    ConsoleAccount.id != account.id,
-                )
-            )
-            if others is None:
-                raise ConfigError("the last super administrator cannot be disabled")
-        account.disabled = True
-        out.print(f"account {account.email} disabled")
+        account = ops.account_by_email(session, email)
+        revoked = ops.set_disabled(session, account, True)
+        out.print(f"account {account.email} disabled ({revoked} API tokens revoked)")
+
+
+@accounts_app.command("enable")
+def accounts_enable(email: str = typer.Argument(..., help="the account's email")) -> None:
+    """Enable a disabled account again (its revoked API tokens stay revoked)."""
+    with open_db(load_settings()).session() as session:
+        account = ops.account_by_email(session, email)
+        ops.set_disabled(session, account, False)
+        out.print(f"account {account.email} enabled")
+
+
+@accounts_app.command("role")
+def accounts_role(
+    email: str = typer.Argument(..., help="the account's email"),
+    role: Role = typer.Argument(..., help="super_admin, admin or read_only"),
+) -> None:
+    """Give an account another role (the last super administrator is never demoted)."""
+    with open_db(load_settings()).session() as session:
+        account = ops.account_by_email(session, email)
+        ops.set_role(session, account, role)
+        out.print(f"account {account.email} is now {role.value}")

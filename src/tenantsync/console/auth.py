@@ -1,7 +1,7 @@
 """Who is asking: session sign-in for pages, bearer tokens for the API, roles, CSRF.
 
 Roles rank read_only < admin < super_admin. Read-only accounts change nothing;
-delegate access and confirming removals belong to super administrators only.
+delegate access, console accounts and confirming removals belong to super administrators only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from tenantsync.store.accounts import account_for_token, hash_password, verify_p
 from tenantsync.store.models import ConsoleAccount, Role
 from tenantsync.timeutil import utcnow
 
+DELEGATES = "see or change delegate access"
+ACCOUNTS = "see or change console accounts"
 RANK = {Role.READ_ONLY: 0, Role.ADMIN: 1, Role.SUPER_ADMIN: 2}
 ROLE_TITLES = {
     Role.READ_ONLY: "read-only",
@@ -120,37 +122,38 @@ def token_principal(request: Request) -> Principal | None:
         return None if account is None else _principal(account, request)
 
 
-def require_api(minimum: Role) -> Callable[[Request], Principal]:
-    """An API dependency: a bearer token whose account has at least ``minimum``."""
+def require_api(minimum: Role, what: str = DELEGATES) -> Callable[[Request], Principal]:
+    """An API dependency: a bearer token whose account has at least ``minimum`` (``what``
+    names what super administrators alone may do, for the refusal)."""
 
     def dependency(request: Request) -> Principal:
         principal = token_principal(request)
         if principal is None:
             raise NotSignedIn("a valid bearer token is required")
-        _check(principal, minimum)
+        _check(principal, minimum, what)
         return principal
 
     return dependency
 
 
-def require_page(minimum: Role) -> Callable[[Request], Principal]:
+def require_page(minimum: Role, what: str = DELEGATES) -> Callable[[Request], Principal]:
     """A page dependency: a signed-in session with at least ``minimum``."""
 
     def dependency(request: Request) -> Principal:
         principal = session_principal(request)
         if principal is None:
             raise NotSignedIn("sign in to continue")
-        _check(principal, minimum)
+        _check(principal, minimum, what)
         return principal
 
     return dependency
 
 
-def _check(principal: Principal, minimum: Role) -> None:
+def _check(principal: Principal, minimum: Role, what: str) -> None:
     if principal.can(minimum):
         return
     if minimum is Role.SUPER_ADMIN:
-        raise PermissionDenied("only super administrators may see or change delegate access")
+        raise PermissionDenied(f"only super administrators may {what}")
     raise PermissionDenied(f"a {principal.role_title} account may not change anything")
 
 
@@ -193,3 +196,5 @@ Super = Annotated[Principal, Depends(require_api(Role.SUPER_ADMIN))]
 PageReader = Annotated[Principal, Depends(require_page(Role.READ_ONLY))]
 PageWriter = Annotated[Principal, Depends(require_page(Role.ADMIN))]
 PageSuper = Annotated[Principal, Depends(require_page(Role.SUPER_ADMIN))]
+AccountsAdmin = Annotated[Principal, Depends(require_api(Role.SUPER_ADMIN, ACCOUNTS))]
+PageAccountsAdmin = Annotated[Principal, Depends(require_page(Role.SUPER_ADMIN, ACCOUNTS))]

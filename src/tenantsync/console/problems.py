@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from tenantsync.console.auth import CsrfRejected, NotSignedIn, TooManyAttempts
+from tenantsync.console.ops.accounts import LastSuperAdmin
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.errors import (
     ConfigError,
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[TenantSyncError], int, str]] = [
     (TooManyAttempts, 429, "too many attempts"),
     (PermissionDenied, 403, "forbidden"),
     (NotFound, 404, "not found"),
+    (LastSuperAdmin, 409, "conflict"),
     (ConfigError, 422, "invalid input"),
     (GuardStop, 409, "needs confirmation"),
     (SourceError, 502, "source directory error"),

@@ -28,7 +28,9 @@ def form_routes(app: FastAPI) -> list[str]:
 
 
 def test_the_console_has_forms_to_protect(app: FastAPI) -> None:
-    assert {"/signin", "/signout", "/tokens"} <= set(form_routes(app))
+    assert {"/signin", "/signout", "/tokens", "/accounts", "/accounts/1/disable"} <= set(
+        form_routes(app)
+    )
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])

@@ -1,7 +1,7 @@
 """Role rules on every route, derived from the route table so a new route is covered at once:
 reading needs any account, changing (or opening a form to change) needs an administrator,
-delegate access and confirming removals need a super administrator; the API needs a bearer
-token, pages a session."""
+delegate access, console accounts and confirming removals need a super administrator;
+the API needs a bearer token, pages a session."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'console.db'}"
 
 
-SUPER_ONLY = ("delegate", "/confirm")
+SUPER_ONLY = ("delegat", "/accounts", "/confirm")  # delegates, delegations, console accounts
 FORM_PAGES = ("/new", "/edit")  # pages that only show a form to change something
 PUBLIC_PAGES = {("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout")}
 

@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter
 
-from tenantsync.console.api import account, connections, directory, runs, setup
+from tenantsync.console.api import (
+    account,
+    accounts,
+    connections,
+    delegations,
+    directory,
+    runs,
+    setup,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (account, directory, connections, setup, runs):
+for module in (account, accounts, directory, delegations, connections, setup, runs):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -314,3 +314,44 @@ class AuditOut(Out):
     target: str
     detail: dict[str, Any]
     address: str | None
+
+
+class AccountOut(Out):
+    id: int
+    email: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class AccountIn(BaseModel):
+    """A new console account with its initial password (never returned)."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=NO_CONTROL)]
+    password: Annotated[str, StringConstraints(max_length=1024)] = Field(
+        description="the initial password, at least 12 characters; stored as an argon2 hash"
+    )
+    role: Role = Role.READ_ONLY
+
+
+class AccountPatch(BaseModel):
+    """A role change and/or disabling or enabling; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class DelegationOut(Out):
+    """A delegate grant: on whose mailbox, who holds it, and which task or person granted it."""
+
+    organization: str
+    mailbox: str
+    delegate: str
+    right: Right
+    source: str
+    origin: str
+    via_group: str | None
+    granted_at: datetime

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
-from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter, Principal
+from tenantsync.console.ops import delegations
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops.errors import field_errors
 from tenantsync.console.ops.runs import mailbox_counts
@@ -192,20 +193,38 @@ def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> 
     )
 
 
-@router.get("/mailboxes/{mailbox_id}/delegates", response_class=HTMLResponse)
-def delegates(request: Request, mailbox_id: Id, db: DbSession, me: PageSuper) -> HTMLResponse:
-    """Delegate mailboxes: each grant with right, source and via-group (super administrators)."""
-    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+def _delegates_page(
+    request: Request,
+    db: DbSession,
+    me: Principal,
+    mbx: Mailbox,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Who holds rights on the mailbox, and which mailboxes its owner can open."""
+    opens = delegations.can_open(db, mbx)
     return render(
         request,
         "delegates.html",
         me,
+        status_code,
         mbx=mbx,
         grants=ops.grants_of_mailbox(db, mbx),
+        can_open=opens,
+        ids=delegations.mailbox_ids(db, mbx.organization_id, [r.mailbox for r in opens]),
         rights=[r.value for r in Right],
-        errors={},
-        form={},
+        errors=errors or {},
+        form=form or {},
     )
+
+
+@router.get("/mailboxes/{mailbox_id}/delegates", response_class=HTMLResponse)
+def delegates(request: Request, mailbox_id: Id, db: DbSession, me: PageSuper) -> HTMLResponse:
+    """Delegate access: who holds which right on the mailbox and which mailboxes its owner can
+    open, each with right, source and via-group (super administrators)."""
+    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+    return _delegates_page(request, db, me, mbx)
 
 
 @router.post("/mailboxes/{mailbox_id}/delegates", response_model=None)
@@ -223,17 +242,7 @@ def add_delegate(
             raise ConfigError("pick a right", field="right")
         ops.add_manual_grant(db, mbx, form.get("delegate", ""), right, me.email)
     except ConfigError as exc:
-        return render(
-            request,
-            "delegates.html",
-            me,
-            422,
-            mbx=mbx,
-            grants=ops.grants_of_mailbox(db, mbx),
-            rights=[r.value for r in Right],
-            errors=field_errors(exc),
-            form=form,
-        )
+        return _delegates_page(request, db, me, mbx, 422, field_errors(exc), form)
     delegate = form.get("delegate", "").strip().lower()
     record(
         db, me, "delegate.grant", mbx.primary_address, {"delegate": delegate, "right": right.value}

@@ -1,0 +1,135 @@
+"""Console accounts: list, add, change role, disable and enable (console, API and CLI share these).
+
+The store always keeps at least one active super administrator: disabling or demoting the
+last one is refused. Disabling an account revokes its API tokens, so they stop working at
+once and stay dead if the account is enabled again. Every change is written to the audit
+log, by the signed-in account (``by``) or, without one, by the command line.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tenantsync.console.audit import record
+from tenantsync.console.auth import Principal
+from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.accounts import create_account
+from tenantsync.store.models import ApiToken, ConsoleAccount, Role
+from tenantsync.timeutil import utcnow
+
+CLI_ACTOR = "cli"
+
+
+class LastSuperAdmin(ConfigError):
+    """The change would leave no active super administrator."""
+
+
+def list_accounts(session: Session, page: int, per_page: int, q: str = "") -> Page[ConsoleAccount]:
+    """Accounts by email, optionally those whose email contains ``q``."""
+    stmt = select(ConsoleAccount).order_by(ConsoleAccount.email)
+    if q:
+        stmt = stmt.where(ConsoleAccount.email.ilike(f"%{q.strip().lower()}%"))
+    return paginate(session, stmt, page, per_page)
+
+
+def all_accounts(session: Session) -> list[ConsoleAccount]:
+    """Every account by email (for the CLI)."""
+    return list(session.scalars(select(ConsoleAccount).order_by(ConsoleAccount.email)))
+
+
+def get_account(session: Session, account_id: int) -> ConsoleAccount:
+    """The account with this id, or NotFound."""
+    account = session.get(ConsoleAccount, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+def account_by_email(session: Session, email: str) -> ConsoleAccount:
+    """The account with this email, or NotFound."""
+    wanted = email.strip().lower()
+    account = session.scalar(select(ConsoleAccount).where(ConsoleAccount.email == wanted))
+    if account is None:
+        raise NotFound(f"no account {wanted}")
+    return account
+
+
+def _audit(
+    session: Session, by: Principal | None, action: str, account: ConsoleAccount, **detail: object
+) -> None:
+    record(session, by, action, account.email, detail, actor=None if by else CLI_ACTOR)
+
+
+def add_account(
+    session: Session, email: str, password: str, role: Role, *, by: Principal | None = None
+) -> ConsoleAccount:
+    """A new account with an initial password (argon2); the email must be free."""
+    account = create_account(session, email, password, role)
+    _audit(session, by, "account.create", account, role=role.value)
+    return account
+
+
+def set_role(
+    session: Session, account: ConsoleAccount, role: Role, *, by: Principal | None = None
+) -> bool:
+    """Give the account ``role``; whether anything changed. Never demotes the last super
+    administrator."""
+    if account.role is role:
+        return False
+    if account.role is Role.SUPER_ADMIN and not account.disabled:
+        _keep_a_super_admin(session, account, "demoted")
+    before = account.role
+    account.role = role
+    session.flush()
+    _audit(session, by, "account.role", account, **{"from": before.value, "to": role.value})
+    return True
+
+
+def set_disabled(
+    session: Session, account: ConsoleAccount, disabled: bool, *, by: Principal | None = None
+) -> int:
+    """Disable or enable the account; disabling revokes its live API tokens (how many is
+    returned). Never disables the last super administrator."""
+    if account.disabled is disabled:
+        return 0
+    revoked = 0
+    if disabled:
+        if account.role is Role.SUPER_ADMIN:
+            _keep_a_super_admin(session, account, "disabled")
+        now = utcnow()
+        result = session.execute(
+            update(ApiToken)
+            .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+            .where(or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        revoked = int(getattr(result, "rowcount", 0) or 0)
+    account.disabled = disabled
+    session.flush()
+    if disabled:
+        _audit(session, by, "account.disable", account, tokens_revoked=revoked)
+    else:
+        _audit(session, by, "account.enable", account)
+    return revoked
+
+
+def _keep_a_super_admin(session: Session, account: ConsoleAccount, verb: str) -> None:
+    """Refuse unless another active super administrator exists (rows locked on PostgreSQL,
+    so two concurrent demotions cannot both pass)."""
+    others = session.scalars(
+        select(ConsoleAccount.id)
+        .where(
+            ConsoleAccount.role == Role.SUPER_ADMIN,
+            ConsoleAccount.disabled.is_(False),
+            ConsoleAccount.id != account.id,
+        )
+        .with_for_update()
+    ).all()
+    if not others:
+        raise LastSuperAdmin(
+            f"{account.email} is the last active super administrator and cannot be {verb}; "
+            "make another account super administrator first"
+        )
