@@ -68,10 +68,12 @@ def _state(call: GraphCall, kind: str) -> dict[str, Any] | None:
     return state
 
 
-def _changed(changes: list[Change], tracked: set[str]) -> dict[str, list[Change]]:
-    """Changes per object id in first-seen order, keeping only tracked property changes."""
+def _changed(changes: list[Change], tracked: set[str], collection: str) -> dict[str, list[Change]]:
+    """Changes to ``collection`` per object id in first-seen order, tracked properties only."""
     out: dict[str, list[Change]] = {}
     for ch in changes:
+        if ch.collection != collection:
+            continue
         if ch.action == "upsert" and ch.properties is not None and not (ch.properties & tracked):
             continue
         if ch.action in ("member_add", "member_remove") and "members" not in tracked:
@@ -170,7 +172,7 @@ def _user_page(
             out.append({f: USER_FIELDS[f](user) for f in sel})
             last = user.index
         return out, [last, 0], True
-    changed = list(_changed(t.log.between(state["s"], state["t"]), tracked).items())
+    changed = list(_changed(t.log.between(state["s"], state["t"]), tracked, "users").items())
     start = state["pos"][1]
     page: list[dict[str, Any]] = []
     for uid, changes in changed[start : start + size]:
@@ -236,7 +238,7 @@ def _group_page(
             out.append(item)
             last = group.index
         return out, [last, 0], True
-    changed = list(_changed(t.log.between(state["s"], state["t"]), tracked).items())
+    changed = list(_changed(t.log.between(state["s"], state["t"]), tracked, "groups").items())
     start = state["pos"][1]
     page: list[dict[str, Any]] = []
     for gid, changes in changed[start : start + size]:

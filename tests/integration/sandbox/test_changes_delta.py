@@ -72,6 +72,20 @@ async def test_user_changes_appear_once_in_the_next_round_and_never_again(
     assert third == []
 
 
+async def test_a_user_change_stays_out_of_the_groups_delta_and_back(
+    http: httpx.AsyncClient, tenant: SandboxTenant
+) -> None:
+    _, users_link = await delta_round(http, "/v1.0/users/delta?$select=displayName")
+    _, groups_link = await delta_round(http, "/v1.0/groups/delta?$select=displayName")
+    user, group = tenant.user_ids[0], next(iter(tenant.groups))
+    apply_change(tenant, "update_user", {"user_id": user, "display_name": "Renamed User"})
+    apply_change(tenant, "update_group", {"group_id": group, "display_name": "Renamed Group"})
+    users, _ = await delta_round(http, users_link)
+    groups, _ = await delta_round(http, groups_link)
+    assert [(i["id"], i["displayName"]) for i in users] == [(user, "Renamed User")]
+    assert [(i["id"], i["displayName"]) for i in groups] == [(group, "Renamed Group")]
+
+
 async def test_a_change_to_an_unselected_property_is_not_reported(
     http: httpx.AsyncClient, tenant: SandboxTenant
 ) -> None:
