@@ -11,7 +11,10 @@ and no processing (the same streams side by side, as the sync reads them; on the
 run also the $batch of mailbox settings of the changed users); the ratio is sync time /
 floor time. Peak memory is this process's peak RSS.
 
-    python bench/user_sync.py [--mailboxes N] [--latency SECONDS] [--quick]
+With --peer it also times the peer: Microsoft's Graph SDK (msgraph-sdk + azure-identity)
+listing the same users with the same page size and $select, nothing else.
+
+    python bench/user_sync.py [--mailboxes N] [--latency SECONDS] [--peer] [--quick]
 """
 
 from __future__ import annotations
@@ -218,6 +221,57 @@ async def floor_reads(creds: dict[str, str], delta_links: dict[str, str] | None)
     return time.perf_counter() - start
 
 
+async def peer_listing(creds: dict[str, str]) -> tuple[int, float]:
+    """Microsoft's Graph SDK (msgraph-sdk, azure-identity) listing the same users, $top=999."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from azure.identity.aio import ClientSecretCredential
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+        from msgraph_core import GraphClientFactory, PageIterator
+
+    start = time.perf_counter()
+    credential = ClientSecretCredential(
+        creds["tenant_id"],
+        creds["client_id"],
+        creds["client_secret"],
+        authority=creds["authority_host"],
+        connection_verify=creds["ca_file"],
+        disable_instance_discovery=True,
+    )
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
+    tls = ssl.create_default_context(cafile=creds["ca_file"])
+    client = httpx.AsyncClient(verify=tls, trust_env=False, timeout=120)
+    adapter = GraphRequestAdapter(
+        auth, client=GraphClientFactory.create_with_default_middleware(client=client)
+    )
+    adapter.base_url = creds["graph_v1_url"]
+    graph = GraphServiceClient(request_adapter=adapter)
+    query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+        top=999, select=list(USER_SELECT)
+    )
+    seen = 0
+
+    def count(_user: object) -> bool:
+        nonlocal seen
+        seen += 1
+        return True
+
+    try:
+        first = await graph.users.get(RequestConfiguration(query_parameters=query))
+        await PageIterator(first, graph.request_adapter).iterate(count)
+    finally:
+        await credential.close()
+        await client.aclose()
+    return seen, time.perf_counter() - start
+
+
 def saved_links(db: Database, task_id: int) -> dict[str, str]:
     """The delta links the last sync saved (the floor's delta reads start from them)."""
     from tenantsync.store.models import SyncState
@@ -233,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mailboxes", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.0, help="sandbox seconds per call")
     parser.add_argument("--quick", action="store_true", help="300 mailboxes (smoke run)")
+    parser.add_argument(
+        "--peer", action="store_true", help="also time msgraph-sdk listing the users (slow)"
+    )
     args = parser.parse_args(argv)
     size = 300 if args.quick else args.mailboxes
     ctx = mp.get_context("spawn")
@@ -259,6 +316,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"(target < {TARGET_RATIO:g}x)  {counts['mailboxes_added']} mailboxes added, "
                 f"peak RSS {_peak_mb():.0f} MB"
             )
+            if args.peer:
+                listed, peer = asyncio.run(peer_listing(creds))
+                print(
+                    f"  peer       {peer:7.2f} s  msgraph-sdk listing {listed} users alone "
+                    f"(the full sync is {peer / full:.1f}x faster)"
+                )
             links = saved_links(db, task_id)
             parent.send(0.01)
             changed = parent.recv()

@@ -39,6 +39,8 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset(
     }
 )
 EARLY_RENEWAL_SECONDS = 60.0
+TOKEN_ATTEMPTS = 4
+TOKEN_BACKOFF = 0.5
 
 
 class TokenSource(Protocol):
@@ -154,6 +156,9 @@ class MsalTokenSource:
         if not host.startswith("https://"):
             raise ConfigError("must be an https:// URL", field="authority_host")
         microsoft = host.removeprefix("https://").split("/")[0] in MICROSOFT_AUTHORITY_HOSTS
+        # MSAL remembers a throttled or failed answer and replays it for up to a minute; the
+        # retries below own the waiting, so they clear that memory before trying again.
+        self._throttle_state: dict[Any, Any] = {}
         try:
             self._app = msal.ConfidentialClientApplication(
                 client_id,
@@ -163,6 +168,7 @@ class MsalTokenSource:
                 validate_authority=microsoft,
                 http_client=_pinned_session(ca_file) if ca_file else None,
                 token_cache=msal.TokenCache(),
+                http_cache=self._throttle_state,
             )
         except ValueError as exc:
             raise ConfigError(str(exc), field="authority_host") from exc
@@ -179,7 +185,15 @@ class MsalTokenSource:
             cached = self._cache.get(scope)
             if cached is not None:
                 return cached
-            result = await asyncio.to_thread(self._acquire, scope)
+            for attempt in range(1, TOKEN_ATTEMPTS + 1):
+                try:
+                    result = await asyncio.to_thread(self._acquire, scope)
+                    break
+                except SourceError:
+                    if attempt == TOKEN_ATTEMPTS:
+                        raise
+                    self._throttle_state.clear()
+                    await asyncio.sleep(TOKEN_BACKOFF * 2 ** (attempt - 1))
             token = _token_from(result, scope)
             self._cache.put(scope, token, float(result.get("expires_in", 3599)))
             return token

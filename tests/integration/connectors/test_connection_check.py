@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tenantsync.config.apply import apply_document
 from tenantsync.config.loader import parse_document
 from tenantsync.connectors import CheckLine, check_connection
-from tenantsync.sandbox import ServedSandbox
+from tenantsync.sandbox import ServedSandbox, create_app, sandbox_of, serve_in_thread
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.directory import find_task
@@ -108,3 +108,11 @@ def test_a_scheduled_connection_check_records_its_result_on_the_connection(
         assert run.counts == {"passed": 4, "failed": 0}
         assert connection.last_check_ok is True
         assert connection.last_check_lines is not None and len(connection.last_check_lines) == 4
+
+
+def test_an_unavailable_token_endpoint_is_retried(served: ServedSandbox, tmp_path: Path) -> None:
+    flaky = create_app(served.tenant, latency=0, faults="token:503@1/count=2")
+    with serve_in_thread(flaky, data_dir=tmp_path) as again:
+        lines = check(again)
+    assert all(line.ok for line in lines), lines
+    assert sandbox_of(flaky).gate.injected == {"503": 2}

@@ -21,7 +21,7 @@ from tenantsync.sandbox import SandboxTenant, asgi_transport, parse_faults, sand
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.directory import find_task
-from tenantsync.store.models import ChangeRecord, Mailbox, Run, Trigger
+from tenantsync.store.models import ChangeRecord, Definition, Mailbox, Run, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
 from tenantsync.worker.context import RunContext
@@ -53,13 +53,14 @@ def document(
     secret_file: Path,
     options: dict[str, Any],
     scope: dict[str, str] | str = "all",
+    client: int = 0,
 ) -> str:
     """The YAML an administrator writes for this tenant (JSON is valid YAML)."""
     connection = {
         "name": "m365",
         "kind": "m365",
         "tenant_id": tenant.tenant_id,
-        "client_id": tenant.client_id,
+        "client_id": tenant.clients[client].client_id,
         "client_secret": {"file": str(secret_file)},
         "authority_host": "https://sandbox",
         "graph_url": "https://sandbox",
@@ -87,15 +88,17 @@ class UserSync:
         tmp_path: Path,
         options: dict[str, Any] | None = None,
         scope: dict[str, str] | str = "all",
+        client: int = 0,
     ) -> None:
         self.db = db
         self.settings = settings
         self.tenant = tenant
         self.app = app
         secret_file = tmp_path / "client-secret.txt"
-        secret_file.write_text(tenant.client_secret, encoding="utf-8")
+        secret_file.write_text(tenant.clients[client].client_secret, encoding="utf-8")
         loaded = parse_document(
-            document(tenant, secret_file, options or {}, scope), str(tmp_path / "tenantsync.yaml")
+            document(tenant, secret_file, options or {}, scope, client),
+            str(tmp_path / "tenantsync.yaml"),
         )
         box = SecretBox.from_key_file(settings.effective_key_file, create=True)
         with db.session() as session:
@@ -125,8 +128,6 @@ class UserSync:
 
     def set_options(self, **options: Any) -> None:
         """Change the definition's options (as re-applying the YAML would)."""
-        from tenantsync.store.models import Definition
-
         with self.db.session() as session:
             definition = session.scalars(select(Definition)).one()
             definition.options = {**definition.options, **options}

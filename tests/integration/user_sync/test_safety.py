@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from tenantsync.sandbox import SandboxTenant, create_app, sandbox_of
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
+from tenantsync.store.models import MailboxKind
 from tests.integration.user_sync.harness import UserSync
 
 
@@ -66,7 +67,7 @@ def test_an_incomplete_read_removes_nobody(sync: UserSync, tenant: SandboxTenant
     tenant.expire_delta_tokens()
     sync.set_faults("exchange.Get-DistributionGroup:503@1")
     result = sync.run()
-    assert result.status == "succeeded", result.error
+    assert result.status == "warning", result.error
     assert result.counts["read"] == "full"
     assert result.counts["removals_held"] == 1
     assert "nothing is removed" in result.texts()
@@ -124,3 +125,21 @@ def test_a_wrong_secret_fails_with_a_clear_message(
     assert result.error is not None
     assert "invalid_client" in result.error
     assert sync.mailboxes(active=False) == {}
+
+
+def test_without_exchange_rights_users_still_sync_with_kinds_from_graph(
+    db: Database, settings: Settings, tenant: SandboxTenant, app: Starlette, tmp_path: Path
+) -> None:
+    sync = UserSync(db, settings, tenant, app, tmp_path, client=1)  # no Exchange.ManageAsApp
+    first = sync.run()
+    assert first.status == "succeeded", first.error
+    assert "Exchange.ManageAsApp" in first.texts()
+    stored = sync.mailboxes()
+    people_ = {sid: m for sid, m in stored.items() if m.kind is not MailboxKind.GROUP}
+    assert people_ and all(m.kind.value == tenant.users[sid].mailbox for sid, m in people_.items())
+    groups = {sid for sid, m in stored.items() if m.kind is MailboxKind.GROUP}
+    assert groups <= set(tenant.groups)  # Graph's groups only: dynamic ones need Exchange
+    gone = people(tenant)[0]
+    tenant.remove_user(gone)
+    assert sync.run().counts["mailboxes_removed"] == 1
+    assert gone not in sync.mailboxes()

@@ -64,13 +64,17 @@ def diff_groups(
 
 
 def diff_members_full(
-    plan: Plan, view: StoreView, members: dict[str, set[MemberRef]], work: GroupWork
+    plan: Plan,
+    view: StoreView,
+    members: dict[str, set[MemberRef]],
+    work: GroupWork,
+    covered: set[str],
 ) -> None:
-    """Groups whose direct member set differs from the store get their set replaced."""
+    """Groups of ``covered`` whose direct member set differs from the store get it replaced."""
     names = {g.source_id: g.name for g in work.adds} | {
         sid: g.name for sid, g in view.groups.items()
     }
-    for sid in sorted(set(members) | set(view.members)):
+    for sid in sorted((set(members) | set(view.members)) & covered):
         new = members.get(sid, set())
         old = view.members.get(sid, set())
         if new == old:

@@ -30,7 +30,7 @@ from tenantsync.engine.user_sync.read import Snapshot, read_delta, read_full
 from tenantsync.engine.user_sync.state import StoreView, load_view, read_state, write_state
 from tenantsync.errors import ConfigError, DeltaExpired, GuardStop
 from tenantsync.store.changes import record_changes
-from tenantsync.store.models import Domain, Mailbox, MailboxKind
+from tenantsync.store.models import Domain, Mailbox, MailboxKind, RunStatus
 from tenantsync.timeutil import utcnow
 from tenantsync.worker.context import Outcome, RunContext
 
@@ -87,8 +87,10 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
             )
         if not proposal.plan.changes:
             messages.append(_msg("info", "nothing changed: the store matches the source"))
+        # An incomplete read still applies what it saw, but the run says so loudly.
+        status = RunStatus.SUCCEEDED if snapshot.complete else RunStatus.WARNING
         if ctx.preview:
-            return Outcome(counts=counts, messages=messages, plan=plan_json)
+            return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
         ctx.check_cancelled()
         ctx.report("applying", 0, len(proposal.plan.changes))
         now = utcnow()
@@ -100,7 +102,7 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
         record_changes(session, ctx, proposal.plan.changes)
         if snapshot.complete:
             write_state(session, ctx.task.id, STATE_KEY, _next_state(state, snapshot, now))
-    return Outcome(counts=counts, messages=messages, plan=plan_json)
+    return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
 
 
 def _domains(session: Session, ctx: RunContext, options: UserSyncOptions) -> frozenset[str]:

@@ -150,16 +150,18 @@ def propose(
             _drop_missing_dynamic(view, exchange, diff)
     groups_work: GroupWork | None = None
     if options.sync_groups:
-        source_groups = merged if snapshot.exchange_groups_read or not snapshot.full else {}
+        # Unseen groups are only removed when Exchange (the one source of dynamic groups)
+        # was read too; members only change for groups this read covered.
         groups_work = diff_groups(
             plan,
             view,
-            source_groups if snapshot.full else merged,
+            merged,
             removed=snapshot.removed_groups,
             full=snapshot.full and snapshot.exchange_groups_read,
         )
         if snapshot.full:
-            diff_members_full(plan, view, snapshot.members, groups_work)
+            covered = set(snapshot.groups) | set(exchange)
+            diff_members_full(plan, view, snapshot.members, groups_work, covered)
         else:
             diff_members_delta(plan, view, snapshot.member_changes, groups_work)
     proposal = Proposal(plan=plan, mailboxes=diff.work, groups=groups_work, skipped=skipped)

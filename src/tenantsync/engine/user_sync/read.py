@@ -182,6 +182,10 @@ async def _exchange_groups(connector: M365Connector, snap: Snapshot, *, members:
                 snap.members[group.source_id] = {MemberRef(i) for i in ids}
 
             await asyncio.gather(*(one(g) for g in dynamic))
+    except AuthError as exc:
+        # No Exchange role: users still sync (kinds come from Graph), group addresses wait.
+        snap.notes.append(f"distribution groups not synced: {exc}")
+        return
     except SourceError as exc:
         snap.problems.append(f"distribution groups could not be read: {exc}")
         return
