@@ -284,7 +284,7 @@ def saved_links(db: Database, task_id: int) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print full and delta sync times beside their floors."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--mailboxes", type=int, default=10_000)
+    parser.add_argument("--mailboxes", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.0, help="sandbox seconds per call")
     parser.add_argument("--quick", action="store_true", help="300 mailboxes (smoke run)")
     parser.add_argument(

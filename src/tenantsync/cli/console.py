@@ -6,10 +6,8 @@ import logging
 import threading
 
 import typer
-import uvicorn
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
-from tenantsync.console import create_app
 from tenantsync.console.ops import accounts as ops
 from tenantsync.store.models import Role
 from tenantsync.worker.registry import default_registry
@@ -21,6 +19,10 @@ log = logging.getLogger(__name__)
 
 def serve_console(host: str, port: int, *, with_worker: bool) -> None:
     """Serve the console; with ``with_worker`` also run the scheduler and a worker thread."""
+    import uvicorn
+
+    from tenantsync.console import create_app
+
     settings = load_settings()
     db = open_db(settings)
     app = create_app(settings, db)

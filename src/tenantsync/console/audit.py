@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from tenantsync.console.auth import Principal
 from tenantsync.store.models import AuditEntry
+
+if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
+    from tenantsync.console.auth import Principal
 
 
 def record(

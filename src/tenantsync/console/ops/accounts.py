@@ -8,16 +8,20 @@ log, by the signed-in account (``by``) or, without one, by the command line.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantsync.console.audit import record
-from tenantsync.console.auth import Principal
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.accounts import create_account
 from tenantsync.store.models import ApiToken, ConsoleAccount, Role
 from tenantsync.timeutil import utcnow
+
+if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
+    from tenantsync.console.auth import Principal
 
 CLI_ACTOR = "cli"
 
