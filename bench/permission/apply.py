@@ -10,6 +10,7 @@ import resource
 import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -155,7 +156,14 @@ def floor(url: str, grants: int, out: Any) -> None:
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory in MB."""
+    """This process's peak resident memory in MB (VmHWM: getrusage's ru_maxrss would
+    include the parent's size at fork, as it survives exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -81,16 +81,13 @@ class ExchangePermissionReader:
         self.exchange = exchange
         self.concurrency = max(1, concurrency)
         self._loop = loop
-        self._listing: dict[str, dict[str, Any]] | None = None
+        self._listing_task: asyncio.Task[dict[str, dict[str, Any]] | None] | None = None
         self._trustees: dict[str, str] = {}
 
     def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
         """Each mailbox's WhenChanged from one paged Get-Mailbox over the organization."""
-        try:
-            listing = self._loop.run(self._list_mailboxes())
-        except AuthError:
-            raise
-        except SourceError:
+        listing = self._loop.run(self._listing())
+        if listing is None:
             return {}
         stamps: dict[int, datetime | None] = {}
         for mailbox in mailboxes:
@@ -135,15 +132,29 @@ class ExchangePermissionReader:
         emit: Callable[[object], None],
     ) -> None:
         pending = iter(mailboxes)
+        # The Get-Mailbox listing (Send on Behalf, trustee ids) runs beside the permission
+        # calls; results that arrive before it are held and finished once it is there.
+        listing = asyncio.ensure_future(self._listing())
+        held: list[MailboxAcl | ReadFailure] = []
 
         async def work() -> None:
             for mailbox in pending:
                 if cancelled():
                     return
-                emit(await self._read_one(mailbox, rights))
+                raw = await self._read_one(mailbox, rights)
+                if listing.done():
+                    emit(await self._finish(raw, listing.result(), rights))
+                else:
+                    held.append(raw)
+
+        async def flush() -> None:
+            found = await listing
+            while held:
+                emit(await self._finish(held.pop(), found, rights))
 
         try:
             async with asyncio.TaskGroup() as group:
+                group.create_task(flush())
                 for _ in range(min(self.concurrency, max(1, len(mailboxes)))):
                     group.create_task(work())
         except* AuthError as errors:
@@ -153,7 +164,10 @@ class ExchangePermissionReader:
         finally:
             emit(_DONE)
 
-    async def _read_one(self, mailbox: MailboxRef, rights: frozenset[Right]) -> object:
+    async def _read_one(
+        self, mailbox: MailboxRef, rights: frozenset[Right]
+    ) -> MailboxAcl | ReadFailure:
+        """Full Access and Send As of one mailbox (Send on Behalf comes with the listing)."""
         identity = mailbox.address
         try:
             entries = full_access_entries(
@@ -165,15 +179,33 @@ class ExchangePermissionReader:
                     "Get-RecipientPermission", {"Identity": identity, "ResultSize": "Unlimited"}
                 )
                 entries += send_as_entries(identity, items)
-            if Right.SEND_ON_BEHALF in rights:
-                item = await self._mailbox_item(mailbox)
-                if item is None:
-                    return ReadFailure(mailbox, "Get-Mailbox does not find it")
-                entries += send_on_behalf_entries(identity, item)
         except AuthError:
             raise
         except SourceError as exc:
             return ReadFailure(mailbox, str(exc))
+        return MailboxAcl(mailbox, tuple(entries))
+
+    async def _finish(
+        self,
+        raw: MailboxAcl | ReadFailure,
+        listing: dict[str, dict[str, Any]] | None,
+        rights: frozenset[Right],
+    ) -> MailboxAcl | ReadFailure:
+        """Add Send on Behalf from the mailbox's listed item and name trustees by object id."""
+        if isinstance(raw, ReadFailure):
+            return raw
+        mailbox = raw.mailbox
+        entries = list(raw.entries)
+        if Right.SEND_ON_BEHALF in rights:
+            try:
+                item = await self._mailbox_item(mailbox, listing)
+            except AuthError:
+                raise
+            except SourceError as exc:
+                return ReadFailure(mailbox, str(exc))
+            if item is None:
+                return ReadFailure(mailbox, "Get-Mailbox does not find it")
+            entries += send_on_behalf_entries(mailbox.address, item)
         return MailboxAcl(mailbox, tuple(self._identified(e) for e in entries))
 
     def _identified(self, entry: AclEntry) -> AclEntry:
@@ -185,11 +217,28 @@ class ExchangePermissionReader:
             return entry
         return replace(entry, trustee=replace(trustee, source_id=source_id))
 
-    async def _mailbox_item(self, mailbox: MailboxRef) -> dict[str, Any] | None:
-        if self._listing is not None:
-            return _find(self._listing, mailbox)
+    async def _mailbox_item(
+        self, mailbox: MailboxRef, listing: dict[str, dict[str, Any]] | None
+    ) -> dict[str, Any] | None:
+        if listing is not None:
+            return _find(listing, mailbox)
         items = await self._all("Get-Mailbox", {"Identity": mailbox.address})
         return items[0] if items else None
+
+    async def _listing(self) -> dict[str, dict[str, Any]] | None:
+        """The organization's mailboxes, listed once per reader however many ask; None when
+        the listing failed (a missing role still ends the run)."""
+        if self._listing_task is None:
+            self._listing_task = asyncio.ensure_future(self._list_safely())
+        return await asyncio.shield(self._listing_task)
+
+    async def _list_safely(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            return await self._list_mailboxes()
+        except AuthError:
+            raise
+        except SourceError:
+            return None
 
     async def _list_mailboxes(self) -> dict[str, dict[str, Any]]:
         listing: dict[str, dict[str, Any]] = {}
@@ -205,7 +254,6 @@ class ExchangePermissionReader:
                 for key in ("UserPrincipalName", "Alias", "Name", "PrimarySmtpAddress"):
                     if object_id and item.get(key):
                         trustees[str(item[key]).lower()] = str(object_id)
-        self._listing = listing
         self._trustees = trustees
         return listing
 

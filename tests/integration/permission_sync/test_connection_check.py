@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tenantsync.cli.connections import connection_app
+from tenantsync.cli import app
 from tenantsync.sandbox import (
     SandboxTenant,
     ServedSandbox,
@@ -68,7 +68,7 @@ def connection(
 
 
 def check(*args: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(connection_app, ["check", "sandbox", *args, "--json"])
+    result = CliRunner().invoke(app, ["connection", "check", "sandbox", *args, "--json"])
     return result.exit_code, json.loads(result.stdout)
 
 

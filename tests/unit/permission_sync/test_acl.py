@@ -69,6 +69,17 @@ def test_self_and_other_system_principals_are_skipped() -> None:
     assert skips.warnings() == []
 
 
+def test_builtin_and_nt_authority_principals_are_system_by_name_or_sid() -> None:
+    result, skips = grants(
+        entry("BUILTIN\\Administrators"),
+        entry("NT AUTHORITY\\LOCAL SERVICE"),
+        entry("S-1-5-32-544"),
+        entry("whatever", sid="S-1-5-32-548"),
+    )
+    assert result == []
+    assert skips.counts["system_principal"] == 4
+
+
 def test_inherited_entries_are_not_delegations() -> None:
     result, skips = grants(entry("alice@contoso.com", inherited=True))
     assert result == []

@@ -24,7 +24,12 @@ SYSTEM_NAMES = frozenset(
         "anonymous",
     }
 )
-SYSTEM_SIDS = frozenset({"s-1-5-10", "s-1-5-18", "s-1-5-20", "s-1-5-11", "s-1-0-0", "s-1-1-0"})
+SYSTEM_SIDS = frozenset(
+    {"s-1-5-10", "s-1-5-18", "s-1-5-19", "s-1-5-20", "s-1-5-11", "s-1-0-0", "s-1-1-0"}
+)
+# Every principal of these built-in domains is the machine's or the system's own.
+SYSTEM_DOMAINS = ("nt authority\\", "builtin\\")
+BUILTIN_SID = "s-1-5-32-"
 # Administrative groups Exchange places on every mailbox, prefixed by a domain or forest.
 SYSTEM_GROUPS = frozenset(
     {
@@ -82,7 +87,14 @@ class Skips:
 def is_system_principal(trustee: Trustee) -> bool:
     """Whether the trustee is a well-known system principal or administrative group."""
     name = trustee.name.strip().lower()
-    if name in SYSTEM_NAMES or name in SYSTEM_SIDS or (trustee.sid or "").lower() in SYSTEM_SIDS:
+    sid = (trustee.sid or "").strip().lower()
+    if name in SYSTEM_NAMES or name in SYSTEM_SIDS or sid in SYSTEM_SIDS:
+        return True
+    if (
+        name.startswith(SYSTEM_DOMAINS)
+        or name.startswith(BUILTIN_SID)
+        or sid.startswith(BUILTIN_SID)
+    ):
         return True
     return "\\" in name and name.rsplit("\\", 1)[1] in SYSTEM_GROUPS
 

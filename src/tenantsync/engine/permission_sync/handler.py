@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -28,7 +30,7 @@ from tenantsync.engine.permission_sync.state import (
     stamp_of,
 )
 from tenantsync.errors import GuardStop
-from tenantsync.model.permissions import Grant, MailboxRef, ReadFailure
+from tenantsync.model.permissions import Grant, MailboxAcl, ReadFailure
 from tenantsync.store.models import RunStatus
 from tenantsync.timeutil import utcnow
 from tenantsync.worker.context import Outcome, RunContext
@@ -46,6 +48,7 @@ class ReadResult:
     failures: list[ReadFailure] = field(default_factory=list)
     skips: Skips = field(default_factory=Skips)
     calls: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
@@ -63,7 +66,9 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
     rights = options.rights()
     full = needs_full_read(previous, rights, started, options.full_reconciliation_hours)
     with open_reader(ctx, options) as reader:
+        reading = time.monotonic()
         result = _read(ctx, reader, scope, previous, full=full)
+        result.seconds = time.monotonic() - reading
         result.calls = reader.calls()
     result.state.rights = rights
     result.state.last_full_at = started if full else previous.last_full_at
@@ -97,34 +102,39 @@ def _read(
     *,
     full: bool,
 ) -> ReadResult:
-    stamps = {m.id: m.changed_at for m in scope.mailboxes}
-    stamps.update({k: v for k, v in reader.change_stamps(scope.mailboxes).items() if v})
     in_scope = {m.id for m in scope.mailboxes}
     state = ReadState(
         mailboxes={mid: v for mid, v in previous.mailboxes.items() if mid in in_scope}
     )
-    wanted: list[MailboxRef] = (
-        scope.mailboxes if full else mailboxes_to_read(previous, scope.mailboxes, stamps)
-    )
+    # A full read reads every mailbox whatever its change time, so it starts at once and
+    # takes the change times (listed alongside) afterwards; an incremental read needs them
+    # first to know what changed.
+    stamps = None if full else _stamps(reader, scope)
+    wanted = scope.mailboxes if full else mailboxes_to_read(previous, scope.mailboxes, stamps or {})
     result = ReadResult(state=state)
     ctx.report("read", 0, len(wanted))
     options = ctx.options
     assert isinstance(options, PermissionSyncOptions)
-    answered: set[int] = set()
+    answered: dict[int, datetime | None] = {}
     for item in reader.read(wanted, options.rights(), ctx.cancel_event.is_set):
         ctx.check_cancelled()
-        answered.add(item.mailbox.id)
+        answered[item.mailbox.id] = item.changed_at if isinstance(item, MailboxAcl) else None
         if isinstance(item, ReadFailure):
             result.failures.append(item)
             continue
         result.read += 1
         state.mailboxes[item.mailbox.id] = MailboxRead(
-            stamp_of(stamps.get(item.mailbox.id) or item.changed_at),
-            tuple(relevant_entries(item.entries, result.skips, item.mailbox.address)),
+            None, tuple(relevant_entries(item.entries, result.skips, item.mailbox.address))
         )
         if result.read % 100 == 0:
             ctx.report("read", result.read + len(result.failures), len(wanted))
     ctx.check_cancelled()
+    if stamps is None:
+        stamps = _stamps(reader, scope)
+    for mid, changed_at in answered.items():
+        if mid in state.mailboxes:
+            stamp = stamp_of(stamps.get(mid) or changed_at)
+            state.mailboxes[mid] = replace(state.mailboxes[mid], stamp=stamp)
     for mailbox in wanted:
         if mailbox.id not in answered:
             # The reader gave no answer for it: never treat that as "no permissions".
@@ -133,6 +143,13 @@ def _read(
         # Read again next run, whatever its change time says.
         state.mailboxes.pop(failure.mailbox.id, None)
     return result
+
+
+def _stamps(reader: PermissionReader, scope: Scope) -> dict[int, datetime | None]:
+    """Each mailbox's change time: the source's where it tells, else the store's."""
+    stamps = {m.id: m.changed_at for m in scope.mailboxes}
+    stamps.update({k: v for k, v in reader.change_stamps(scope.mailboxes).items() if v})
+    return stamps
 
 
 def _outcome(
@@ -173,6 +190,7 @@ def _outcome(
         "skipped": dict(sorted(result.skips.counts.items())),
         "exchange_requests": result.calls.get("requests", 0),
         "throttled": result.calls.get("throttled", 0),
+        "read_seconds": round(result.seconds, 2),
         "warnings": sum(1 for m in messages if m["level"] == "warning"),
         "errors": 0,
     }
