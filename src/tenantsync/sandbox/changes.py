@@ -243,25 +243,28 @@ class TenantChanges(TenantData):
     # ---- permissions ------------------------------------------------------------------
     def grant_full_access(self, mailbox_id: str, trustee_id: str, *, deny: bool = False) -> None:
         """Add a Full Access (or Deny) entry for a trustee (user or group id)."""
-        self._user(mailbox_id)
+        # The mailbox's security descriptor changes, so Exchange moves its WhenChanged.
+        self._user(mailbox_id).when_changed = self.now()
         entries = self.full_access.setdefault(mailbox_id, [])
         entries[:] = [e for e in entries if e[0] != trustee_id]
         entries.append((trustee_id, FULL_ACCESS, deny))
 
     def revoke_full_access(self, mailbox_id: str, trustee_id: str) -> None:
         """Remove a trustee's explicit Full Access entries."""
+        self._user(mailbox_id).when_changed = self.now()
         entries = self.full_access.get(mailbox_id, [])
         entries[:] = [e for e in entries if e[0] != trustee_id]
 
     def grant_send_as(self, mailbox_id: str, trustee_id: str) -> None:
-        """Add a Send As grant."""
-        self._user(mailbox_id)
+        """Add a Send As grant (an ACL on the account: its WhenChanged moves)."""
+        self._user(mailbox_id).when_changed = self.now()
         entries = self.send_as.setdefault(mailbox_id, [])
         if (trustee_id, False) not in entries:
             entries.append((trustee_id, False))
 
     def revoke_send_as(self, mailbox_id: str, trustee_id: str) -> None:
         """Remove a Send As grant."""
+        self._user(mailbox_id).when_changed = self.now()
         entries = self.send_as.get(mailbox_id, [])
         entries[:] = [e for e in entries if e[0] != trustee_id]
 
