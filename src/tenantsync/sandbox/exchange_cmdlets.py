@@ -8,8 +8,8 @@ Get-DynamicDistributionGroupMember, Get-MailboxFolderPermission.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 from tenantsync.sandbox import exchange_render as render
 from tenantsync.sandbox.entities import (
@@ -25,8 +25,32 @@ from tenantsync.sandbox.opath import OpathError, compile_filter
 from tenantsync.sandbox.recipients import filter_properties, type_details
 from tenantsync.sandbox.tenant import SandboxTenant
 
-Rows = list[dict[str, Any]]
+Rows = Sequence[dict[str, Any]]
 Cmdlet = Callable[[SandboxTenant, dict[str, Any]], Rows]
+
+
+class RenderedOnRead(Sequence[dict[str, Any]]):
+    """Output objects rendered when read, so a page of a large result renders only itself."""
+
+    def __init__(self, users: list[User], render_one: Callable[[User], dict[str, Any]]) -> None:
+        self._users = users
+        self._render = render_one
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._render(u) for u in self._users[index]]
+        return self._render(self._users[index])
+
+
 DEFAULT_RESULT_SIZE = 1000
 MORE_RESULTS = (
     "There are more results available than are currently displayed. To view them, "
@@ -103,7 +127,7 @@ def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> Rows:
                 "System.Management.Automation.ParameterBindingException",
                 f"Cannot bind parameter 'Filter' to the target. {exc}",
             ) from None
-    rows: Rows = []
+    users: list[User] = []
     for uid in tenant.user_ids:
         user = tenant.users[uid]
         if user.mailbox is None:
@@ -114,15 +138,15 @@ def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> Rows:
             sobo = [render.recipient_name(tenant, r) for r in user.send_on_behalf]
             if not predicate(filter_properties(user, sobo)):
                 continue
-        rows.append(render.mailbox(tenant, user))
-    return rows
+        users.append(user)
+    return RenderedOnRead(users, lambda user: render.mailbox(tenant, user))
 
 
 def get_mailbox_permission(tenant: SandboxTenant, params: dict[str, Any]) -> Rows:
     """Get-MailboxPermission -Identity [-User]: SELF, explicit and inherited entries."""
     user = _mailbox(tenant, params)
     ident = user.mail_nickname
-    rows: Rows = [
+    rows: list[dict[str, Any]] = [
         render.permission(
             ident,
             render.SELF,
@@ -172,7 +196,7 @@ def get_recipient_permission(tenant: SandboxTenant, params: dict[str, Any]) -> R
         if params.get("Identity")
         else [tenant.users[u] for u in tenant.user_ids if tenant.users[u].mailbox is not None]
     )
-    rows: Rows = []
+    rows: list[dict[str, Any]] = []
     for user in mailboxes:
         ident = user.mail_nickname
         rows.append(render.recipient_permission(ident, render.SELF, "S-1-5-10", deny=False))
@@ -211,7 +235,7 @@ def get_distribution_group(tenant: SandboxTenant, params: dict[str, Any]) -> Row
 def get_distribution_group_member(tenant: SandboxTenant, params: dict[str, Any]) -> Rows:
     """Get-DistributionGroupMember -Identity: direct mail-enabled members."""
     grp = _group(tenant, params)
-    rows: Rows = []
+    rows: list[dict[str, Any]] = []
     for mid in grp.members:
         obj: User | Group | None = tenant.users.get(mid) or tenant.groups.get(mid)
         if isinstance(obj, Group) and not obj.mail_enabled:
@@ -261,7 +285,7 @@ def get_mailbox_folder_permission(tenant: SandboxTenant, params: dict[str, Any])
     explicit = {ref: (role, flags) for ref, role, flags in entries}
     default_role = explicit.pop(DEFAULT_TRUSTEE, ("AvailabilityOnly", 0))
     anonymous_role = explicit.pop(ANONYMOUS_TRUSTEE, ("None", 0))
-    rows: Rows = [
+    rows: list[dict[str, Any]] = [
         render.folder_permission(tenant, user, DEFAULT_TRUSTEE, *default_role),
         render.folder_permission(tenant, user, ANONYMOUS_TRUSTEE, *anonymous_role),
     ]

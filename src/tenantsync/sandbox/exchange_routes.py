@@ -137,10 +137,6 @@ async def invoke_command(request: Request) -> Response:
             "Roles to Azure AD Application for EXO App-Only Authentication.",
         )
     rows, warnings = invoke(tenant, name, params)
-    select = request.query_params.get("$select")
-    if select:
-        keep = {s.strip() for s in select.split(",")}
-        rows = [{k: v for k, v in r.items() if k.split("@")[0] in keep} for r in rows]
     match = _MAXPAGE.search(request.headers.get("prefer", ""))
     size = int(match.group(1)) if match else sandbox.options.exchange_page_size
     digest = hashlib.sha256(raw).hexdigest()[:16]
@@ -165,7 +161,7 @@ async def invoke_command(request: Request) -> Response:
         "@odata.context": f"{base}/$metadata#Collection(Exchange.GenericHashTable)",
         "adminapi.warnings@odata.type": "#Collection(String)",
         "@adminapi.warnings": warnings,
-        "value": rows[offset : offset + size],
+        "value": _selected(list(rows[offset : offset + size]), request.query_params.get("$select")),
     }
     if offset + size < len(rows):
         first_iat = float(state["iat"]) if token else now
@@ -183,3 +179,11 @@ ROUTES = [
     Route("/adminapi/beta/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
     Route("/adminapi/v1.0/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
 ]
+
+
+def _selected(rows: list[dict[str, Any]], select: str | None) -> list[dict[str, Any]]:
+    """The properties ``$select`` names (with their ``@odata`` annotations); all without it."""
+    if not select:
+        return rows
+    keep = {s.strip() for s in select.split(",")}
+    return [{k: v for k, v in r.items() if k.split("@")[0] in keep} for r in rows]
