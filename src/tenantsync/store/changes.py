@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from tenantsync.store.models import ChangeRecord
@@ -15,11 +16,16 @@ if TYPE_CHECKING:
     from tenantsync.engine.plan import Change
     from tenantsync.worker.context import RunContext
 
+# Rows per INSERT: large enough for few round trips, small enough that a run with a
+# hundred thousand changes never holds all its rows as parameters at once.
+CHUNK = 5000
+_TABLE = cast(Table, ChangeRecord.__table__)
+
 
 def record_changes(session: Session, ctx: RunContext, changes: Iterable[Change]) -> None:
-    """Record ``changes`` against the run of ``ctx`` in one bulk insert."""
+    """Record ``changes`` against the run of ``ctx`` in bulk inserts of ``CHUNK`` rows."""
     now = utcnow()
-    rows = [
+    rows = (
         {
             "run_id": ctx.run_id,
             "organization_id": ctx.task.organization_id,
@@ -32,6 +38,7 @@ def record_changes(session: Session, ctx: RunContext, changes: Iterable[Change])
             "after": c.after,
         }
         for c in changes
-    ]
-    if rows:
-        session.execute(insert(ChangeRecord), rows)
+    )
+    while chunk := list[dict[str, Any]](islice(rows, CHUNK)):
+        # Core, not ORM, bulk insert: the rows need no identity map.
+        session.execute(insert(_TABLE), chunk)
