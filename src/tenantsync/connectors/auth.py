@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -108,6 +108,20 @@ class _Cache:
         lifetime = max(0.0, expires_in - EARLY_RENEWAL_SECONDS)
         self._tokens[scope] = (token, time.monotonic() + lifetime)
 
+    async def fetch(self, scope: str, acquire: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+        """The cached token, or one ``acquire`` gets (once, however many callers wait)."""
+        cached = self.get(scope)
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = self.get(scope)
+            if cached is not None:
+                return cached
+            result = await acquire()
+            token = _token_from(result, scope)
+            self.put(scope, token, float(result.get("expires_in", 3599)))
+            return token
+
 
 class _PinnedCaSession(requests.Session):
     """A requests session that verifies TLS with one CA file, whatever the environment says.
@@ -178,25 +192,16 @@ class MsalTokenSource:
 
     async def token(self, scope: str) -> str:
         """A cached token, or a new one from the token endpoint."""
-        cached = self._cache.get(scope)
-        if cached is not None:
-            return cached
-        async with self._cache._lock:
-            cached = self._cache.get(scope)
-            if cached is not None:
-                return cached
-            for attempt in range(1, TOKEN_ATTEMPTS + 1):
-                try:
-                    result = await asyncio.to_thread(self._acquire, scope)
-                    break
-                except SourceError:
-                    if attempt == TOKEN_ATTEMPTS:
-                        raise
-                    self._throttle_state.clear()
-                    await asyncio.sleep(TOKEN_BACKOFF * 2 ** (attempt - 1))
-            token = _token_from(result, scope)
-            self._cache.put(scope, token, float(result.get("expires_in", 3599)))
-            return token
+        return await self._cache.fetch(scope, lambda: self._acquire_with_retries(scope))
+
+    async def _acquire_with_retries(self, scope: str) -> dict[str, Any]:
+        for attempt in range(1, TOKEN_ATTEMPTS):
+            try:
+                return await asyncio.to_thread(self._acquire, scope)
+            except SourceError:
+                self._throttle_state.clear()
+                await asyncio.sleep(TOKEN_BACKOFF * 2 ** (attempt - 1))
+        return await asyncio.to_thread(self._acquire, scope)
 
     def _acquire(self, scope: str) -> dict[str, Any]:
         try:
@@ -231,36 +236,30 @@ class FormTokenSource:
 
     async def token(self, scope: str) -> str:
         """A cached token, or a new one from the token endpoint."""
-        cached = self._cache.get(scope)
-        if cached is not None:
-            return cached
-        async with self._cache._lock:
-            cached = self._cache.get(scope)
-            if cached is not None:
-                return cached
-            response = await self._http.request(
-                "POST",
-                self._url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self._client_id,
-                    "client_secret": self._secret,
-                    "scope": scope,
-                },
+        return await self._cache.fetch(scope, lambda: self._post(scope))
+
+    async def _post(self, scope: str) -> dict[str, Any]:
+        response = await self._http.request(
+            "POST",
+            self._url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._secret,
+                "scope": scope,
+            },
+        )
+        try:
+            result: dict[str, Any] = response.json()
+        except ValueError:
+            result = {"error": f"HTTP {response.status_code}", "error_description": ""}
+        if response.status_code >= 500:
+            raise SourceError(
+                f"token endpoint answered HTTP {response.status_code}",
+                retryable=True,
+                status=response.status_code,
             )
-            try:
-                result: dict[str, Any] = response.json()
-            except ValueError:
-                result = {"error": f"HTTP {response.status_code}", "error_description": ""}
-            if response.status_code >= 500:
-                raise SourceError(
-                    f"token endpoint answered HTTP {response.status_code}",
-                    retryable=True,
-                    status=response.status_code,
-                )
-            token = _token_from(result, scope)
-            self._cache.put(scope, token, float(result.get("expires_in", 3599)))
-            return token
+        return result
 
 
 def _token_from(result: dict[str, Any], scope: str) -> str:
