@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tenantsync.cli.common import emit_json, err, fmt_time, load_settings, open_db, out, table
-from tenantsync.errors import ConfigError, NotFound
-from tenantsync.store.models import Connection, Organization
+from tenantsync.errors import ConfigError
+from tenantsync.store.directory import find_connection
+from tenantsync.store.models import Connection
 
 if TYPE_CHECKING:
     from tenantsync.connectors.health import CheckLine
@@ -18,25 +18,6 @@ if TYPE_CHECKING:
 connection_app = typer.Typer(help="Connections to source directories.", no_args_is_help=True)
 
 EXIT_CHECK_FAILED = 1
-
-
-def find_connection(session: Session, name: str) -> Connection:
-    """The connection named ``NAME`` (unique across organizations) or ``ORG/NAME``."""
-    query = select(Connection)
-    if "/" in name:
-        org_name, _, conn_name = name.partition("/")
-        query = query.join(Organization).where(
-            Organization.name == org_name, Connection.name == conn_name
-        )
-    else:
-        query = query.where(Connection.name == name)
-    found = session.scalars(query).all()
-    if not found:
-        raise NotFound(f"no connection named {name!r}")
-    if len(found) > 1:
-        names = ", ".join(sorted(f"{c.organization.name}/{c.name}" for c in found))
-        raise ConfigError(f"{name!r} names several connections; say which: {names}")
-    return found[0]
 
 
 def print_lines(lines: list[CheckLine]) -> None:

@@ -1,14 +1,17 @@
-"""Creating and finding the objects administrators name: organizations, tasks, runs."""
+"""Creating and finding what administrators name: organizations, tasks, connections."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.errors import ConfigError, NotFound
-from tenantsync.store.models import Organization, PolicyGroup, ScheduledTask
+from tenantsync.store.models import Connection, Organization, PolicyGroup, ScheduledTask
 
 MAIN_POLICY_GROUP = "Main"
+Named = TypeVar("Named", ScheduledTask, Connection)
 
 
 def create_organization(session: Session, name: str, display_name: str = "") -> Organization:
@@ -30,18 +33,28 @@ def organization_by_name(session: Session, name: str) -> Organization:
 
 def find_task(session: Session, name: str) -> ScheduledTask:
     """The task named ``NAME`` (unique across organizations) or ``ORG/NAME``."""
-    query = select(ScheduledTask)
+    return find_named(session, ScheduledTask, name, "scheduled task")
+
+
+def find_connection(session: Session, name: str) -> Connection:
+    """The connection named ``NAME`` (unique across organizations) or ``ORG/NAME``."""
+    return find_named(session, Connection, name, "connection")
+
+
+def find_named(session: Session, model: type[Named], name: str, what: str) -> Named:
+    """The ``model`` row named ``NAME`` (unique across organizations) or ``ORG/NAME``."""
+    query = select(model)
     if "/" in name:
-        org_name, _, task_name = name.partition("/")
+        org_name, _, own_name = name.partition("/")
         query = query.join(Organization).where(
-            Organization.name == org_name, ScheduledTask.name == task_name
+            Organization.name == org_name, model.name == own_name
         )
     else:
-        query = query.where(ScheduledTask.name == name)
-    tasks = session.scalars(query).all()
-    if not tasks:
-        raise NotFound(f"no scheduled task named {name!r}")
-    if len(tasks) > 1:
-        orgs = ", ".join(sorted(f"{t.organization.name}/{t.name}" for t in tasks))
-        raise ConfigError(f"{name!r} names several tasks; say which: {orgs}", field="task")
-    return tasks[0]
+        query = query.where(model.name == name)
+    found = session.scalars(query).all()
+    if not found:
+        raise NotFound(f"no {what} named {name!r}")
+    if len(found) > 1:
+        names = ", ".join(sorted(f"{f.organization.name}/{f.name}" for f in found))
+        raise ConfigError(f"{name!r} names several {what}s; say which: {names}", field=what)
+    return found[0]
