@@ -15,6 +15,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+# The model's enums, stored as their values (re-exported for the tables and their users).
+from tenantsync.model.directory import GroupKind as GroupKind
+from tenantsync.model.directory import MailboxKind as MailboxKind
+from tenantsync.model.permissions import Right as Right
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -52,29 +57,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
-
-
-class MailboxKind(enum.StrEnum):
-    USER = "user"
-    SHARED = "shared"
-    ROOM = "room"
-    EQUIPMENT = "equipment"
-    SCHEDULING = "scheduling"
-    GROUP = "group"
-
-
-class GroupKind(enum.StrEnum):
-    SECURITY = "security"
-    MAIL_SECURITY = "mail_security"
-    UNIFIED = "unified"
-    DISTRIBUTION = "distribution"
-    DYNAMIC_DISTRIBUTION = "dynamic_distribution"
-
-
-class Right(enum.StrEnum):
-    FULL_ACCESS = "full_access"
-    SEND_AS = "send_as"
-    SEND_ON_BEHALF = "send_on_behalf"
 
 
 class Role(enum.StrEnum):
