@@ -39,6 +39,7 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import httpx  # noqa: E402
 
+from tenantsync.connectors.exchange import GROUP_FIELDS, MAILBOX_FIELDS  # noqa: E402
 from tenantsync.connectors.graph import GROUP_SELECT, USER_SELECT  # noqa: E402
 from tenantsync.settings import Settings  # noqa: E402
 from tenantsync.store.database import Database  # noqa: E402
@@ -197,9 +198,12 @@ async def floor_reads(creds: dict[str, str], delta_links: dict[str, str] | None)
             assert delta_links is not None
             await purposes(await pages(delta_links["users"]))
 
-        async def cmdlet(name: str, parameters: dict[str, Any]) -> list[Any]:
+        async def cmdlet(
+            name: str, parameters: dict[str, Any], select: tuple[str, ...]
+        ) -> list[Any]:
+            # The same $select as the connector: the floor reads what the sync reads.
             body = {"CmdletInput": {"CmdletName": name, "Parameters": parameters}}
-            link: str | None = invoke
+            link: str | None = f"{invoke}?$select={','.join(select)}"
             items: list[Any] = []
             while link:
                 answer = (await http.post(link, json=body, headers=exchange)).json()
@@ -208,14 +212,16 @@ async def floor_reads(creds: dict[str, str], delta_links: dict[str, str] | None)
             return items
 
         async def exchange_groups() -> None:
-            await cmdlet("Get-DistributionGroup", {"ResultSize": "Unlimited"})
-            dynamic = await cmdlet("Get-DynamicDistributionGroup", {"ResultSize": "Unlimited"})
+            unlimited = {"ResultSize": "Unlimited"}
+            await cmdlet("Get-DistributionGroup", unlimited, GROUP_FIELDS)
+            dynamic = await cmdlet("Get-DynamicDistributionGroup", unlimited, GROUP_FIELDS)
             if delta_links is None:
                 await asyncio.gather(
                     *(
                         cmdlet(
                             "Get-DynamicDistributionGroupMember",
                             {"Identity": d["PrimarySmtpAddress"], "ResultSize": "Unlimited"},
+                            ("ExternalDirectoryObjectId",),
                         )
                         for d in dynamic
                     )
@@ -227,7 +233,7 @@ async def floor_reads(creds: dict[str, str], delta_links: dict[str, str] | None)
             await asyncio.gather(
                 pages(users),
                 pages(groups),
-                cmdlet("Get-Mailbox", {"ResultSize": "Unlimited"}),
+                cmdlet("Get-Mailbox", {"ResultSize": "Unlimited"}, MAILBOX_FIELDS),
                 exchange_groups(),
             )
         else:

@@ -135,14 +135,20 @@ class ExchangeClient:
 
     async def dynamic_group_members(self, identity: str) -> list[str]:
         """Directory object ids of the users a dynamic distribution group currently holds."""
-        members = await self.run(
-            "Get-DynamicDistributionGroupMember", {"Identity": identity, "ResultSize": "Unlimited"}
-        )
-        return [
-            str(m["ExternalDirectoryObjectId"])
-            for m in members
-            if isinstance(m, dict) and m.get("ExternalDirectoryObjectId")
-        ]
+        # Only the id, page by page: a dynamic group can hold most of the organization, and
+        # whole recipient objects for all of them cost memory and transfer for nothing.
+        ids: list[str] = []
+        async for page in self.invoke(
+            "Get-DynamicDistributionGroupMember",
+            {"Identity": identity, "ResultSize": "Unlimited"},
+            select=["ExternalDirectoryObjectId"],
+        ):
+            ids += [
+                str(m["ExternalDirectoryObjectId"])
+                for m in page
+                if isinstance(m, dict) and m.get("ExternalDirectoryObjectId")
+            ]
+        return ids
 
     async def _headers(self, cmdlet: str) -> dict[str, str]:
         token = await self.tokens.token(self.scope)
