@@ -217,13 +217,32 @@ def _schedule_values(s: Schedule) -> dict[str, str]:
     }
 
 
+def _schedule_form(
+    request: Request,
+    me: Principal,
+    org: Organization,
+    s: Schedule | None,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The schedule form; with ``errors`` it is answered 422 and shows them by their fields."""
+    return render(
+        request,
+        "schedule.html",
+        me,
+        200 if errors is None else 422,
+        org=org,
+        schedule=s,
+        values=values,
+        errors=errors or {},
+    )
+
+
 @router.get("/organizations/{org_id}/schedules/new", response_class=HTMLResponse)
 def new_schedule(request: Request, org_id: Id, db: DbSession, me: PageWriter) -> HTMLResponse:
     """The form for a new schedule."""
     org = get_or_404(db, Organization, org_id, "organization")
-    return render(
-        request, "schedule.html", me, org=org, schedule=None, values={"timezone": "UTC"}, errors={}
-    )
+    return _schedule_form(request, me, org, None, {"timezone": "UTC"})
 
 
 @router.post("/organizations/{org_id}/schedules/new", response_model=None)
@@ -235,16 +254,7 @@ def create_schedule(
     try:
         s = ops.save_schedule(db, org.id, _schedule_input(form))
     except ConfigError as exc:
-        return render(
-            request,
-            "schedule.html",
-            me,
-            422,
-            org=org,
-            schedule=None,
-            values=form,
-            errors=field_errors(exc),
-        )
+        return _schedule_form(request, me, org, None, form, field_errors(exc))
     record(db, me, "schedule.create", s.name)
     return redirect(request, f"/organizations/{org.id}", f"Schedule {s.name} saved")
 
@@ -254,9 +264,7 @@ def schedule(request: Request, schedule_id: Id, db: DbSession, me: PageReader) -
     """A schedule and its form."""
     s = get_or_404(db, Schedule, schedule_id, "schedule")
     org = get_or_404(db, Organization, s.organization_id, "organization")
-    return render(
-        request, "schedule.html", me, org=org, schedule=s, values=_schedule_values(s), errors={}
-    )
+    return _schedule_form(request, me, org, s, _schedule_values(s))
 
 
 @router.post("/schedules/{schedule_id}", response_model=None)
@@ -269,16 +277,7 @@ def update_schedule(
     try:
         ops.save_schedule(db, org.id, _schedule_input(form), s)
     except ConfigError as exc:
-        return render(
-            request,
-            "schedule.html",
-            me,
-            422,
-            org=org,
-            schedule=s,
-            values=form,
-            errors=field_errors(exc),
-        )
+        return _schedule_form(request, me, org, s, form, field_errors(exc))
     record(db, me, "schedule.update", s.name)
     return redirect(request, f"/schedules/{s.id}", f"Schedule {s.name} saved")
 
