@@ -22,9 +22,9 @@ class Change:
         return asdict(self)
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
-    """The changes of one run, in the order they would be applied."""
+    """The changes of one run, in the order they would be applied (repr: the counts)."""
 
     changes: list[Change] = field(default_factory=list)
 
@@ -42,6 +42,9 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.changes)
+
+    def __repr__(self) -> str:
+        return f"<Plan {len(self.changes)} changes: {self.counts()}>"
 
     def to_json(self, *, limit: int | None = None) -> dict[str, Any]:
         """The plan as JSON: counts of every kind, and the changes (up to ``limit``)."""

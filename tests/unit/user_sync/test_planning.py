@@ -199,3 +199,24 @@ def test_another_tasks_mailbox_is_left_alone() -> None:
     )
     assert proposal.plan.changes == []
     assert any("synced by another task" in m for m in proposal.messages)
+
+
+def test_a_large_read_and_its_plan_print_as_short_summaries() -> None:
+    # asyncio and anyio format the finished read task with its result: a field-by-field
+    # repr of a big tenant's snapshot was a transient string of hundreds of megabytes.
+    people = [user(f"person{n}") for n in range(2000)]
+    snap = snapshot(*people)
+    proposal = propose(
+        snap,
+        StoreView(policy_groups={"Main": 1}, default_policy_group=1),
+        UserSyncOptions(),
+        domains=DOMAINS,
+        scope_kind="all",
+        scope_value=None,
+        task_id=TASK,
+    )
+    assert repr(snap) == (
+        "<Snapshot full: 2000 users, 0 removed, 2000 mailboxes, 0 groups, 0 problems>"
+    )
+    assert repr(proposal) == "<Proposal <Plan 2000 changes: {'mailbox.add': 2000}>, 0 skipped>"
+    assert len(repr(StoreView())) < 100

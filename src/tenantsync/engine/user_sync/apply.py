@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, tuple_, update
@@ -128,7 +129,8 @@ class ProposalWriter:
     ) -> dict[str, int]:
         if not rows:
             return {}
-        values = [
+        # Built chunk by chunk: a first sync of 100,000 mailboxes never holds all its rows.
+        values = (
             self._values(None, row, policy, policy_ids)
             | {
                 "organization_id": self.org_id,
@@ -137,7 +139,7 @@ class ProposalWriter:
                 "exchange_guid": row.exchange_guid,
             }
             for row in rows
-        ]
+        )
         for batch in chunks(values, 2000):
             self.session.execute(insert(MAILBOX), batch)
         return self._mailbox_ids([r.source_id for r in rows])
@@ -157,11 +159,11 @@ class ProposalWriter:
     def _aliases(self, changed: dict[int, tuple[str, ...]]) -> None:
         for batch in chunks(sorted(changed)):
             self.session.execute(delete(MailboxAlias).where(MailboxAlias.mailbox_id.in_(batch)))
-        rows = [
+        rows = (
             {"organization_id": self.org_id, "mailbox_id": mid, "address": address}
             for mid, addresses in changed.items()
             for address in addresses
-        ]
+        )
         for part in chunks(rows, 2000):
             self.session.execute(insert(ALIAS), part)
 
@@ -205,7 +207,7 @@ class ProposalWriter:
             self.session.execute(
                 delete(SourceGroupMember).where(SourceGroupMember.group_id.in_(batch))
             )
-        rows = [
+        replaced_rows = (
             {
                 "group_id": group_ids[sid],
                 "member_source_id": ref.source_id,
@@ -214,14 +216,15 @@ class ProposalWriter:
             for sid, refs in work.member_replace.items()
             if sid in group_ids
             for ref in refs
-        ]
+        )
         pairs: list[tuple[int, str]] = []
+        added: list[dict[str, Any]] = []
         for change in work.member_changes:
             gid = group_ids.get(change.group_id)
             if gid is None:
                 continue
             pairs.extend((gid, ref.source_id) for ref in (*change.added, *change.removed))
-            rows.extend(
+            added.extend(
                 {"group_id": gid, "member_source_id": r.source_id, "member_is_group": r.is_group}
                 for r in change.added
             )
@@ -233,7 +236,7 @@ class ProposalWriter:
                     )
                 )
             )
-        for part in chunks(rows, 2000):
+        for part in chunks(chain(replaced_rows, added), 2000):
             self.session.execute(insert(MEMBER), part)
 
     def _closure(self, proposal: Proposal, ids: dict[str, int], group_ids: dict[str, int]) -> None:
@@ -271,6 +274,6 @@ class ProposalWriter:
                     tuple_(SourceGroupClosure.group_id, SourceGroupClosure.mailbox_id).in_(gone)
                 )
             )
-        rows = [{"group_id": g, "mailbox_id": m} for g, m in sorted(wanted - stored)]
+        rows = ({"group_id": g, "mailbox_id": m} for g, m in sorted(wanted - stored))
         for part in chunks(rows, 2000):
             self.session.execute(insert(CLOSURE), part)

@@ -32,9 +32,9 @@ class NeedFullRead(DeltaExpired):
     """A delta cannot be planned alone (nesting changed under membership rules); read all."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Proposal:
-    """What one run would do."""
+    """What one run would do (repr: its plan's counts, never the per-user work)."""
 
     plan: Plan
     mailboxes: MailboxWork
@@ -44,6 +44,9 @@ class Proposal:
     messages: list[str] = field(default_factory=list)
     held_removals: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.plan!r}, {len(self.skipped)} skipped>"
 
 
 def membership_users(snapshot: Snapshot) -> set[str]:

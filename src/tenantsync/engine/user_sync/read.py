@@ -30,9 +30,14 @@ from tenantsync.model import (
 Progress = Callable[[str, int], None]
 
 
-@dataclass
+@dataclass(repr=False)
 class Snapshot:
-    """What one read found. In a delta snapshot, users and groups are the changed ones."""
+    """What one read found. In a delta snapshot, users and groups are the changed ones.
+
+    Its repr is a summary: asyncio (and anyio, when it cancels a connection attempt) format
+    the finished read task with its result, and a field-by-field repr of a 100,000-user
+    snapshot is a string of hundreds of megabytes.
+    """
 
     full: bool
     users: dict[str, DirectoryUser] = field(default_factory=dict)
@@ -54,6 +59,14 @@ class Snapshot:
     def complete(self) -> bool:
         """Whether every part was read; only a complete snapshot may remove anything."""
         return not self.problems
+
+    def __repr__(self) -> str:
+        return (
+            f"<Snapshot {'full' if self.full else 'delta'}: {len(self.users)} users, "
+            f"{len(self.removed_users)} removed, {len(self.mailboxes)} mailboxes, "
+            f"{len(self.groups) + len(self.exchange_groups)} groups, "
+            f"{len(self.problems)} problems>"
+        )
 
 
 async def read_full(connector: M365Connector, *, with_groups: bool, progress: Progress) -> Snapshot:

@@ -63,9 +63,9 @@ class StoredGroup:
     deleted: bool
 
 
-@dataclass
+@dataclass(repr=False)
 class StoreView:
-    """The part of the store one run compares its snapshot with."""
+    """The part of the store one run compares its snapshot with (repr: a summary)."""
 
     mailboxes: dict[str, StoredMailbox] = field(default_factory=dict)
     holders: dict[str, str] = field(default_factory=dict)
@@ -76,6 +76,9 @@ class StoreView:
     members: dict[str, set[MemberRef]] = field(default_factory=dict)
     graph: MembershipGraph = field(default_factory=MembershipGraph)
     owned_active: int = 0
+
+    def __repr__(self) -> str:
+        return f"<StoreView {len(self.mailboxes)} mailboxes, {len(self.groups)} groups>"
 
     def policy_group_name(self, group_id: int | None) -> str | None:
         """The name of a policy group id."""
