@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tenantsync.store.database import Database
-from tenantsync.store.models import Mailbox, MailboxKind, Role
+from tenantsync.store.models import Mailbox, MailboxAlias, MailboxKind, Role
 from tests.support.console import Seeded, seed_directory
 from tests.support.factory import make_org
 
@@ -98,3 +98,22 @@ def test_an_address_in_several_organizations_needs_the_organization(
         "/api/v1/delegates", params={"of": "adele@contoso.example", "organization": "fabrikam"}
     )
     assert fab.status_code == 200 and fab.json() == []
+
+
+def test_a_mailbox_looked_up_by_id_is_that_mailbox_even_if_its_address_is_an_alias_elsewhere(
+    api: Any, root: Any, seeded: Seeded, db: Database
+) -> None:
+    with db.session() as session:
+        shared = session.get_one(Mailbox, seeded.shared_id)
+        session.add(
+            MailboxAlias(
+                organization_id=shared.organization_id,
+                mailbox_id=shared.id,
+                address="adele@contoso.example",
+            )
+        )
+    by_id = api(Role.SUPER_ADMIN).get(f"/api/v1/mailboxes/{seeded.user_id}/delegations")
+    assert by_id.status_code == 200, by_id.text
+    assert [shape(r) for r in by_id.json()] == [GRANT]
+    page = root.page(f"/mailboxes/{seeded.user_id}/delegates")
+    assert page.status_code == 200 and "task nightly probe" in page.text

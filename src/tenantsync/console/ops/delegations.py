@@ -10,14 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.errors import FieldErrors
-from tenantsync.engine.permission_sync.queries import DelegateRow, delegates_of, delegates_on
-from tenantsync.store.models import Mailbox, Organization
+from tenantsync.engine.permission_sync.queries import (
+    DelegateRow,
+    delegates_of,
+    delegates_on,
+    grants_held_by,
+)
+from tenantsync.store.models import Mailbox
 
 
 def can_open(session: Session, mailbox: Mailbox) -> list[DelegateRow]:
     """The mailboxes the owner of ``mailbox`` can open or send as, and who granted each."""
-    org = session.get_one(Organization, mailbox.organization_id)
-    return delegates_of(session, mailbox.primary_address, org.name)
+    return grants_held_by(session, mailbox)
 
 
 def lookup(

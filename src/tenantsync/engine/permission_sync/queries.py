@@ -63,7 +63,11 @@ def delegates_of(
     session: Session, address: str, organization: str | None = None
 ) -> list[DelegateRow]:
     """The mailboxes the person with ``address`` can open or send as, and who granted each."""
-    person = find_mailbox(session, address, organization)
+    return grants_held_by(session, find_mailbox(session, address, organization))
+
+
+def grants_held_by(session: Session, person: Mailbox) -> list[DelegateRow]:
+    """The mailboxes the owner of ``person`` can open or send as, and who granted each."""
     return _rows(session, DelegateGrant.delegate_id == person.id)
 
 
