@@ -47,3 +47,33 @@ def test_a_super_administrator_manages_accounts_and_sees_what_a_person_can_open(
     expect(admin.page.locator("header nav")).not_to_contain_text("Accounts")
     response = admin.page.goto(f"{console.url}/accounts")
     assert response is not None and response.status == 403
+
+
+def test_a_read_only_account_changes_its_password_and_its_other_tab_is_signed_out(
+    visit: Callable[..., Visit],
+) -> None:
+    here, elsewhere = visit(EMAILS[Role.READ_ONLY]), visit(EMAILS[Role.READ_ONLY])
+    page = here.page
+    page.click("header a:has-text('Your account')")
+    expect(page.locator("h1")).to_have_text("Your account")
+    new = "a much longer passphrase 2026"
+    page.fill("#f-current_password", "not my password at all")
+    page.fill("#f-new_password", new)
+    page.fill("#f-confirm_password", new + "!")
+    page.click("button:has-text('Change password')")
+    expect(page.locator("#err-current_password")).to_have_text("the current password is wrong")
+    expect(page.locator("#err-confirm_password")).to_have_text("the two new passwords differ")
+    here.shot("change-password-refused")
+
+    page.fill("#f-current_password", PASSWORD)
+    page.fill("#f-new_password", new)
+    page.fill("#f-confirm_password", new)
+    page.click("button:has-text('Change password')")
+    expect(page.locator(".flash")).to_have_text(
+        "Password changed; your other sessions were signed out"
+    )
+    here.shot("change-password-done")
+    elsewhere.go("/runs")
+    expect(elsewhere.page.locator("h1")).to_contain_text("Sign in")
+    elsewhere.sign_in(EMAILS[Role.READ_ONLY], new)
+    assert here.problems == [] and elsewhere.problems == []

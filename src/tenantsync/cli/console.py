@@ -68,6 +68,22 @@ def accounts_add(
         out.print(f"account {account.email} ({role.value}) added")
 
 
+@accounts_app.command("password")
+def accounts_password(email: str = typer.Argument(..., help="the account's email")) -> None:
+    """Set an account's password (from TENANTSYNC_ADMIN_PASSWORD or a prompt); every console
+    session of the account ends, its API tokens keep working."""
+    settings = load_settings()
+    password = (
+        settings.admin_password.get_secret_value()
+        if settings.admin_password
+        else typer.prompt(f"New password for {email}", hide_input=True, confirmation_prompt=True)
+    )
+    with open_db(settings).session() as session:
+        account = ops.account_by_email(session, email)
+        ops.reset_password(session, account, password)
+        out.print(f"new password set for {account.email}; its sessions were signed out")
+
+
 @accounts_app.command("list")
 def accounts_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
     """List console accounts."""

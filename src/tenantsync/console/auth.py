@@ -109,6 +109,8 @@ def session_principal(request: Request) -> Principal | None:
         account = db.get(ConsoleAccount, account_id)
         if account is None or account.disabled:
             return None
+        if session.get("epoch", 0) != account.session_epoch:
+            return None  # signed in before the password changed
         return _principal(account, request, str(session.get("csrf", "")))
 
 
@@ -186,7 +188,7 @@ def sign_in(request: Request, db: Session, email: str, password: str) -> Console
         raise PermissionDenied("wrong email or password")
     state.limiter.succeeded(email)
     account.last_sign_in_at = utcnow()
-    sign_in_session(request, account.id)
+    sign_in_session(request, account.id, account.session_epoch)
     return account
 
 

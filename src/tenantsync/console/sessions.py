@@ -1,8 +1,9 @@
 """Signed session cookies: a small HMAC-signed JSON payload, HttpOnly and SameSite=Lax.
 
 Every visitor gets a session (anonymous ones carry only the CSRF token); signing in
-rotates the CSRF token and stores the account id. The cookie is Secure whenever the
-request arrived over HTTPS.
+rotates the CSRF token and stores the account id with the account's session epoch (a
+session from an older epoch, one signed in before a password change, has ended). The
+cookie is Secure whenever the request arrived over HTTPS.
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ def mark_dirty(request: Request) -> None:
     request.state.session_dirty = True
 
 
-def sign_in_session(request: Request, account_id: int) -> None:
-    """Bind the session to an account, with a new CSRF token (no session fixation)."""
+def sign_in_session(request: Request, account_id: int, epoch: int) -> None:
+    """Bind the session to an account and its session epoch, with a new CSRF token (no
+    session fixation)."""
     session = new_session()
     session["aid"] = account_id
+    session["epoch"] = epoch
     request.state.session = session
     mark_dirty(request)
 

@@ -35,6 +35,13 @@ def verify_password(account: ConsoleAccount, password: str) -> bool:
         return False
 
 
+def set_password(account: ConsoleAccount, password: str) -> None:
+    """Give the account a new password and end every session signed in with the old one."""
+    account.password_hash = hash_password(password)
+    # Raised in SQL, not in Python, so two changes at once cannot both write the same epoch.
+    account.session_epoch = ConsoleAccount.session_epoch + 1
+
+
 def create_account(session: Session, email: str, password: str, role: Role) -> ConsoleAccount:
     """A new console account; the email must not be taken."""
     email = email.strip().lower()

@@ -1,7 +1,8 @@
 """Role rules on every route, derived from the route table so a new route is covered at once:
 reading needs any account, changing (or opening a form to change) needs an administrator,
-delegate access, console accounts and confirming removals need a super administrator;
-the API needs a bearer token, pages a session."""
+except changing your own password, which every account may; delegate access, console
+accounts and confirming removals need a super administrator; the API needs a bearer token,
+pages a session."""
 
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ def database_url(tmp_path: Path) -> str:
 SUPER_ONLY = ("delegat", "/accounts", "/confirm")  # delegates, delegations, console accounts
 FORM_PAGES = ("/new", "/edit")  # pages that only show a form to change something
 PUBLIC_PAGES = {("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout")}
+SELF_SERVICE = {("POST", "/account/password"), ("POST", "/api/v1/me/password")}
 
 
 def minimum_role(method: str, path: str) -> Role:
     """The least role a route must demand."""
+    if (method, path) in SELF_SERVICE:
+        return Role.READ_ONLY
     if any(word in path for word in SUPER_ONLY):
         return Role.SUPER_ADMIN
     if method == "GET" and not path.endswith(FORM_PAGES):

@@ -1,8 +1,8 @@
-"""The caller, API tokens and the audit log."""
+"""The caller, their password, API tokens and the audit log."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from tenantsync.console.api.schemas import (
     AuditOut,
@@ -11,6 +11,7 @@ from tenantsync.console.api.schemas import (
     Me,
     PageNo,
     PageOut,
+    PasswordChangeIn,
     PerPage,
     SearchText,
     TokenIn,
@@ -19,6 +20,7 @@ from tenantsync.console.api.schemas import (
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Writer
 from tenantsync.console.ops import tokens as ops
+from tenantsync.console.password import change_own_password
 
 router = APIRouter(tags=["account"])
 
@@ -27,6 +29,14 @@ router = APIRouter(tags=["account"])
 def me(who: Reader) -> Me:
     """The account of the token."""
     return Me(email=who.email, role=who.role)
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordChangeIn, request: Request, who: Reader) -> None:
+    """Change your own password (any role). Every console session of the account ends; API
+    tokens keep working. A wrong current password is refused (422) and counts as a failed
+    sign-in; repeated failures answer 429."""
+    change_own_password(request, who, body.current_password, body.new_password)
 
 
 @router.get("/tokens", response_model=list[TokenOut])

@@ -11,6 +11,7 @@ from tenantsync.console.api.schemas import (
     Id,
     PageNo,
     PageOut,
+    PasswordIn,
     PerPage,
     SearchText,
 )
@@ -53,3 +54,11 @@ def change_account(
     if body.disabled is not None:
         ops.set_disabled(db, account, body.disabled, by=who)
     return AccountOut.model_validate(account)
+
+
+@router.put("/accounts/{account_id}/password", status_code=204)
+def set_password(account_id: Id, body: PasswordIn, db: DbSession, who: AccountsAdmin) -> None:
+    """Set another account's password (for someone who lost theirs): every console session
+    of that account ends, its API tokens keep working. Your own password changes through
+    POST /me/password, with the current one (422 here)."""
+    ops.reset_password(db, ops.get_account(db, account_id), body.password, by=who)

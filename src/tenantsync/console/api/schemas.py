@@ -344,6 +344,27 @@ class AccountPatch(BaseModel):
     disabled: bool | None = None
 
 
+class PasswordIn(BaseModel):
+    """Another account's new password, set by a super administrator (never returned)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, StringConstraints(max_length=1024)] = Field(
+        description="at least 12 characters; stored as an argon2 hash"
+    )
+
+
+class PasswordChangeIn(BaseModel):
+    """Your own password change: the current password and the new one (neither is returned)."""
+
+    model_config = ConfigDict(extra="forbid")
+    current_password: Annotated[str, StringConstraints(max_length=1024)] = Field(
+        description="your current password; a wrong one counts as a failed sign-in"
+    )
+    new_password: Annotated[str, StringConstraints(max_length=1024)] = Field(
+        description="at least 12 characters; stored as an argon2 hash"
+    )
+
+
 class DelegationOut(Out):
     """A delegate grant: on whose mailbox, who holds it, and which task or person granted it."""
 

@@ -1,9 +1,11 @@
-"""Console accounts: list, add, change role, disable and enable (console, API and CLI share these).
+"""Console accounts: list, add, change role, set password, disable and enable (console, API
+and CLI share these).
 
 The store always keeps at least one active super administrator: disabling or demoting the
 last one is refused. Disabling an account revokes its API tokens, so they stop working at
-once and stay dead if the account is enabled again. Every change is written to the audit
-log, by the signed-in account (``by``) or, without one, by the command line.
+once and stay dead if the account is enabled again. A new password ends every session the
+account had (its API tokens keep working). Every change is written to the audit log, by
+the signed-in account (``by``) or, without one, by the command line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.accounts import create_account
+from tenantsync.store.accounts import set_password as store_password
 from tenantsync.store.models import ApiToken, ConsoleAccount, Role
 from tenantsync.timeutil import utcnow
 
@@ -28,6 +31,10 @@ CLI_ACTOR = "cli"
 
 class LastSuperAdmin(ConfigError):
     """The change would leave no active super administrator."""
+
+
+class OwnPassword(ConfigError):
+    """Someone tried to set their own password without giving the current one."""
 
 
 def list_accounts(session: Session, page: int, per_page: int, q: str = "") -> Page[ConsoleAccount]:
@@ -89,6 +96,27 @@ def set_role(
     session.flush()
     _audit(session, by, "account.role", account, **{"from": before.value, "to": role.value})
     return True
+
+
+def set_password(
+    session: Session, account: ConsoleAccount, password: str, *, by: Principal | None = None
+) -> None:
+    """A new password (argon2, at least 12 characters); every session of the account ends."""
+    store_password(account, password)
+    session.flush()
+    _audit(session, by, "account.password", account)
+
+
+def reset_password(
+    session: Session, account: ConsoleAccount, password: str, *, by: Principal | None = None
+) -> None:
+    """Set another account's password (for someone who lost theirs); a signed-in account
+    changes its own only with the current password, through Your account."""
+    if by is not None and by.account_id == account.id:
+        raise OwnPassword(
+            "change your own password under Your account, which asks for the current one"
+        )
+    set_password(session, account, password, by=by)
 
 
 def set_disabled(

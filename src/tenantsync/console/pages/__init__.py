@@ -2,12 +2,30 @@
 
 from fastapi import APIRouter
 
-from tenantsync.console.pages import accounts, connections, definitions, directory, home, signin
+from tenantsync.console.pages import (
+    account,
+    accounts,
+    connections,
+    definitions,
+    directory,
+    home,
+    signin,
+)
 from tenantsync.console.pages import runs as run_pages
 from tenantsync.console.pages import tasks as task_pages
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, home, accounts, directory, connections, definitions, task_pages, run_pages):
+for module in (
+    signin,
+    home,
+    account,
+    accounts,
+    directory,
+    connections,
+    definitions,
+    task_pages,
+    run_pages,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]

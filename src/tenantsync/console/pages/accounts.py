@@ -1,4 +1,5 @@
-"""Console accounts (super administrators): list, add, change role, disable and enable."""
+"""Console accounts (super administrators): list, add, change role, set password, disable
+and enable."""
 
 from __future__ import annotations
 
@@ -85,6 +86,24 @@ def change_role(
     except ops.LastSuperAdmin as exc:
         return _page(request, db, me, 409, problem=str(exc))
     return redirect(request, "/accounts", f"{account.email} is now {ROLE_TITLES[role]}")
+
+
+@router.post("/accounts/{account_id}/password", response_model=None)
+def set_password(
+    request: Request, account_id: Id, db: DbSession, me: PageAccountsAdmin, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Give another account a new password (when its owner lost it): every session of that
+    account ends; its API tokens keep working. Your own goes through Your account."""
+    account = ops.get_account(db, account_id)
+    try:
+        ops.reset_password(db, account, form.get("password", ""), by=me)
+    except ops.OwnPassword as exc:
+        return _page(request, db, me, 422, problem=str(exc))
+    except ConfigError as exc:
+        reason = field_errors(exc).get("password", str(exc))
+        return _page(request, db, me, 422, problem=f"the new password for {account.email} {reason}")
+    notice = f"New password set for {account.email}; their sessions were signed out"
+    return redirect(request, "/accounts", notice)
 
 
 @router.post("/accounts/{account_id}/disable", response_model=None)

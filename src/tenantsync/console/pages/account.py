@@ -1,0 +1,61 @@
+"""Your account: every signed-in account sees its role and changes its own password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tenantsync.console.auth import PageReader, Principal, TooManyAttempts
+from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.password import change_own_password
+from tenantsync.console.sessions import sign_in_session
+from tenantsync.store.accounts import MIN_PASSWORD_LENGTH
+
+router = APIRouter()
+Form = Annotated[dict[str, str], Depends(form_data)]
+
+
+def _page(
+    request: Request, me: Principal, status_code: int = 200, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "account.html",
+        me,
+        status_code,
+        errors=errors or {},
+        min_length=MIN_PASSWORD_LENGTH,
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, me: PageReader) -> HTMLResponse:
+    """Your email and role, and the form to change your password."""
+    return _page(request, me)
+
+
+@router.post("/account/password", response_model=None)
+def change_password(
+    request: Request, me: PageReader, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Change your password; every other session of the account is signed out, this one
+    stays signed in. Errors name each wrong field; the passwords are never shown again."""
+    try:
+        epoch = change_own_password(
+            request,
+            me,
+            form.get("current_password", ""),
+            form.get("new_password", ""),
+            form.get("confirm_password", ""),
+        )
+    except FieldErrors as exc:
+        return _page(request, me, 422, exc.errors)
+    except TooManyAttempts as exc:
+        response = _page(request, me, 429, {"current_password": str(exc)})
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    sign_in_session(request, me.account_id, epoch)
+    return redirect(request, "/account", "Password changed; your other sessions were signed out")
