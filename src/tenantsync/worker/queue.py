@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, Update, and_, bindparam, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, Table, Update, and_, bindparam, exists, select, update
+from sqlalchemy.orm import Session
 
 from tenantsync.errors import NotFound
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
@@ -54,59 +54,88 @@ def enqueue(
     return run
 
 
+RUN = cast(Table, Run.__table__)
+TASK = cast(Table, ScheduledTask.__table__)
+
+
 def _pick(*, one: bool, locking: bool) -> Select[Any]:
     """The oldest queued run whose task has no running run (or the run ``:run_id``)."""
-    candidate = aliased(Run, name="candidate")
-    other = aliased(Run, name="other")
+    candidate = RUN.alias("candidate")
+    other = RUN.alias("other")
     busy = exists().where(
-        and_(other.task_id == candidate.task_id, other.status == RunStatus.RUNNING)
+        and_(other.c.task_id == candidate.c.task_id, other.c.status == RunStatus.RUNNING)
     )
     pick = (
-        select(candidate.id)
-        .join(ScheduledTask, ScheduledTask.id == candidate.task_id)
-        .where(candidate.status == RunStatus.QUEUED, ~busy)
-        .order_by(candidate.created_at, candidate.id)
+        select(candidate.c.id)
+        .join(TASK, TASK.c.id == candidate.c.task_id)
+        .where(candidate.c.status == RunStatus.QUEUED, ~busy)
+        .order_by(candidate.c.created_at, candidate.c.id)
         .limit(1)
     )
     if one:
-        pick = pick.where(candidate.id == bindparam("run_id"))
+        pick = pick.where(candidate.c.id == bindparam("run_id"))
     if locking:
-        pick = pick.with_for_update(skip_locked=True, of=[candidate, ScheduledTask])
+        pick = pick.with_for_update(skip_locked=True, of=[candidate, TASK])
     return pick
 
 
 def _take() -> Update:
     """Put the run ``:run_id`` (or the picked run) under the lease of ``:owner``."""
-    return update(Run).values(
+    return update(RUN).values(
         status=RunStatus.RUNNING,
         lease_owner=bindparam("owner"),
         lease_expires_at=bindparam("expires"),
-        attempts=Run.attempts + 1,
+        attempts=RUN.c.attempts + 1,
         started_at=bindparam("now"),
     )
 
 
 def _idle_task() -> Any:
-    other = aliased(Run, name="other")
-    return ~exists().where(other.task_id == Run.task_id, other.status == RunStatus.RUNNING)
+    other = RUN.alias("other")
+    return ~exists().where(other.c.task_id == RUN.c.task_id, other.c.status == RunStatus.RUNNING)
 
 
-# Built once: constructing aliased statements costs more than the round trips they make.
+def _held() -> Any:
+    """The run ``:rid`` while ``:owner`` holds its lease."""
+    return and_(
+        RUN.c.id == bindparam("rid"),
+        RUN.c.lease_owner == bindparam("owner"),
+        RUN.c.status == RunStatus.RUNNING,
+    )
+
+
+# Built once, as Core statements on the table: building aliased statements, and the ORM's
+# bookkeeping for UPDATEs, cost more than the round trips they make.
 _PICK_LOCKED = {one: _pick(one=one, locking=True) for one in (False, True)}
 _TAKE_LOCKED = (
     _take()
-    .where(Run.id == bindparam("picked"), Run.status == RunStatus.QUEUED, _idle_task())
-    .returning(Run.id)
+    .where(RUN.c.id == bindparam("picked"), RUN.c.status == RunStatus.QUEUED, _idle_task())
+    .returning(RUN.c.id)
 )
 _TAKE_ATOMIC = {
     one: _take()
     .where(
-        Run.id == _pick(one=one, locking=False).scalar_subquery(),
-        Run.status == RunStatus.QUEUED,
+        RUN.c.id == _pick(one=one, locking=False).scalar_subquery(),
+        RUN.c.status == RunStatus.QUEUED,
     )
-    .returning(Run.id)
+    .returning(RUN.c.id)
     for one in (False, True)
 }
+_COMPLETE = (
+    update(RUN)
+    .where(_held())
+    .values(
+        status=bindparam("status"),
+        finished_at=bindparam("finished_at"),
+        lease_owner=None,
+        lease_expires_at=None,
+        counts=bindparam("counts"),
+        messages=bindparam("messages"),
+        error=bindparam("error"),
+        plan=bindparam("plan"),
+    )
+    .returning(RUN.c.id)
+)
 
 
 def claim(
@@ -189,23 +218,17 @@ def complete(
 ) -> bool:
     """Record how the run ended; False when the lease was lost and another worker owns it."""
     result = session.execute(
-        update(Run)
-        .where(
-            Run.id == claim_.run_id,
-            Run.lease_owner == claim_.owner,
-            Run.status == RunStatus.RUNNING,
-        )
-        .values(
-            status=status,
-            finished_at=utcnow(),
-            lease_owner=None,
-            lease_expires_at=None,
-            counts=counts or {},
-            messages=messages or [],
-            error=error,
-            plan=plan,
-        )
-        .returning(Run.id)
+        _COMPLETE,
+        {
+            "rid": claim_.run_id,
+            "owner": claim_.owner,
+            "status": status,
+            "finished_at": utcnow(),
+            "counts": counts or {},
+            "messages": messages or [],
+            "error": error,
+            "plan": plan,
+        },
     ).first()
     session.commit()
     return result is not None

@@ -91,7 +91,7 @@ class Run(Base):
     __tablename__ = "run"
     __table_args__ = (
         UniqueConstraint("task_id", "due_at"),
-        Index("ix_run_claim", "status", "created_at"),
+        Index("ix_run_claim", "status", "created_at", "id"),
         Index("ix_run_task_created", "task_id", "created_at"),
     )
 
