@@ -9,6 +9,7 @@ import typer
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
 from tenantsync.console.ops import accounts as ops
+from tenantsync.settings import Settings
 from tenantsync.store.models import Role
 from tenantsync.worker.registry import default_registry
 from tenantsync.worker.runner import Worker
@@ -58,11 +59,7 @@ def accounts_add(
 ) -> None:
     """Add a console account (password from TENANTSYNC_ADMIN_PASSWORD or a prompt)."""
     settings = load_settings()
-    password = (
-        settings.admin_password.get_secret_value()
-        if settings.admin_password
-        else typer.prompt(f"Password for {email}", hide_input=True, confirmation_prompt=True)
-    )
+    password = _password(settings, f"Password for {email}")
     with open_db(settings).session() as session:
         account = ops.add_account(session, email, password, role)
         out.print(f"account {account.email} ({role.value}) added")
@@ -73,15 +70,18 @@ def accounts_password(email: str = typer.Argument(..., help="the account's email
     """Set an account's password (from TENANTSYNC_ADMIN_PASSWORD or a prompt); every console
     session of the account ends, its API tokens keep working."""
     settings = load_settings()
-    password = (
-        settings.admin_password.get_secret_value()
-        if settings.admin_password
-        else typer.prompt(f"New password for {email}", hide_input=True, confirmation_prompt=True)
-    )
+    password = _password(settings, f"New password for {email}")
     with open_db(settings).session() as session:
         account = ops.account_by_email(session, email)
         ops.reset_password(session, account, password)
         out.print(f"new password set for {account.email}; its sessions were signed out")
+
+
+def _password(settings: Settings, prompt: str) -> str:
+    """TENANTSYNC_ADMIN_PASSWORD when set, else the password typed twice (never echoed)."""
+    if settings.admin_password:
+        return settings.admin_password.get_secret_value()
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
 
 
 @accounts_app.command("list")
