@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
-import resource
 import ssl
 import sys
 import tempfile
@@ -43,6 +41,7 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import httpx  # noqa: E402
 
+from bench.support.memory import peak_mb, reset_peak  # noqa: E402
 from tenantsync.connectors.exchange import GROUP_FIELDS, MAILBOX_FIELDS  # noqa: E402
 from tenantsync.connectors.graph import GROUP_SELECT, USER_SELECT  # noqa: E402
 from tenantsync.settings import Settings  # noqa: E402
@@ -95,23 +94,6 @@ def _serve(mailboxes: int, latency: float, data_dir: str, pipe: Pipe) -> None:
             for n, uid in enumerate(changed):
                 tenant.update_user(uid, display_name=f"Changed Person {n}")
             pipe.send(len(changed))
-
-
-def _reset_peak() -> None:
-    """Forget this process's peak RSS so far (Linux), so the floor's memory is not counted."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_mb() -> float:
-    """Peak RSS since the last reset (VmHWM), or since the start where it cannot be reset."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def setup_store(db: Database, settings: Settings, info: dict[str, Any]) -> int:
@@ -359,12 +341,12 @@ def main(argv: list[str] | None = None) -> None:
             db.upgrade()
             task_id = setup_store(db, settings, info)
             floor = asyncio.run(floor_reads(creds, None))
-            _reset_peak()
+            reset_peak()
             full, counts = run_sync(db, settings, task_id)
             print(
                 f"  full sync  {full:7.2f} s  floor {floor:6.2f} s  {full / floor:5.2f}x the floor "
                 f"(target < {TARGET_RATIO:g}x)  {counts['mailboxes_added']} mailboxes added, "
-                f"peak RSS {_peak_mb():.0f} MB"
+                f"peak RSS {peak_mb():.0f} MB"
             )
             if not args.no_peer:
                 print_peer(creds, info["users"], full, None if args.peer_full else full)

@@ -6,15 +6,14 @@ its peak memory is its own. Run by `bench/permission_sync.py`."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from bench.support.memory import peak_mb
 from tenantsync.engine.permission_sync import PermissionSyncOptions
 from tenantsync.engine.permission_sync.apply import Names, apply_grant_plan
 from tenantsync.engine.permission_sync.diff import GrantPlan
@@ -153,18 +152,6 @@ def floor(url: str, grants: int, out: Any) -> None:
                 copy.write_row(row)
     elapsed = time.perf_counter() - start
     out.put((elapsed, peak_mb()))
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory in MB (VmHWM: getrusage's ru_maxrss would
-    include the parent's size at fork, as it survives exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def in_child(target: Any, url: str, grants: int) -> tuple[float, float]:
