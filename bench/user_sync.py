@@ -43,7 +43,7 @@ import httpx  # noqa: E402
 
 from bench.support.memory import peak_mb, reset_peak  # noqa: E402
 from tenantsync.connectors.exchange import GROUP_FIELDS, MAILBOX_FIELDS  # noqa: E402
-from tenantsync.connectors.graph import GROUP_SELECT, USER_SELECT  # noqa: E402
+from tenantsync.connectors.graph_items import GROUP_SELECT, USER_SELECT  # noqa: E402
 from tenantsync.settings import Settings  # noqa: E402
 from tenantsync.store.database import Database  # noqa: E402
 from tenantsync.store.directory import create_organization  # noqa: E402

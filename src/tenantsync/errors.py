@@ -77,9 +77,17 @@ class SourceError(TenantSyncError):
 
     exit_code = 6
 
-    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        error_type: str = "",
+    ):
         self.retryable = retryable
         self.status = status
+        self.error_type = error_type
         super().__init__(message)
 
 

@@ -11,7 +11,16 @@ Errors say what to do:
 * 403 → :class:`AuthError` naming the missing Entra directory role;
 * 429/5xx after the HTTP layer's retries → ``SourceError(retryable=True)``;
 * other answers → ``SourceError(retryable=False)`` with the cmdlet's real message
-  (taken from ``innererror.internalexception`` or ``details``, not "Invalid Operation").
+  (taken from ``innererror.internalexception`` or ``details``, not "Invalid Operation");
+* an answer that does not decode is retried, then a retryable ``SourceError``.
+
+A listing is complete only with positive proof: Exchange fills every page but the last
+(we ask for pages of 999 with ``Prefer: odata.maxpagesize``), so a listing ends only on
+a page that is shorter than its full pages, with no "more results" warning. A page as
+full as the others that carries no ``@odata.nextLink`` raises :class:`IncompleteRead`
+(a link was lost, or the listing was cut). At an exact multiple of the page size this
+proof cannot be had and the listing counts as incomplete: removals that depend on it
+wait for the next run.
 """
 
 from __future__ import annotations
@@ -21,13 +30,15 @@ from typing import Any
 
 from tenantsync.connectors.auth import EXCHANGE_SCOPE, TokenSource
 from tenantsync.connectors.http import HttpClient, httpx
-from tenantsync.errors import AuthError, SourceError
+from tenantsync.errors import AuthError, IncompleteRead, SourceError
 from tenantsync.model import DirectoryGroup, GroupKind, MailboxInfo, MailboxKind
 
 APP_ROLE = "Exchange.ManageAsApp"
 DIRECTORY_ROLE = "an Entra directory role such as Exchange Recipient Administrator or Global Reader"
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
-PAGE_SIZE = 1000
+PAGE_SIZE = 999
+NOT_FOUND = "ManagementObjectNotFoundException"
+MORE_RESULTS = "more results available"
 
 RECIPIENT_KINDS: dict[str, MailboxKind] = {
     "UserMailbox": MailboxKind.USER,
@@ -97,20 +108,51 @@ class ExchangeClient:
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
         url: str | None = self.url
         params = {"$select": ",".join(select)} if select else None
+        server_page: int | None = None
+        pages = 0
+        # A caller that caps the answer (ResultSize N) asked for a part and gets it.
+        capped = str((parameters or {}).get("ResultSize", "")).isdigit()
         while url is not None:
-            response = await self.http.request(
+            response, payload = await self.http.request_json(
                 "POST", url, headers=await self._headers(cmdlet), json=body, params=params
             )
             if response.status_code != 200:
                 raise _error(cmdlet, response)
-            payload = response.json()
-            yield [_plain(item) for item in payload.get("value", [])]
+            if not isinstance(payload, dict) or not isinstance(payload.get("value", []), list):
+                raise IncompleteRead(f"{cmdlet}: the answer carries no list of objects")
+            pages += 1
+            rows = payload.get("value", [])
+            yield [_plain(item) for item in rows if isinstance(item, dict)]
             url = payload.get("@odata.nextLink")
             params = None
+            if url is not None:
+                # The size Exchange pages at, learnt from the pages that were not the last.
+                server_page = max(server_page or 0, len(rows))
+            elif capped:
+                return
+            elif rows and len(rows) >= (server_page or self.page_size):
+                raise IncompleteRead(
+                    f"{cmdlet}: page {pages} is full ({len(rows)} objects) but carries no "
+                    "@odata.nextLink, so the listing may have been cut; it counts as incomplete"
+                )
+            elif _more_results(payload):
+                raise IncompleteRead(f"{cmdlet}: Exchange says more results are available")
 
     async def run(self, cmdlet: str, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """Every output object of ``cmdlet`` in one list (for small answers)."""
         return [item async for page in self.invoke(cmdlet, parameters) for item in page]
+
+    async def mailbox(self, identity: str) -> MailboxInfo | None:
+        """One mailbox by identity (object id, address or alias); None when Exchange says
+        it does not exist (the user has no Exchange Online mailbox)."""
+        try:
+            found = await self.run("Get-Mailbox", {"Identity": identity})
+        except SourceError as exc:
+            if exc.status == 404 or NOT_FOUND in exc.error_type:
+                return None
+            raise
+        infos = [info for item in found if (info := _mailbox(item)) is not None]
+        return infos[0] if infos else None
 
     async def mailboxes(self) -> AsyncIterator[list[MailboxInfo]]:
         """Every mailbox with its kind (RecipientTypeDetails), page by page."""
@@ -234,8 +276,28 @@ def _error(cmdlet: str, response: httpx.Response) -> SourceError:
         )
     message = _error_text(response)
     return SourceError(
-        f"{cmdlet}: HTTP {status}: {message}", retryable=status >= 500, status=status
+        f"{cmdlet}: HTTP {status}: {message}",
+        retryable=status >= 500,
+        status=status,
+        error_type=_error_type(response),
     )
+
+
+def _error_type(response: httpx.Response) -> str:
+    """The .NET exception type Exchange names for a failed cmdlet ("" when none)."""
+    try:
+        error = response.json().get("error", {})
+        inner = (error.get("innererror") or {}).get("internalexception") or {}
+        details = " ".join(str(d.get("message", "")) for d in error.get("details") or [])
+    except (ValueError, AttributeError):
+        return ""
+    return f"{inner.get('type', '')} {details}".strip()
+
+
+def _more_results(payload: dict[str, Any]) -> bool:
+    """Whether Exchange warns that the answer was cut at its ResultSize."""
+    warnings = payload.get("@adminapi.warnings") or []
+    return any(MORE_RESULTS in str(w).lower() for w in warnings)
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -12,8 +12,11 @@ from typing import Any
 
 from tenantsync.model.permissions import AclEntry, Right, Trustee
 
-# Exchange MailboxRights flags, for output serialized with numeric enums.
-RIGHT_FLAGS = {
+# Output serialized by PowerShell (ConvertTo-Json, some proxies) carries enums as their
+# numbers, and each cmdlet has its own enumeration: the same 1 is FullAccess in
+# Get-MailboxPermission (MailboxRights) and SendAs in Get-RecipientPermission
+# (RecipientAccessRight).
+MAILBOX_RIGHTS = {
     1: "fullaccess",
     2: "sendas",
     4: "externalaccount",
@@ -22,23 +25,25 @@ RIGHT_FLAGS = {
     262144: "changepermission",
     524288: "changeowner",
 }
+RECIPIENT_RIGHTS = {1: "sendas"}
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def access_rights(value: Any) -> set[str]:
-    """AccessRights in any of its serializations (list, "{A, B}", "A, B", numeric flags)."""
+def access_rights(value: Any, flags: dict[int, str] = MAILBOX_RIGHTS) -> set[str]:
+    """AccessRights in any of its serializations (list, "{A, B}", "A, B", numbers), the
+    numbers read as the cmdlet's own enumeration ``flags``."""
     items = value if isinstance(value, list) else [value]
     names: set[str] = set()
     for item in items:
         if isinstance(item, bool) or item is None:
             continue
         if isinstance(item, int):
-            names.update(name for bit, name in RIGHT_FLAGS.items() if item & bit)
+            names.update(name for bit, name in flags.items() if item & bit)
             continue
         for part in str(item).strip().strip("{}").split(","):
             part = part.strip().lower()
             if part.isdigit():
-                names.update(access_rights(int(part)))
+                names.update(access_rights(int(part), flags))
             elif part:
                 names.add(part)
     return names
@@ -80,6 +85,13 @@ def names_of(value: Any) -> list[str]:
     return [text] if text else []
 
 
+def _denies(value: Any) -> bool:
+    """An AccessControlType as text ("Deny") or as its number (Allow 0, Deny 1)."""
+    if isinstance(value, dict):
+        value = value.get("Value", value.get("value"))
+    return str(value).strip().lower() in ("deny", "1")
+
+
 def _trustee(name: Any, sid: Any) -> Trustee:
     text = str(name or sid or "").strip()
     return Trustee(
@@ -111,11 +123,11 @@ def send_as_entries(mailbox: str, items: Sequence[dict[str, Any]]) -> list[AclEn
             mailbox=mailbox,
             trustee=_trustee(item.get("Trustee"), item.get("TrusteeSidString")),
             right=Right.SEND_AS,
-            deny=str(item.get("AccessControlType", "Allow")).lower() == "deny",
+            deny=_denies(item.get("AccessControlType")),
             inherited=flag(item.get("IsInherited")),
         )
         for item in items
-        if "sendas" in access_rights(item.get("AccessRights"))
+        if "sendas" in access_rights(item.get("AccessRights"), RECIPIENT_RIGHTS)
     ]
 
 

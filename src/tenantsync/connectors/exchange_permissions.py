@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -74,6 +74,16 @@ class _LoopThread:
         self.loop.close()
 
 
+@dataclass
+class Listing:
+    """The organization's mailboxes as one paged Get-Mailbox listed them (by object id,
+    Exchange GUID and address); ``complete`` only when the listing ended with proof."""
+
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    complete: bool = False
+    failure: str | None = None
+
+
 class ExchangePermissionReader:
     """Reads Full Access, Send As and Send on Behalf for mailboxes through an ExchangeClient."""
 
@@ -81,17 +91,15 @@ class ExchangePermissionReader:
         self.exchange = exchange
         self.concurrency = max(1, concurrency)
         self._loop = loop
-        self._listing_task: asyncio.Task[dict[str, dict[str, Any]] | None] | None = None
+        self._listing_task: asyncio.Task[Listing] | None = None
         self._trustees: dict[str, str] = {}
 
     def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
         """Each mailbox's WhenChanged from one paged Get-Mailbox over the organization."""
         listing = self._loop.run(self._listing())
-        if listing is None:
-            return {}
         stamps: dict[int, datetime | None] = {}
         for mailbox in mailboxes:
-            item = _find(listing, mailbox)
+            item = _find(listing.items, mailbox)
             if item is not None:
                 stamps[mailbox.id] = when_changed(item)
         return stamps
@@ -118,6 +126,20 @@ class ExchangePermissionReader:
                 yield item
         finally:
             future.cancel()
+
+    def notes(self) -> list[str]:
+        """What the run should say about how it read: a listing that did not finish."""
+        task = self._listing_task
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return []
+        failure = task.result().failure
+        if failure is None:
+            return []
+        return [
+            f"the organization's Get-Mailbox listing did not finish ({failure}); Send on "
+            "Behalf was read mailbox by mailbox, and grants whose trustees could not be "
+            "named were kept"
+        ]
 
     def calls(self) -> dict[str, int]:
         """Requests sent, throttled (429) answers and retries on this reader's connection."""
@@ -186,10 +208,7 @@ class ExchangePermissionReader:
         return MailboxAcl(mailbox, tuple(entries))
 
     async def _finish(
-        self,
-        raw: MailboxAcl | ReadFailure,
-        listing: dict[str, dict[str, Any]] | None,
-        rights: frozenset[Right],
+        self, raw: MailboxAcl | ReadFailure, listing: Listing, rights: frozenset[Right]
     ) -> MailboxAcl | ReadFailure:
         """Add Send on Behalf from the mailbox's listed item and name trustees by object id."""
         if isinstance(raw, ReadFailure):
@@ -206,7 +225,11 @@ class ExchangePermissionReader:
             if item is None:
                 return ReadFailure(mailbox, "Get-Mailbox does not find it")
             entries += send_on_behalf_entries(mailbox.address, item)
-        return MailboxAcl(mailbox, tuple(self._identified(e) for e in entries))
+        return MailboxAcl(
+            mailbox,
+            tuple(self._identified(e) for e in entries),
+            names_complete=listing.complete,
+        )
 
     def _identified(self, entry: AclEntry) -> AclEntry:
         """The entry with its trustee's directory object id, when a mailbox listed answers to
@@ -217,45 +240,48 @@ class ExchangePermissionReader:
             return entry
         return replace(entry, trustee=replace(trustee, source_id=source_id))
 
-    async def _mailbox_item(
-        self, mailbox: MailboxRef, listing: dict[str, dict[str, Any]] | None
-    ) -> dict[str, Any] | None:
-        if listing is not None:
-            return _find(listing, mailbox)
+    async def _mailbox_item(self, mailbox: MailboxRef, listing: Listing) -> dict[str, Any] | None:
+        """The mailbox's Get-Mailbox item: from the listing, or asked for alone when the
+        listing did not finish (its absence there proves nothing)."""
+        found = _find(listing.items, mailbox)
+        if found is not None or listing.complete:
+            return found
         items = await self._all("Get-Mailbox", {"Identity": mailbox.address})
         return items[0] if items else None
 
-    async def _listing(self) -> dict[str, dict[str, Any]] | None:
-        """The organization's mailboxes, listed once per reader however many ask; None when
-        the listing failed (a missing role still ends the run)."""
+    async def _listing(self) -> Listing:
+        """The organization's mailboxes, listed once per reader however many ask (a missing
+        role still ends the run)."""
         if self._listing_task is None:
-            self._listing_task = asyncio.ensure_future(self._list_safely())
+            self._listing_task = asyncio.ensure_future(self._list_mailboxes())
         return await asyncio.shield(self._listing_task)
 
-    async def _list_safely(self) -> dict[str, dict[str, Any]] | None:
+    async def _list_mailboxes(self) -> Listing:
+        """Everything the listing gave, kept even when it failed part way: what it listed
+        is true, only what it left out is unknown."""
+        listing = Listing()
         try:
-            return await self._list_mailboxes()
+            async for page in self.exchange.invoke(
+                "Get-Mailbox", {"ResultSize": "Unlimited"}, select=MAILBOX_FIELDS
+            ):
+                for item in page:
+                    self._index(listing, item)
         except AuthError:
             raise
-        except SourceError:
-            return None
-
-    async def _list_mailboxes(self) -> dict[str, dict[str, Any]]:
-        listing: dict[str, dict[str, Any]] = {}
-        trustees: dict[str, str] = {}
-        async for page in self.exchange.invoke(
-            "Get-Mailbox", {"ResultSize": "Unlimited"}, select=MAILBOX_FIELDS
-        ):
-            for item in page:
-                for key in ("ExternalDirectoryObjectId", "ExchangeGuid", "PrimarySmtpAddress"):
-                    if item.get(key):
-                        listing[str(item[key]).lower()] = item
-                object_id = item.get("ExternalDirectoryObjectId")
-                for key in ("UserPrincipalName", "Alias", "Name", "PrimarySmtpAddress"):
-                    if object_id and item.get(key):
-                        trustees[str(item[key]).lower()] = str(object_id)
-        self._trustees = trustees
+        except SourceError as exc:
+            listing.failure = str(exc)
+            return listing
+        listing.complete = True
         return listing
+
+    def _index(self, listing: Listing, item: dict[str, Any]) -> None:
+        for key in ("ExternalDirectoryObjectId", "ExchangeGuid", "PrimarySmtpAddress"):
+            if item.get(key):
+                listing.items[str(item[key]).lower()] = item
+        object_id = item.get("ExternalDirectoryObjectId")
+        for key in ("UserPrincipalName", "Alias", "Name", "PrimarySmtpAddress"):
+            if object_id and item.get(key):
+                self._trustees[str(item[key]).lower()] = str(object_id)
 
     async def _all(self, cmdlet: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         return [

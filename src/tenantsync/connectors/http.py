@@ -14,6 +14,11 @@ many independent requests that overlap well. The engine drives them with
 
 A request that runs out of attempts raises ``SourceError(retryable=True)``; other
 answers are returned for the connector to map to its own errors.
+
+:meth:`HttpClient.request_json` also decodes a successful answer and treats one that
+cannot be decoded (a body cut short, a proxy's HTML page) like a failed attempt: it is
+retried, and one that keeps failing is a retryable ``SourceError`` for that part of the
+read, never an internal error.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class HttpStats:
     retries: int = 0
     throttled: int = 0
     failures: int = 0
+    undecodable: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
 
 
@@ -195,7 +201,8 @@ class HttpClient:
                 self.stats.failures += 1
                 if attempt >= self.options.max_attempts:
                     raise SourceError(
-                        f"{method} {_path(url)}: {type(exc).__name__} after {attempt} attempts",
+                        f"{method} {_path(url)}: connection failed ({type(exc).__name__}: "
+                        f"reset, refused or cut off) after {attempt} attempts",
                         retryable=True,
                     ) from exc
                 await self._sleep(attempt, None)
@@ -208,11 +215,44 @@ class HttpClient:
                 self.stats.throttled += 1
             if attempt >= self.options.max_attempts:
                 raise SourceError(
-                    f"{method} {_path(url)}: HTTP {status} after {attempt} attempts",
+                    f"{method} {_path(url)}: {_status_text(status)} after {attempt} attempts",
                     retryable=True,
                     status=status,
                 )
             await self._sleep(attempt, retry_after_seconds(response.headers.get("Retry-After")))
+
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> tuple[httpx.Response, Any]:
+        """Like :meth:`request`; a successful answer comes with its decoded JSON body.
+
+        Error answers (400 and up) come with ``None``: their bodies are the connector's
+        to read. A success whose body does not decode is retried like a failed attempt.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            response = await self.request(method, url, headers=headers, params=params, json=json)
+            if response.status_code >= 400:
+                return response, None
+            try:
+                return response, response.json()
+            except ValueError as exc:
+                self.stats.undecodable += 1
+                if attempt >= self.options.max_attempts:
+                    raise SourceError(
+                        f"{method} {_path(url)}: the answer could not be decoded "
+                        f"({type(exc).__name__}) after {attempt} attempts",
+                        retryable=True,
+                        status=response.status_code,
+                    ) from exc
+                await self._sleep(attempt, None)
 
     async def backoff(self, attempt: int, retry_after: float | None) -> None:
         """Wait before retry ``attempt``: ``retry_after`` when given, else exponential."""
@@ -226,6 +266,12 @@ class HttpClient:
             ceiling = min(self.options.backoff_max, self.options.backoff_base * 2 ** (attempt - 1))
             delay = ceiling * (0.5 + random.random() / 2)
         await asyncio.sleep(delay)
+
+
+def _status_text(status: int) -> str:
+    """A retried status as an administrator reads it: what it means, then the code."""
+    meaning = {429: "throttled", 502: "bad gateway", 503: "service unavailable", 504: "timeout"}
+    return f"{meaning.get(status, 'failed')} (HTTP {status})"
 
 
 def _path(url: str) -> str:

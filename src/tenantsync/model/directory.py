@@ -32,7 +32,8 @@ class DirectoryUser:
     """A user of the source directory with the properties user sync decides on.
 
     ``addresses`` holds every SMTP address (primary first), lower-cased; ``mail`` is the
-    primary address as the source gives it.
+    primary address as the source gives it; ``alias`` is the Exchange alias (mail
+    nickname), the name Exchange shows for the user in Send on Behalf lists.
     """
 
     source_id: str
@@ -52,6 +53,7 @@ class DirectoryUser:
     addresses: tuple[str, ...] = ()
     proxy_addresses: tuple[str, ...] = ()
     dn: str | None = None
+    alias: str | None = None
 
     @property
     def is_guest(self) -> bool:

@@ -60,11 +60,17 @@ class MailboxRef:
 
 @dataclass(frozen=True, slots=True)
 class MailboxAcl:
-    """Every entry read for one mailbox (all requested rights); complete for that mailbox."""
+    """Every entry read for one mailbox (all requested rights); complete for that mailbox.
+
+    ``names_complete`` is False when the reader could not look trustees' names up in a
+    whole listing of the organization (it failed or was cut): a trustee it shows by name
+    only may then be anyone, and must not be read as "nobody the directory knows".
+    """
 
     mailbox: MailboxRef
     entries: tuple[AclEntry, ...] = ()
     changed_at: datetime | None = None
+    names_complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)

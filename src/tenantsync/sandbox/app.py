@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +24,14 @@ from tenantsync.sandbox import (
 from tenantsync.sandbox.errors import ExchangeAuthError, ExchangeError, GraphError, TokenError
 from tenantsync.sandbox.faults import Gate, parse_faults, parse_latency
 from tenantsync.sandbox.graph_auth import FaultRaised
-from tenantsync.sandbox.service import Sandbox, SandboxOptions, dumps, inner_error, json_response
+from tenantsync.sandbox.service import (
+    AnswerFaults,
+    Sandbox,
+    SandboxOptions,
+    dumps,
+    inner_error,
+    json_response,
+)
 from tenantsync.sandbox.tenant import SandboxTenant
 
 Latency = str | float | Mapping[str, float] | None
@@ -83,7 +91,9 @@ def create_app(
         ExchangeAuthError: _exchange_auth_error,
         FaultRaised: _fault,
     }
-    app = Starlette(routes=routes, exception_handlers=dict(handlers))
+    app = Starlette(
+        routes=routes, exception_handlers=dict(handlers), middleware=[Middleware(AnswerFaults)]
+    )
     app.state.sandbox = sandbox
     return app
 
@@ -156,9 +166,12 @@ async def _exchange_auth_error(request: Request, exc: Exception) -> Response:
 
 
 async def _fault(request: Request, exc: Exception) -> Response:
-    """429 / 503 in the family's format, with Retry-After when the rule gives one."""
+    """429 / 503 in the family's format, with Retry-After when the rule gives one; 403 and
+    404 as that family's refusal and not-found answers."""
     assert isinstance(exc, FaultRaised)
     answer, family = exc.answer, exc.family
+    if answer.kind in ("403", "404"):
+        return await _refusal(request, int(answer.kind), family)
     headers = {"Retry-After": answer.retry_after} if answer.retry_after is not None else {}
     status = 429 if answer.kind == "429" else 503
     now = _now(request)
@@ -196,3 +209,36 @@ async def _fault(request: Request, exc: Exception) -> Response:
             }
         }
     return json_response(body, status, headers, request_id=inner["request-id"])
+
+
+# Outlook-backed Graph families answer with Exchange's codes, directory ones with Entra's.
+_OUTLOOK = ("graph.mailboxSettings", "graph.calendar")
+
+
+async def _refusal(request: Request, status: int, family: str) -> Response:
+    """An injected 403 or 404, as the family would answer it for real."""
+    if family == "token":
+        err = TokenError(400, "invalid_request", 90002, "Tenant not found.")
+        return await _token_error(request, err)
+    if family.startswith("exchange."):
+        cmdlet = family.split(".", 1)[1]
+        if status == 403:
+            return await _exchange_auth_error(
+                request, ExchangeAuthError(403, "Forbidden", f"{cmdlet}: access is denied.")
+            )
+        return await _exchange_error(
+            request,
+            ExchangeError(
+                404,
+                "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+                "The operation couldn't be performed because the object couldn't be found.",
+            ),
+        )
+    outlook = family in _OUTLOOK
+    if status == 403:
+        code = "ErrorAccessDenied" if outlook else "Authorization_RequestDenied"
+        message = "Access is denied. Check credentials and try again."
+    else:
+        code = "ErrorItemNotFound" if outlook else "Request_ResourceNotFound"
+        message = "The specified object was not found in the store."
+    return await _graph_error(request, GraphError(status, code, message))

@@ -77,6 +77,9 @@ INHERITED = (
         False,
     ),
 )
+# Role groups Exchange Online shows as explicit entries, without any prefix: a reader
+# must know them as system principals, not report them as unknown trustees.
+EXPLICIT_SYSTEM = (("Discovery Management", ["FullAccess"]),)
 NOT_FOUND_TYPE = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
 WELL_KNOWN_SIDS = {"NT AUTHORITY\\SYSTEM": "S-1-5-18", "NT AUTHORITY\\NETWORK SERVICE": "S-1-5-20"}
 
@@ -173,6 +176,9 @@ def get_mailbox_permission(tenant: SandboxTenant, params: dict[str, Any]) -> Row
         rows.append(
             render.permission(ident, shown, sid, rights_names(flags), inherited=False, deny=deny)
         )
+    for name, rights in EXPLICIT_SYSTEM:
+        sid = f"S-1-5-21-3309621960-{zlib.crc32(name.encode())}-1112"
+        rows.append(render.permission(ident, name, sid, rights, inherited=False, deny=False))
     for name, rights, deny in INHERITED:
         shown = name.format(f=tenant.forest)
         sid = WELL_KNOWN_SIDS.get(shown, f"S-1-5-21-3309621960-{zlib.crc32(name.encode())}-1111")

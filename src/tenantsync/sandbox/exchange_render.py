@@ -258,6 +258,38 @@ def permission(
     }
 
 
+# PowerShell's own numbers for the enumerations permission output carries.
+MAILBOX_RIGHT_NUMBERS = {
+    "FullAccess": 1,
+    "SendAs": 2,
+    "ExternalAccount": 4,
+    "DeleteItem": 65536,
+    "ReadPermission": 131072,
+    "ChangePermission": 262144,
+    "ChangeOwner": 524288,
+}
+RECIPIENT_RIGHT_NUMBERS = {"SendAs": 1}
+
+
+def numeric_enums(cmdlet: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A permission row as ConvertTo-Json renders the live object: enums as numbers."""
+    numbers = {
+        "get-mailboxpermission": MAILBOX_RIGHT_NUMBERS,
+        "get-recipientpermission": RECIPIENT_RIGHT_NUMBERS,
+    }.get(cmdlet.lower())
+    if numbers is None:
+        return row
+    out = dict(row)
+    names = [n.strip() for v in row.get("AccessRights") or [] for n in str(v).split(",")]
+    out["AccessRights"] = [numbers[n] for n in names if n in numbers]
+    out["AccessRights@odata.type"] = "#Collection(Int32)"
+    if "Deny" in row:
+        out["Deny"] = {"IsPresent": bool(row["Deny"])}
+    if "AccessControlType" in row:
+        out["AccessControlType"] = 1 if row["AccessControlType"] == "Deny" else 0
+    return out
+
+
 def recipient_permission(identity: str, who: str, sid: str, *, deny: bool) -> dict[str, Any]:
     """One Get-RecipientPermission (Send As) entry."""
     return {

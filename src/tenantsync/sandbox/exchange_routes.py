@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tenantsync.sandbox import exchange_render as render
 from tenantsync.sandbox.errors import ExchangeAuthError, ExchangeError, GraphError
 from tenantsync.sandbox.exchange_cmdlets import CMDLET_NAMES, invoke, server_name
 from tenantsync.sandbox.graph_auth import FaultRaised
@@ -138,7 +139,8 @@ async def invoke_command(request: Request) -> Response:
         )
     rows, warnings = invoke(tenant, name, params)
     match = _MAXPAGE.search(request.headers.get("prefer", ""))
-    size = int(match.group(1)) if match else sandbox.options.exchange_page_size
+    cap = sandbox.options.exchange_page_size
+    size = min(int(match.group(1)), cap) if match else cap
     digest = hashlib.sha256(raw).hexdigest()[:16]
     offset = 0
     state: dict[str, Any] = {}
@@ -161,7 +163,10 @@ async def invoke_command(request: Request) -> Response:
         "@odata.context": f"{base}/$metadata#Collection(Exchange.GenericHashTable)",
         "adminapi.warnings@odata.type": "#Collection(String)",
         "@adminapi.warnings": warnings,
-        "value": _selected(list(rows[offset : offset + size]), request.query_params.get("$select")),
+        "value": _selected(
+            _serialized(name, list(rows[offset : offset + size]), sandbox),
+            request.query_params.get("$select"),
+        ),
     }
     if offset + size < len(rows):
         first_iat = float(state["iat"]) if token else now
@@ -179,6 +184,13 @@ ROUTES = [
     Route("/adminapi/beta/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
     Route("/adminapi/v1.0/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
 ]
+
+
+def _serialized(cmdlet: str, rows: list[dict[str, Any]], sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Rows as the configured serialization renders them."""
+    if not sandbox.options.numeric_enums:
+        return rows
+    return [render.numeric_enums(cmdlet, row) for row in rows]
 
 
 def _selected(rows: list[dict[str, Any]], select: str | None) -> list[dict[str, Any]]:

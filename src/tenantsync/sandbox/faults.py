@@ -10,11 +10,19 @@ number for every family. Unnamed families keep their defaults; a named scope rep
 the defaults under it.
 
 Fault spec: `RULE[;RULE…]` with `RULE = SCOPE:KIND@PROBABILITY[/OPTION=VALUE…]`:
-  KIND        429 | 503 | reset | slow
+  KIND        429 | 503 | reset | slow          answered instead of the request
+              403 | 404                         an error in the family's format (inside a
+                                                Graph $batch: that item's answer only)
+              truncate                          the answer's body cut in half (status 200,
+                                                Content-Length of what is sent)
+              drop-next | drop-delta            the answer without its @odata.nextLink /
+                                                @odata.deltaLink (the rest intact)
   OPTIONS     retry-after=INT|FLOAT|none  (429 and 503; default 1 for 429, absent for 503)
               delay=SECONDS               (slow; default 5)
               count=N                     (inject at most N times, then stop)
-e.g. `graph.users:429@0.1/retry-after=2.5;exchange:503@0.05;*:reset@0.01;graph:slow@1/count=1`.
+              after=N                     (let the first N matching requests through)
+e.g. `graph.users:429@0.1/retry-after=2.5;exchange:503@0.05;*:reset@0.01;graph:slow@1/count=1`,
+`graph.users:drop-next@1/after=2/count=1` (the third users page loses its next link).
 Draws come from one random source seeded at start, so a run is reproducible.
 """
 
@@ -27,7 +35,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("429", "503", "reset", "slow")
+FAULT_KINDS = ("429", "503", "403", "404", "reset", "slow", "truncate", "drop-next", "drop-delta")
+# Kinds that let the request be served and then change its answer.
+MANGLE_KINDS = frozenset({"truncate", "drop-next", "drop-delta"})
 DEFAULT_LATENCY: dict[str, float] = {
     "token": 0.005,
     "graph": 0.02,
@@ -54,6 +64,8 @@ class FaultRule:
     retry_after: str | None = None
     delay: float = 5.0
     count: int | None = None
+    after: int = 0
+    seen: int = 0
     fired: int = 0
 
 
@@ -61,7 +73,7 @@ class FaultRule:
 class FaultAnswer:
     """What the gate decided for a request that must not be served normally."""
 
-    kind: str  # "429", "503" or "reset"
+    kind: str  # one of FAULT_KINDS but "slow"
     retry_after: str | None = None
     rate_limited: bool = False
 
@@ -143,6 +155,8 @@ def _apply_option(rule: FaultRule, key: str, value: str, part: str) -> None:
             rule.delay = float(value)
         elif key == "count":
             rule.count = int(value)
+        elif key == "after":
+            rule.after = int(value)
         else:
             raise SpecError(f"fault rule {part!r}: unknown option {key!r}")
     except ValueError as exc:
@@ -186,6 +200,9 @@ class Gate:
             if not matches(rule.scope, family):
                 continue
             if rule.count is not None and rule.fired >= rule.count:
+                continue
+            rule.seen += 1
+            if rule.seen <= rule.after:
                 continue
             if self._rng.random() >= rule.probability:
                 continue

@@ -99,5 +99,8 @@ async def enter(request: Request, family: str) -> GraphCall:
             403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
         )
     query = parse_query(request.query_params, request.headers)
+    cap = sandbox.options.graph_page_cap
+    if cap:
+        query.max_page_size = min(query.max_page_size or cap, cap)
     base = str(request.base_url).rstrip("/") + "/v1.0"
     return GraphCall(sandbox, tenant, query, base)

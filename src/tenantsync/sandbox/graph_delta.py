@@ -184,7 +184,8 @@ def _user_page(
             continue
         user = found
         props = sel
-        if call.query.minimal and all(c.properties is not None for c in changes):
+        partial = call.query.minimal or call.sandbox.options.partial_delta_records
+        if partial and all(c.properties is not None for c in changes):
             touched = set().union(*(c.properties or () for c in changes))
             props = tuple(f for f in sel if f == "id" or f in touched)
         page.append({f: USER_FIELDS[f](user) for f in props})
@@ -249,7 +250,13 @@ def _group_page(
             page.append({"id": gid, "@removed": {"reason": "changed"}})
             continue
         group = found_group
-        item = {f: GROUP_FIELDS[f](group) for f in sel}
+        props = sel
+        partial = call.query.minimal or call.sandbox.options.partial_delta_records
+        upserts = [c for c in changes if c.action == "upsert"]
+        if partial and all(c.properties is not None for c in upserts):
+            touched = set().union(*(c.properties or () for c in upserts))
+            props = tuple(f for f in sel if f == "id" or f in touched)
+        item = {f: GROUP_FIELDS[f](group) for f in props}
         member_items = _members_delta(call, changes)
         if member_items:
             item["members@delta"] = member_items

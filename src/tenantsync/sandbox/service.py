@@ -14,13 +14,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantsync.sandbox.faults import FaultAnswer, Gate
+from tenantsync.sandbox.faults import MANGLE_KINDS, FaultAnswer, Gate
 from tenantsync.sandbox.graph_cache import UserJsonCache
 from tenantsync.sandbox.odata import TokenCodec
 from tenantsync.sandbox.tenant import SandboxTenant
 from tenantsync.sandbox.tokens import TokenAuthority
 
+MANGLE_KEY = "sandbox.mangle"
 JSON_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;"
     "IEEE754Compatible=false;charset=utf-8"
@@ -34,14 +36,25 @@ class SandboxOptions:
     `directory_delta_expiry_status`: 400 (what Microsoft's 2020 blog documents for
     users/groups) or 410 (the generic delta documentation, with a Location header).
     `user_purpose_object`: serve mailboxSettings.userPurpose as {"value": …} (older form).
+    `graph_page_cap` / `exchange_page_size`: the most objects one page holds, whatever the
+    client's `Prefer: odata.maxpagesize` asks (small caps make paging testable).
+    `partial_delta_records`: a changed object in a delta round carries only the properties
+    that changed, as Microsoft's own delta example shows, even without
+    `Prefer: return=minimal`.
+    `numeric_enums`: Exchange permission output as PowerShell serializes the live objects
+    (ConvertTo-Json): AccessRights as the enumeration's numbers, Deny as {"IsPresent": …},
+    AccessControlType as 0 (Allow) / 1 (Deny).
     """
 
     token_lifetime: int = 3599
     delta_token_ttl: float = 7 * 24 * 3600
     directory_delta_expiry_status: int = 400
     user_purpose_object: bool = False
+    graph_page_cap: int | None = None
     exchange_page_size: int = 1000
     exchange_pagination_ttl: float = 1800
+    partial_delta_records: bool = False
+    numeric_enums: bool = False
     admin_key: str = ""
 
 
@@ -91,13 +104,19 @@ class Sandbox:
     async def gate_or_fault(
         self, request: Request, family: str, tenant_id: str | None
     ) -> FaultAnswer | None:
-        """Apply latency/faults/rate limit; a reset fault drops the connection here."""
+        """Apply latency/faults/rate limit; a reset fault drops the connection here, and a
+        fault that changes the answer is left on the request for :class:`AnswerFaults`."""
         if request.scope.get("sandbox.batch_item"):
             answer, _ = self.gate.check(family, tenant_id)
-            return None if answer is not None and answer.kind == "reset" else answer
+            if answer is None or answer.kind == "reset" or answer.kind in MANGLE_KINDS:
+                return None
+            return answer
         answer = await self.gate.enter(family, tenant_id)
         if answer is not None and answer.kind == "reset":
             await reset_connection(request)
+        if answer is not None and answer.kind in MANGLE_KINDS:
+            request.scope[MANGLE_KEY] = answer.kind
+            return None
         return answer
 
 
@@ -110,6 +129,55 @@ async def reset_connection(request: Request) -> None:
         await asyncio.sleep(0.01)
         return
     raise ConnectionResetError("sandbox fault: connection reset by peer")
+
+
+class AnswerFaults:
+    """ASGI middleware: serves the request, then changes its answer as an injected fault
+    asked (cut the body, drop a paging link), as a broken proxy or link would."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def held(message: Message) -> None:
+            nonlocal start
+            kind = scope.get(MANGLE_KEY)
+            if kind is None:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    assert start is not None
+                    body = mangle(str(kind), b"".join(chunks))
+                    headers = [
+                        (k, v) for k, v in start["headers"] if k.lower() != b"content-length"
+                    ]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, held)
+
+
+def mangle(kind: str, body: bytes) -> bytes:
+    """An answer body as the fault ``kind`` leaves it."""
+    if kind == "truncate":
+        return body[: len(body) // 2]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(payload, dict):
+        payload.pop("@odata.nextLink" if kind == "drop-next" else "@odata.deltaLink", None)
+    return dumps(payload)
 
 
 def dumps(body: Any) -> bytes:

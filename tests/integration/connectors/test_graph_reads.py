@@ -77,7 +77,7 @@ def test_a_service_that_stays_unavailable_is_a_retryable_source_error(
     with pytest.raises(SourceError) as caught:
         asyncio.run(run())
     assert caught.value.retryable
-    assert "HTTP 503 after 4 attempts" in str(caught.value)
+    assert "service unavailable (HTTP 503) after 4 attempts" in str(caught.value)
 
 
 def test_a_token_is_reused_until_shortly_before_it_expires(tenant: SandboxTenant) -> None:

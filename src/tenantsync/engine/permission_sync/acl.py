@@ -30,23 +30,42 @@ SYSTEM_SIDS = frozenset(
 # Every principal of these built-in domains is the machine's or the system's own.
 SYSTEM_DOMAINS = ("nt authority\\", "builtin\\")
 BUILTIN_SID = "s-1-5-32-"
-# Administrative groups Exchange places on every mailbox, prefixed by a domain or forest.
+# Exchange's built-in role groups and the administrative groups it places on mailboxes.
+# Prefixed by a domain (CONTOSO\\Organization Management) or a datacenter forest
+# (EURPR07A013\\Discovery Management) they are always system principals; a bare name is
+# one unless it names a group of the directory.
 SYSTEM_GROUPS = frozenset(
     {
+        "administrator",
+        "compliance administrator",
+        "compliance management",
+        "delegated setup",
+        "discovery management",
+        "domain admins",
+        "enterprise admins",
+        "exchange domain servers",
+        "exchange enterprise servers",
         "exchange servers",
         "exchange trusted subsystem",
         "exchange windows permissions",
-        "exchange domain servers",
-        "organization management",
-        "domain admins",
-        "enterprise admins",
-        "administrator",
+        "exchangelegacyinterop",
+        "help desk",
+        "hygiene management",
         "managed availability servers",
-        "discovery management",
+        "organization management",
         "public folder management",
-        "delegated setup",
+        "recipient management",
+        "records management",
+        "schema admins",
+        "security administrator",
+        "security reader",
+        "server management",
+        "um management",
+        "view-only organization management",
     }
 )
+# Per-tenant administrative groups of Exchange Online's datacenter forests.
+SYSTEM_GROUP_PREFIXES = ("tenantadmins_", "exchangeserviceadmins_", "rim-mailboxadmins")
 # Skip reasons that mean "someone should look", reported as run warnings with examples.
 WARNING_REASONS = {
     "orphaned_sid": "name an orphaned SID (an account deleted from the directory)",
@@ -96,7 +115,14 @@ def is_system_principal(trustee: Trustee) -> bool:
         or sid.startswith(BUILTIN_SID)
     ):
         return True
-    return "\\" in name and name.rsplit("\\", 1)[1] in SYSTEM_GROUPS
+    return "\\" in name and is_role_group(name)
+
+
+def is_role_group(name: str) -> bool:
+    """Whether a name (with or without its domain or forest prefix) is a built-in
+    Exchange role group or administrative group."""
+    bare = name.strip().lower().rsplit("\\", 1)[-1]
+    return bare in SYSTEM_GROUPS or bare.startswith(SYSTEM_GROUP_PREFIXES)
 
 
 def relevant_entries(
@@ -116,16 +142,39 @@ def relevant_entries(
     return list(kept)
 
 
+# Trustees the directory does not know, counted to notice a read that lost its names.
+UNRESOLVED_REASONS = frozenset({"not_in_directory", "ambiguous_name"})
+
+
 def resolve_entries(
-    entries: Iterable[AclEntry], directory: Directory, skips: Skips, mailbox_address: str
+    entries: Iterable[AclEntry],
+    directory: Directory,
+    skips: Skips,
+    mailbox_address: str,
+    unresolved: set[Right] | None = None,
 ) -> list[ResolvedEntry]:
-    """The entries that name a directory object, resolved; everything else counted in skips."""
+    """The entries that name a directory object, resolved; everything else counted in skips.
+
+    ``unresolved`` (given when the reader could not check names against a whole listing)
+    collects the rights of entries that name, by name only, a trustee the directory does
+    not know: it may be a delegate the store holds under another name, so what the
+    mailbox grants for those rights is not fully known.
+    """
     resolved: list[ResolvedEntry] = []
     for entry in relevant_entries(entries, skips, mailbox_address):
         where = f"{entry.trustee} on {mailbox_address}"
         found = directory.resolve(entry.trustee)
         if not isinstance(found, Resolved):
-            skips.add(found.reason, where)
+            # A role group shown without a prefix is a system principal, not an unknown
+            # trustee, unless the directory has a group of that name (resolved above).
+            reason = "system_principal" if is_role_group(entry.trustee.name) else found.reason
+            skips.add(reason, where)
+            if (
+                unresolved is not None
+                and reason == "not_in_directory"
+                and entry.trustee.source_id is None
+            ):
+                unresolved.add(entry.right)
             continue
         resolved.append((found.kind, found.id, entry.right.value, entry.deny))
     return resolved

@@ -50,11 +50,13 @@ class Names:
         self.addresses = addresses
         self.groups = groups
 
+    def address(self, mailbox_id: int) -> str:
+        """A mailbox's address (its store id when it has none here)."""
+        return self.addresses.get(mailbox_id, f"#{mailbox_id}")
+
     def key(self, mailbox_id: int, delegate_id: int, right: Right) -> str:
         """How a grant is named in change records and previews."""
-        mailbox = self.addresses.get(mailbox_id, f"#{mailbox_id}")
-        delegate = self.addresses.get(delegate_id, f"#{delegate_id}")
-        return f"{mailbox} | {delegate} | {right.value}"
+        return f"{self.address(mailbox_id)} | {self.address(delegate_id)} | {right.value}"
 
     def group(self, group_id: int | None) -> str | None:
         """The name of the group a grant came through, if any."""

@@ -3,7 +3,7 @@ never enter the diff, so manual grants and other tasks' grants are never touched
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -40,6 +40,7 @@ class GrantPlan:
     updates: list[tuple[StoredGrant, int | None]] = field(default_factory=list)
     unchanged: int = 0
     kept_unread: int = 0
+    kept_unresolved: list[StoredGrant] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.adds) + len(self.removes) + len(self.updates)
@@ -68,11 +69,16 @@ def own_grants(session: Session, organization_id: int, task_id: int) -> list[Sto
 
 
 def diff_grants(
-    desired: Iterable[Grant], stored: Iterable[StoredGrant], keep_mailboxes: set[int]
+    desired: Iterable[Grant],
+    stored: Iterable[StoredGrant],
+    keep_mailboxes: set[int],
+    keep_parts: Collection[tuple[int, Right]] = frozenset(),
 ) -> GrantPlan:
     """Adds, removes and group changes that turn ``stored`` into ``desired``.
 
     Rows on mailboxes in ``keep_mailboxes`` (their read failed) are kept as they are.
+    Rows of a (mailbox, right) in ``keep_parts`` (an entry of that right named a trustee
+    that could not be resolved) are never removed; they may still gain grants.
     """
     plan = GrantPlan()
     wanted: dict[GrantKey, Grant] = {g.key: g for g in desired}
@@ -83,7 +89,9 @@ def diff_grants(
             seen.add(row.key)
             continue
         grant = wanted.get(row.key)
-        if grant is None or row.key in seen:
+        if grant is None and (row.mailbox_id, row.right) in keep_parts and row.key not in seen:
+            plan.kept_unresolved.append(row)
+        elif grant is None or row.key in seen:
             plan.removes.append(row)
         elif grant.via_group_id != row.via_group_id:
             plan.updates.append((row, grant.via_group_id))

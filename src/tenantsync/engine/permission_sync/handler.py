@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any
 
 from tenantsync.engine.permission_sync.acl import (
+    UNRESOLVED_REASONS,
     Skips,
     grants_from,
     relevant_entries,
@@ -30,7 +31,13 @@ from tenantsync.engine.permission_sync.state import (
     stamp_of,
 )
 from tenantsync.errors import GuardStop
-from tenantsync.model.permissions import Grant, MailboxAcl, ReadFailure
+from tenantsync.model.permissions import (
+    RIGHT_TITLES,
+    Grant,
+    MailboxAcl,
+    ReadFailure,
+    Right,
+)
 from tenantsync.store.models import RunStatus
 from tenantsync.timeutil import utcnow
 from tenantsync.worker.context import Outcome, RunContext
@@ -46,8 +53,11 @@ class ReadResult:
     state: ReadState
     read: int = 0
     failures: list[ReadFailure] = field(default_factory=list)
+    degraded: set[int] = field(default_factory=set)
+    uncertain: set[tuple[int, Right]] = field(default_factory=set)
     skips: Skips = field(default_factory=Skips)
     calls: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -70,6 +80,7 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
         result = _read(ctx, reader, scope, previous, full=full)
         result.seconds = time.monotonic() - reading
         result.calls = reader.calls()
+        result.notes = reader.notes()
     result.state.rights = rights
     result.state.last_full_at = started if full else previous.last_full_at
     failed = {f.mailbox.id for f in result.failures}
@@ -77,14 +88,20 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
     for mailbox in scope.mailboxes:
         remembered = result.state.mailboxes.get(mailbox.id)
         if mailbox.id not in failed and remembered is not None:
-            entries = resolve_entries(remembered.entries, directory, result.skips, mailbox.address)
+            unresolved: set[Right] | None = set() if mailbox.id in result.degraded else None
+            entries = resolve_entries(
+                remembered.entries, directory, result.skips, mailbox.address, unresolved
+            )
             desired.extend(grants_from(mailbox.id, entries, directory, result.skips))
+            result.uncertain.update((mailbox.id, right) for right in unresolved or ())
+    result.state.unresolved = _unresolved_entries(result.skips)
     ctx.check_cancelled()
     names = Names(directory.addresses, directory.group_names)
     with ctx.db.session() as session:
         stored = own_grants(session, task.organization_id, task.id)
-        plan = diff_grants(desired, stored, failed)
+        plan = diff_grants(desired, stored, failed, result.uncertain)
         outcome = _outcome(scope, result, plan, names, full=full)
+        outcome.messages.extend(_rise_warning(previous, result.state))
         _guard(ctx, options, plan, len(stored), outcome.plan)
         if ctx.preview:
             return outcome
@@ -123,6 +140,8 @@ def _read(
             result.failures.append(item)
             continue
         result.read += 1
+        if not item.names_complete:
+            result.degraded.add(item.mailbox.id)
         state.mailboxes[item.mailbox.id] = MailboxRead(
             None, tuple(relevant_entries(item.entries, result.skips, item.mailbox.address))
         )
@@ -132,7 +151,9 @@ def _read(
     if stamps is None:
         stamps = _stamps(reader, scope)
     for mid, changed_at in answered.items():
-        if mid in state.mailboxes:
+        # A mailbox read without a whole listing to name its trustees by is read again
+        # next run, whatever its change time: no stamp is kept for it.
+        if mid in state.mailboxes and mid not in result.degraded:
             stamp = stamp_of(stamps.get(mid) or changed_at)
             state.mailboxes[mid] = replace(state.mailboxes[mid], stamp=stamp)
     for mailbox in wanted:
@@ -156,9 +177,9 @@ def _outcome(
     scope: Scope, result: ReadResult, plan: GrantPlan, names: Names, *, full: bool
 ) -> Outcome:
     messages: list[dict[str, Any]] = [
-        {"level": "warning", "text": line} for line in result.skips.warnings()
+        {"level": "warning", "text": line} for line in (*result.notes, *result.skips.warnings())
     ]
-    status = RunStatus.SUCCEEDED
+    status = RunStatus.WARNING if result.notes else RunStatus.SUCCEEDED
     if result.failures:
         status = RunStatus.WARNING
         listed = ", ".join(
@@ -175,6 +196,22 @@ def _outcome(
                 "mailboxes": [f.mailbox.address for f in result.failures],
             }
         )
+    if plan.kept_unresolved:
+        status = RunStatus.WARNING
+        kept = plan.kept_unresolved
+        parts = sorted({f"{names.address(g.mailbox_id)} ({RIGHT_TITLES[g.right]})" for g in kept})
+        listed = ", ".join(parts[:FAILURES_LISTED])
+        if len(parts) > FAILURES_LISTED:
+            listed += f" and {len(parts) - FAILURES_LISTED} more"
+        messages.append(
+            {
+                "level": "warning",
+                "text": f"{len(plan.kept_unresolved)} grants were kept, not removed, because "
+                f"their mailbox's entries for that right name a trustee that could not be "
+                f"resolved: {listed}",
+                "mailboxes": sorted({names.address(g.mailbox_id) for g in plan.kept_unresolved}),
+            }
+        )
     counts: dict[str, Any] = {
         "scope": scope.description,
         "full_reconciliation": full,
@@ -187,6 +224,7 @@ def _outcome(
         "grants_updated": len(plan.updates),
         "grants_unchanged": plan.unchanged,
         "grants_kept_unread": plan.kept_unread,
+        "grants_kept_unresolved": len(plan.kept_unresolved),
         "skipped": dict(sorted(result.skips.counts.items())),
         "exchange_requests": result.calls.get("requests", 0),
         "throttled": result.calls.get("throttled", 0),
@@ -206,6 +244,30 @@ def _outcome(
         "truncated": len(plan) > PREVIEW_LIMIT,
     }
     return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
+
+
+def _unresolved_entries(skips: Skips) -> int:
+    return sum(skips.counts.get(reason, 0) for reason in UNRESOLVED_REASONS)
+
+
+# Unresolved trustees that grow past both figures at once point at a read that lost the
+# names it resolves by (a failed listing, a partial directory), not at new outsiders.
+RISE_FACTOR = 2
+RISE_MINIMUM = 20
+
+
+def _rise_warning(previous: ReadState, current: ReadState) -> list[dict[str, Any]]:
+    """A warning when unresolved trustees rose sharply since the last applied run."""
+    before, now = previous.unresolved, current.unresolved
+    if previous.last_full_at is None or now < RISE_MINIMUM or now <= RISE_FACTOR * before:
+        return []
+    return [
+        {
+            "level": "warning",
+            "text": f"unresolved trustees rose from {before} to {now} since the last run: "
+            "the read may be incomplete (the grants they concern were kept)",
+        }
+    ]
 
 
 def _guard(

@@ -31,6 +31,10 @@ class PermissionReader(Protocol):
         yields a ReadFailure. Raises AuthError when the account lacks a role."""
         ...
 
+    def notes(self) -> list[str]:
+        """Warnings about how the read went (a listing it fell back from), for the run."""
+        ...
+
     def calls(self) -> dict[str, int]:
         """What reading cost so far: requests sent, throttled answers, retries."""
         ...

@@ -33,6 +33,7 @@ class ReadState:
     last_full_at: datetime | None = None
     rights: frozenset[Right] = frozenset()
     mailboxes: dict[int, MailboxRead] = field(default_factory=dict)
+    unresolved: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The state as the JSON kept in SyncState."""
@@ -40,6 +41,7 @@ class ReadState:
             "version": STATE_VERSION,
             "last_full_at": self.last_full_at.isoformat() if self.last_full_at else None,
             "rights": sorted(r.value for r in self.rights),
+            "unresolved": self.unresolved,
             "mailboxes": {
                 str(mid): [read.stamp, [_entry_json(e) for e in read.entries]]
                 for mid, read in self.mailboxes.items()
@@ -55,6 +57,7 @@ class ReadState:
         return cls(
             last_full_at=datetime.fromisoformat(last) if last else None,
             rights=frozenset(Right(r) for r in value.get("rights", [])),
+            unresolved=int(value.get("unresolved", 0)),
             mailboxes={
                 int(mid): MailboxRead(stamp, tuple(_entry(e) for e in entries))
                 for mid, (stamp, entries) in value.get("mailboxes", {}).items()

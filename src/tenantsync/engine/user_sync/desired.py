@@ -160,6 +160,7 @@ ATTRIBUTE_KEYS = (
     "job_title",
     "user_type",
     "mail_enabled",
+    "alias",
 )
 
 
@@ -197,6 +198,7 @@ def user_from_row(
         addresses=tuple(a for a in addresses if a),
         proxy_addresses=tuple(attributes.get("proxy_addresses", [])),
         dn=dn,
+        alias=attributes.get("alias"),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.connectors.factory import M365Connector, load_connector
+from tenantsync.connectors.graph import DELTA_VERSION
 from tenantsync.engine.user_sync.apply import ProposalWriter
 from tenantsync.engine.user_sync.options import UserSyncOptions
 from tenantsync.engine.user_sync.planner import (
@@ -86,9 +87,10 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
                 plan=plan_json,
             )
         if not proposal.plan.changes:
-            messages.append(_msg("info", "nothing changed: the store matches the source"))
+            messages.append(_msg("info", _nothing_changed(snapshot)))
         # An incomplete read still applies what it saw, but the run says so loudly.
-        status = RunStatus.SUCCEEDED if snapshot.complete else RunStatus.WARNING
+        troubled = not snapshot.complete or proposal.held or snapshot.unreadable
+        status = RunStatus.WARNING if troubled else RunStatus.SUCCEEDED
         if ctx.preview:
             return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
         ctx.check_cancelled()
@@ -122,10 +124,20 @@ def _domains(session: Session, ctx: RunContext, options: UserSyncOptions) -> fro
     return frozenset(options.domains or org_domains)
 
 
+def _nothing_changed(snapshot: Snapshot) -> str:
+    if not snapshot.complete:
+        return "nothing changed in what could be read"
+    if snapshot.full:
+        return "nothing changed: the store matches the source"
+    return "nothing changed (delta read: no changes at the source)"
+
+
 def _full_reason(state: dict[str, Any], options: UserSyncOptions, with_groups: bool) -> str | None:
     """Why this run must read everything, or None when delta links will do."""
     if not state.get("users_delta"):
         return "first run"
+    if state.get("delta_version") != DELTA_VERSION:
+        return "the saved delta links track other properties than this version reads"
     if with_groups and not state.get("groups_delta"):
         return "no saved group delta link"
     last = state.get("last_full_at")
@@ -159,6 +171,7 @@ def _read(
                         groups_link=state.get("groups_delta"),
                         with_groups=with_groups,
                         progress=progress,
+                        pending=state.get("pending_users") or (),
                     )
                 except DeltaExpired as exc:
                     messages.append(_msg("info", f"full read: {exc}"))
@@ -245,6 +258,10 @@ def _next_state(state: dict[str, Any], snapshot: Snapshot, now: datetime) -> dic
         out["groups_delta"] = snapshot.groups_delta_link
     if snapshot.full:
         out["last_full_at"] = now.isoformat()
+    out["delta_version"] = DELTA_VERSION
+    # Users this read could not read whole: the links move past their changes, so the
+    # next run reads them again by id.
+    out["pending_users"] = sorted(snapshot.unreadable)
     return out
 
 
@@ -263,6 +280,7 @@ def _counts(proposal: Proposal, snapshot: Snapshot) -> dict[str, Any]:
         "removals_held": proposal.held_removals,
         "non_billable_marked": work.non_billable,
         "synced": len(work.synced),
+        "unreadable": len(snapshot.unreadable),
         "changes": len(plan.changes),
     }
     if proposal.groups is not None:

@@ -43,6 +43,7 @@ class Proposal:
     closure_full: bool = False
     messages: list[str] = field(default_factory=list)
     held_removals: int = 0
+    held: bool = False
     skipped: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -108,7 +109,11 @@ def propose(
     # Removals first: a re-created account may take over the address of a removed one.
     if snapshot.full:
         for sid, stored in view.mailboxes.items():
-            if sid not in snapshot.users and stored.kind is not MailboxKind.GROUP:
+            if (
+                sid not in snapshot.users
+                and sid not in snapshot.unreadable
+                and stored.kind is not MailboxKind.GROUP
+            ):
                 diff.drop(sid, "gone from the source", group=False)
     else:
         for sid in snapshot.removed_users:
@@ -180,14 +185,29 @@ def propose(
     proposal.messages.extend(snapshot.notes)
     if not snapshot.complete:
         hold_removals(proposal, "; ".join(snapshot.problems))
+    elif snapshot.full and scope.kind != "all" and not _admitted(diff.work.synced):
+        # A scope that takes in nobody is a misnamed group or OU far more often than an
+        # emptied one: removing everything the task synced would be the wrong answer.
+        hold_removals(
+            proposal,
+            f"the task's scope ({scope_kind} {scope_value!r}) admits no mailbox",
+            headline="scope empty",
+        )
     return proposal
 
 
-def hold_removals(proposal: Proposal, why: str) -> None:
-    """Drop every removal from the proposal: the read was incomplete."""
+def _admitted(synced: dict[str, MailboxRow]) -> bool:
+    """Whether any mailbox (not a group address) was taken in by the run."""
+    return any(row.kind is not MailboxKind.GROUP for row in synced.values())
+
+
+def hold_removals(proposal: Proposal, why: str, *, headline: str = "read incomplete") -> None:
+    """Drop every removal from the proposal (the read was incomplete, or the scope took in
+    nobody); the run ends with a warning saying why."""
+    proposal.held = True
     removals = [c for c in proposal.plan.changes if c.action == "remove"]
     if not removals and not proposal.mailboxes.removals:
-        proposal.messages.append(f"read incomplete: {why}")
+        proposal.messages.append(f"{headline}: {why}")
         return
     proposal.held_removals = len(proposal.mailboxes.removals)
     proposal.plan.changes = [c for c in proposal.plan.changes if c.action != "remove"]
@@ -195,8 +215,7 @@ def hold_removals(proposal: Proposal, why: str) -> None:
     if proposal.groups is not None:
         proposal.groups.removals.clear()
     proposal.messages.append(
-        f"read incomplete, so nothing is removed ({proposal.held_removals} removals held back): "
-        f"{why}"
+        f"{headline}, so nothing is removed ({proposal.held_removals} removals held back): {why}"
     )
 
 

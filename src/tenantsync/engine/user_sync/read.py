@@ -6,15 +6,25 @@ the same pass yields the next delta links), mailbox kinds from Exchange ``Get-Ma
 distribution groups from Exchange. A delta read follows the saved links and asks Graph
 ``$batch`` for the mailbox kinds of changed users only.
 
-A snapshot is complete or it is not: any part that failed is named in ``problems`` and
-a snapshot with problems never removes anything.
+Two kinds of trouble, kept apart:
+
+* a **part** of the read that did not finish with proof (a page stream without its final
+  delta link, a listing that failed) is named in ``problems``; a snapshot with problems
+  never removes anything and never advances the saved delta links;
+* an **object** that could not be read whole (its record was partial and reading it
+  again failed, its mailbox kind could not be told) is named in ``unreadable``: it is left
+  exactly as stored, read again by the next run, and the rest of the run goes on.
+
+Absence proves something only where the read that shows it is complete: a user missing
+from an Exchange listing that did not finish is asked about one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tenantsync.connectors.factory import M365Connector
 from tenantsync.errors import AuthError, DeltaExpired, SourceError
@@ -28,6 +38,8 @@ from tenantsync.model import (
 )
 
 Progress = Callable[[str, int], None]
+LOOKUP_CONCURRENCY = 4
+NAMES_LISTED = 10
 
 
 @dataclass(repr=False)
@@ -43,6 +55,7 @@ class Snapshot:
     users: dict[str, DirectoryUser] = field(default_factory=dict)
     removed_users: set[str] = field(default_factory=set)
     mailboxes: dict[str, MailboxInfo] = field(default_factory=dict)
+    mailboxes_complete: bool = False
     no_mailbox: set[str] = field(default_factory=set)
     groups: dict[str, DirectoryGroup] = field(default_factory=dict)
     removed_groups: set[str] = field(default_factory=set)
@@ -52,6 +65,7 @@ class Snapshot:
     exchange_groups_read: bool = False
     users_delta_link: str | None = None
     groups_delta_link: str | None = None
+    unreadable: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -68,18 +82,32 @@ class Snapshot:
             f"{len(self.problems)} problems>"
         )
 
+    def set_unreadable(self, source_id: str, reason: str) -> None:
+        """Leave one object as it is stored: it changed but could not be read whole."""
+        self.unreadable[source_id] = reason
+        self.users.pop(source_id, None)
+        self.mailboxes.pop(source_id, None)
+
 
 async def read_full(connector: M365Connector, *, with_groups: bool, progress: Progress) -> Snapshot:
     """Read the whole tenant."""
     snap = Snapshot(full=True)
-    tasks = [_users_full(connector, snap, progress), _mailboxes(connector, snap)]
+    tasks = [_part(snap, "users", _users(connector, snap, None, progress))]
+    tasks.append(_mailboxes(connector, snap))
     if with_groups:
-        tasks.append(_groups(connector, snap, None))
+        tasks.append(_part(snap, "groups", _groups(connector, snap, None)))
     tasks.append(_exchange_groups(connector, snap, members=with_groups))
     await asyncio.gather(*tasks)
-    missing = [uid for uid, u in snap.users.items() if u.mail and uid not in snap.mailboxes]
-    if snap.notes and missing:  # Exchange was not readable: ask Graph for kinds instead
-        await _purposes(connector, snap, missing)
+    if not snap.mailboxes_complete:
+        # Absence from a listing that did not finish proves nothing: ask about each user
+        # the listing left out. (A guest never has a mailbox in the inviting tenant.)
+        missing = [
+            uid
+            for uid, u in snap.users.items()
+            if u.mail and not u.is_guest and uid not in snap.mailboxes
+        ]
+        if missing:
+            await _purposes(connector, snap, missing)
     return snap
 
 
@@ -90,45 +118,65 @@ async def read_delta(
     groups_link: str | None,
     with_groups: bool,
     progress: Progress,
+    pending: Iterable[str] = (),
 ) -> Snapshot:
-    """Read what changed since the saved links; DeltaExpired when a link is no longer known."""
+    """Read what changed since the saved links, and the users a run before could not read
+    (``pending``); DeltaExpired when a link is no longer known."""
     snap = Snapshot(full=False)
-    tasks = [_users_delta(connector, snap, users_link, progress)]
+    tasks = [_part(snap, "users", _users(connector, snap, users_link, progress))]
     if with_groups and groups_link:
-        tasks.append(_groups(connector, snap, groups_link))
+        tasks.append(_part(snap, "groups", _groups(connector, snap, groups_link)))
     tasks.append(_exchange_groups(connector, snap, members=False))
     await asyncio.gather(*tasks)
     if with_groups and not groups_link:
         raise DeltaExpired("no saved group delta link; a full read is needed")
+    again = [uid for uid in dict.fromkeys(pending) if uid not in snap.users]
+    if again:
+        await _part(snap, "users read again", _read_again(connector, snap, again))
     changed = [uid for uid, u in snap.users.items() if u.mail]
     if changed:
         await _purposes(connector, snap, changed)
     return snap
 
 
-async def _users_full(connector: M365Connector, snap: Snapshot, progress: Progress) -> None:
-    async for page in connector.graph.users_delta(None):
-        for user in page.users:
-            snap.users[user.source_id] = user
-        snap.removed_users.update(page.removed)
-        if page.delta_link:
-            snap.users_delta_link = page.delta_link
-        progress("reading users", len(snap.users))
+async def _part(snap: Snapshot, name: str, reading: Coroutine[Any, Any, None]) -> None:
+    """Run one part of the read; a part that fails is a problem of the snapshot, never
+    the end of the run (a missing role still is)."""
+    try:
+        await reading
+    except (AuthError, DeltaExpired):
+        raise
+    except SourceError as exc:
+        snap.problems.append(f"{name}: {exc}")
 
 
-async def _users_delta(
-    connector: M365Connector, snap: Snapshot, link: str, progress: Progress
+async def _users(
+    connector: M365Connector, snap: Snapshot, link: str | None, progress: Progress
 ) -> None:
     async for page in connector.graph.users_delta(link):
         for user in page.users:
             snap.users[user.source_id] = user
             snap.removed_users.discard(user.source_id)
+            snap.unreadable.pop(user.source_id, None)
         for removed in page.removed:
             snap.users.pop(removed, None)
             snap.removed_users.add(removed)
+        for source_id, reason in page.unreadable:
+            snap.set_unreadable(source_id, reason)
         if page.delta_link:
             snap.users_delta_link = page.delta_link
-        progress("reading changed users", len(snap.users) + len(snap.removed_users))
+        done = len(snap.users) + (0 if link is None else len(snap.removed_users))
+        progress("reading users" if link is None else "reading changed users", done)
+
+
+async def _read_again(connector: M365Connector, snap: Snapshot, user_ids: list[str]) -> None:
+    found = await connector.graph.read_by_id(users=user_ids)
+    for user in found.users:
+        snap.users[user.source_id] = user
+    # Graph answers 404 for an id it no longer has: gone, as a delta round's @removed says.
+    snap.removed_users.update(found.missing)
+    for source_id, reason in found.failed.items():
+        snap.set_unreadable(source_id, reason)
 
 
 async def _mailboxes(connector: M365Connector, snap: Snapshot) -> None:
@@ -139,20 +187,78 @@ async def _mailboxes(connector: M365Connector, snap: Snapshot) -> None:
     except AuthError as exc:
         snap.mailboxes.clear()
         snap.notes.append(f"mailbox kinds read through Graph: {exc}")
+        return
+    except SourceError as exc:
+        snap.notes.append(
+            f"the Exchange mailbox listing did not finish ({exc}); the users it left out "
+            "were looked up one by one"
+        )
+        return
+    snap.mailboxes_complete = True
 
 
 async def _purposes(connector: M365Connector, snap: Snapshot, user_ids: list[str]) -> None:
+    """Mailbox kinds from Graph; where Graph cannot tell, from Exchange, mailbox by mailbox."""
     result = await connector.graph.mailbox_purposes(user_ids)
     for uid, kind in result.kinds.items():
         snap.mailboxes[uid] = MailboxInfo(source_id=uid, kind=kind)
     snap.no_mailbox.update(result.no_mailbox)
-    if result.failed:
-        first = next(iter(result.failed.values()))
-        snap.problems.append(
-            f"mailbox kind of {len(result.failed)} users could not be read ({first})"
+    ask = dict.fromkeys(result.unknown, "its mailbox kind is not one Graph names")
+    ask.update(result.refused)
+    if result.refused:
+        snap.notes.append(
+            f"mailbox settings of {len(result.refused)} users could not be read "
+            f"({_first(result.refused)}); their kind was asked of Exchange: "
+            f"{_names(snap, result.refused)}"
         )
-        for uid in result.failed:
-            snap.users.pop(uid, None)
+    for uid, reason in (await _exchange_kinds(connector, snap, ask)).items():
+        result.failed[uid] = reason
+    if result.failed:
+        snap.notes.append(
+            f"mailbox kind of {len(result.failed)} users could not be read "
+            f"({_first(result.failed)}); they were left as they were and will be read "
+            f"again: {_names(snap, result.failed)}"
+        )
+        for uid, reason in result.failed.items():
+            snap.set_unreadable(uid, reason)
+
+
+async def _exchange_kinds(
+    connector: M365Connector, snap: Snapshot, ask: dict[str, str]
+) -> dict[str, str]:
+    """Kinds from Get-Mailbox for the users in ``ask``; the reasons of those it cannot tell."""
+    gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+    failed: dict[str, str] = {}
+
+    async def one(uid: str) -> None:
+        async with gate:
+            try:
+                info = await connector.exchange.mailbox(uid)
+            except SourceError as exc:
+                failed[uid] = f"{ask[uid]}; Exchange: {exc}"
+                return
+        if info is None:
+            snap.no_mailbox.add(uid)
+        else:
+            snap.mailboxes[uid] = info
+
+    await asyncio.gather(*(one(uid) for uid in ask))
+    return failed
+
+
+def _first(reasons: dict[str, str]) -> str:
+    return next(iter(reasons.values()))
+
+
+def _names(snap: Snapshot, ids: Iterable[str]) -> str:
+    """Who the users are, as an administrator knows them (a few, then a count)."""
+    ids = list(ids)
+    shown = [
+        (u.mail or u.user_principal_name) if (u := snap.users.get(uid)) else uid
+        for uid in ids[:NAMES_LISTED]
+    ]
+    more = f" and {len(ids) - NAMES_LISTED} more" if len(ids) > NAMES_LISTED else ""
+    return ", ".join(shown) + more
 
 
 async def _groups(connector: M365Connector, snap: Snapshot, link: str | None) -> None:
@@ -171,6 +277,14 @@ async def _groups(connector: M365Connector, snap: Snapshot, link: str | None) ->
                 members.difference_update(change.removed)
             else:
                 snap.member_changes.append(change)
+        if page.unreadable:
+            # Groups are few and their absence removes addresses and memberships: one that
+            # cannot be read whole makes the group part of this read incomplete.
+            source_id, reason = page.unreadable[0]
+            snap.problems.append(
+                f"groups: {len(page.unreadable)} changed groups could not be read "
+                f"(e.g. {source_id}: {reason})"
+            )
         if page.delta_link:
             snap.groups_delta_link = page.delta_link
 
@@ -187,7 +301,7 @@ async def _exchange_groups(connector: M365Connector, snap: Snapshot, *, members:
         for group in dynamic:
             found[group.source_id] = group
         if members and dynamic:
-            gate = asyncio.Semaphore(4)
+            gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
 
             async def one(group: DirectoryGroup) -> None:
                 async with gate:
