@@ -82,6 +82,7 @@ class Listing:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     complete: bool = False
     failure: str | None = None
+    missed: list[str] = field(default_factory=list)
 
 
 class ExchangePermissionReader:
@@ -132,11 +133,16 @@ class ExchangePermissionReader:
         task = self._listing_task
         if task is None or not task.done() or task.cancelled() or task.exception():
             return []
-        failure = task.result().failure
-        if failure is None:
+        listing = task.result()
+        if listing.failure is not None:
+            why = listing.failure
+        elif listing.missed:
+            shown = ", ".join(listing.missed[:5])
+            why = f"it left out {len(listing.missed)} mailboxes Exchange has, e.g. {shown}"
+        else:
             return []
         return [
-            f"the organization's Get-Mailbox listing did not finish ({failure}); Send on "
+            f"the organization's Get-Mailbox listing did not finish ({why}); Send on "
             "Behalf was read mailbox by mailbox, and grants whose trustees could not be "
             "named were kept"
         ]
@@ -228,7 +234,7 @@ class ExchangePermissionReader:
         return MailboxAcl(
             mailbox,
             tuple(self._identified(e) for e in entries),
-            names_complete=listing.complete,
+            names_complete=listing.complete and not listing.missed,
         )
 
     def _identified(self, entry: AclEntry) -> AclEntry:
@@ -241,12 +247,14 @@ class ExchangePermissionReader:
         return replace(entry, trustee=replace(trustee, source_id=source_id))
 
     async def _mailbox_item(self, mailbox: MailboxRef, listing: Listing) -> dict[str, Any] | None:
-        """The mailbox's Get-Mailbox item: from the listing, or asked for alone when the
-        listing did not finish (its absence there proves nothing)."""
+        """The mailbox's Get-Mailbox item: from the listing, else asked for alone (absence
+        from a listing is no proof: a page of it may have been lost unnoticed)."""
         found = _find(listing.items, mailbox)
-        if found is not None or listing.complete:
+        if found is not None:
             return found
         items = await self._all("Get-Mailbox", {"Identity": mailbox.address})
+        if items and listing.complete:
+            listing.missed.append(mailbox.address)
         return items[0] if items else None
 
     async def _listing(self) -> Listing:
@@ -314,8 +322,10 @@ def open_reader(
     options: PermissionSyncOptions,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    retries: HttpOptions | None = None,
 ) -> Iterator[PermissionReader]:
-    """A reader over the run's connection (``transport`` plugs in an in-process app)."""
+    """A reader over the run's connection (``transport`` plugs in an in-process app;
+    ``retries`` replaces the attempts and backoff, e.g. to make tests quick)."""
     with ctx.db.session() as session:
         connection = (
             session.get(Connection, ctx.task.connection_id) if ctx.task.connection_id else None
@@ -326,6 +336,13 @@ def open_reader(
     box = SecretBox.from_key_file(ctx.settings.effective_key_file)
     params = ConnectionParams.from_params(connection.params)
     limits = http_options(params, options)
+    if retries is not None:
+        limits = replace(
+            limits,
+            max_attempts=retries.max_attempts,
+            backoff_base=retries.backoff_base,
+            backoff_max=retries.backoff_max,
+        )
     connector = connector_for(connection, box, transport=transport, http_options=limits)
     with running(connector) as (loop, opened):
         yield ExchangePermissionReader(opened.exchange, loop, limits.max_concurrency)
@@ -346,14 +363,14 @@ def running(connector: M365Connector) -> Iterator[tuple[_LoopThread, M365Connect
 
 
 def exchange_reader_factory(
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx.AsyncBaseTransport | None = None, retries: HttpOptions | None = None
 ) -> ReaderFactory:
     """A ReaderFactory for ``sync_permissions`` that talks through ``transport``."""
 
     def factory(
         ctx: RunContext, options: PermissionSyncOptions
     ) -> AbstractContextManager[PermissionReader]:
-        return open_reader(ctx, options, transport=transport)
+        return open_reader(ctx, options, transport=transport, retries=retries)
 
     return factory
 

@@ -135,9 +135,14 @@ def render_group(group: Group, select: tuple[str, ...] | None) -> dict[str, Any]
     return {name: GROUP_FIELDS[name](group) for name in select or GROUP_DEFAULT_SELECT}
 
 
-def render_mailbox_settings(user: User, *, object_form: bool) -> dict[str, Any]:
-    """`/users/{id}/mailboxSettings` (userPurpose as a string, or the older object form)."""
+def render_mailbox_settings(
+    user: User, *, object_form: bool, purposes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`/users/{id}/mailboxSettings` (userPurpose as a string, or the older object form);
+    ``purposes`` overrides the value served per mailbox kind (values Graph adds later)."""
     purpose = USER_PURPOSE[user.mailbox] if user.mailbox else "unknownFutureValue"
+    if user.mailbox and purposes and user.mailbox in purposes:
+        purpose = purposes[user.mailbox]
     tz = user.time_zone
     return {
         "archiveFolder": outlook_id("archive", user.id),

@@ -264,7 +264,11 @@ async def mailbox_settings(request: Request) -> Response:
         )
     body = {
         "@odata.context": f"{call.base}/$metadata#users('{user.id}')/mailboxSettings",
-        **render_mailbox_settings(user, object_form=call.sandbox.options.user_purpose_object),
+        **render_mailbox_settings(
+            user,
+            object_form=call.sandbox.options.user_purpose_object,
+            purposes=call.sandbox.options.user_purposes,
+        ),
     }
     return json_response(body)
 

@@ -8,7 +8,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,8 @@ class SandboxOptions:
     `partial_delta_records`: a changed object in a delta round carries only the properties
     that changed, as Microsoft's own delta example shows, even without
     `Prefer: return=minimal`.
+    `user_purposes`: the userPurpose value served per mailbox kind instead of the usual
+    one (e.g. {"shared": "unknownFutureValue"}: a value Graph adds later).
     `numeric_enums`: Exchange permission output as PowerShell serializes the live objects
     (ConvertTo-Json): AccessRights as the enumeration's numbers, Deny as {"IsPresent": …},
     AccessControlType as 0 (Allow) / 1 (Deny).
@@ -55,6 +57,7 @@ class SandboxOptions:
     exchange_pagination_ttl: float = 1800
     partial_delta_records: bool = False
     numeric_enums: bool = False
+    user_purposes: dict[str, str] = field(default_factory=dict)
     admin_key: str = ""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tenantsync.connectors.exchange_permissions import exchange_reader_factory
+from tenantsync.connectors.http import HttpOptions
 from tenantsync.engine.permission_sync import DEFINITION_TYPE, sync_permissions
 from tenantsync.sandbox import SandboxTenant, asgi_transport, create_app
 from tenantsync.settings import Settings
@@ -65,6 +66,7 @@ class Harness:
     loaded: Loaded = field(default_factory=Loaded)
     app_options: dict[str, Any] = field(default_factory=dict)
     client_index: int = 0
+    retries: HttpOptions | None = None
 
     def setup(self) -> Harness:
         box = SecretBox.from_key_file(self.settings.effective_key_file, create=True)
@@ -117,7 +119,7 @@ class Harness:
     ) -> RunResult:
         """Queue a run of the task and let a worker execute it against a fresh sandbox app."""
         transport = asgi_transport(create_app(self.tenant, **{"latency": 0, **self.app_options}))
-        factory = exchange_reader_factory(transport)
+        factory = exchange_reader_factory(transport, self.retries)
 
         def handler(ctx: RunContext) -> Any:
             return sync_permissions(ctx, factory)

@@ -44,7 +44,10 @@ def load_tenant(session: Session, organization_id: int, tenant: SandboxTenant) -
             source_id=user.id,
             exchange_guid=user.exchange_guid,
             source_dn=tenant.distinguished_name(user.mail_nickname),
-            attributes={"user_principal_name": user.user_principal_name},
+            attributes={
+                "user_principal_name": user.user_principal_name,
+                "alias": user.mail_nickname,
+            },
         )
         for user in users
     ]

@@ -155,3 +155,37 @@ def test_trustees_are_found_by_domain_name_sid_or_group_name_case_insensitively(
         "shared@contoso.com",
     )
     assert [(k, i) for k, i, _, _ in resolved] == [("mailbox", 6), ("mailbox", 6), ("group", SALES)]
+
+
+def test_role_groups_with_or_without_a_prefix_are_system_principals() -> None:
+    for name in (
+        "Discovery Management",
+        "CONTOSO\\Organization Management",
+        "EURPR07A013\\Discovery Management",
+        "EURPR07A013\\Exchange Trusted Subsystem",
+        "Public Folder Management",
+    ):
+        result, skips = grants(entry(name))
+        assert result == []
+        assert skips.counts == {"system_principal": 1}, name
+        assert skips.warnings() == []
+
+
+def test_a_directory_group_named_like_a_role_group_still_grants() -> None:
+    d = directory()
+    d.add_group(20, "Help Desk", ["g-20"])
+    d.members[20] = [("src-2", False)]
+    skips = Skips()
+    resolved = resolve_entries([entry("Help Desk")], d, skips, "shared@contoso.com")
+    assert grants_from(SHARED, resolved, d, skips) == [Grant(SHARED, ALICE, Right.FULL_ACCESS, 20)]
+
+
+def test_a_name_only_trustee_is_uncertain_only_when_names_could_not_be_checked() -> None:
+    d = directory()
+    unknown = AclEntry("shared@contoso.com", Trustee("nadia"), Right.SEND_ON_BEHALF)
+    outsider = AclEntry(
+        "shared@contoso.com", Trustee("x@fabrikam.com", source_id="ext-1"), Right.FULL_ACCESS
+    )
+    unresolved: set[Right] = set()
+    resolve_entries([unknown, outsider], d, Skips(), "shared@contoso.com", unresolved)
+    assert unresolved == {Right.SEND_ON_BEHALF}

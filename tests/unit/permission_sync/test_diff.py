@@ -6,6 +6,7 @@ from tenantsync.engine.permission_sync.diff import StoredGrant, diff_grants
 from tenantsync.model.permissions import Grant, Right
 
 FA = Right.FULL_ACCESS
+SOB = Right.SEND_ON_BEHALF
 
 
 def test_new_grants_are_added_and_vanished_ones_removed() -> None:
@@ -39,3 +40,11 @@ def test_a_mailbox_that_could_not_be_read_keeps_its_grants() -> None:
 def test_nothing_is_added_on_a_mailbox_that_could_not_be_read() -> None:
     plan = diff_grants([Grant(10, 20, FA)], [], keep_mailboxes={10})
     assert plan.adds == []
+
+
+def test_a_right_with_an_unresolved_trustee_keeps_its_grants_but_may_gain() -> None:
+    stored = [StoredGrant(1, 10, 20, SOB, None), StoredGrant(2, 10, 21, FA, None)]
+    plan = diff_grants([Grant(10, 22, SOB)], stored, set(), {(10, SOB)})
+    assert [g.key for g in plan.kept_unresolved] == [(10, 20, SOB)]
+    assert [r.key for r in plan.removes] == [(10, 21, FA)]
+    assert [g.key for g in plan.adds] == [(10, 22, SOB)]

@@ -59,3 +59,23 @@ def test_when_changed_with_seven_fraction_digits_is_aware_utc() -> None:
     stamp = when_changed({"WhenChangedUTC": "2024-04-10T08:56:22.1234567Z"})
     assert stamp is not None and stamp.tzinfo is not None and stamp.microsecond == 123456
     assert when_changed({"WhenChanged": "/Date(1712739382000)/"}) is None
+
+
+def test_numbers_are_read_in_each_cmdlets_own_enumeration() -> None:
+    # ConvertTo-Json of the live objects: the same 1 is FullAccess in Get-MailboxPermission
+    # (MailboxRights) and SendAs in Get-RecipientPermission (RecipientAccessRight).
+    full = full_access_entries(
+        "shared@contoso.com", [{"User": "a@contoso.com", "AccessRights": [1]}]
+    )
+    assert [e.right for e in full] == [Right.FULL_ACCESS]
+    send_as = send_as_entries(
+        "shared@contoso.com",
+        [
+            {"Trustee": "a@contoso.com", "AccessRights": [1], "AccessControlType": 0},
+            {"Trustee": "b@contoso.com", "AccessRights": [1], "AccessControlType": 1},
+        ],
+    )
+    assert [(e.trustee.upn, e.right, e.deny) for e in send_as] == [
+        ("a@contoso.com", Right.SEND_AS, False),
+        ("b@contoso.com", Right.SEND_AS, True),
+    ]

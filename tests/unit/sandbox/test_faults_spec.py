@@ -61,3 +61,17 @@ def test_a_given_scope_replaces_the_more_specific_defaults_under_it() -> None:
     assert gate.latency_for("exchange.Get-MailboxPermission") == 0.05
     assert gate.latency_for("graph.calendar") == 0.05  # untouched default
     assert Gate(latency=parse_latency({"*": 0})).latency_for("exchange.Get-Mailbox") == 0.0
+
+
+def test_answer_faults_and_after_parse_and_fire_after_the_requests_let_through() -> None:
+    rules = parse_faults(
+        "graph.users:drop-next@1/after=2/count=1;graph.batch:403@1;exchange:truncate@1"
+    )
+    assert [(r.kind, r.after, r.count) for r in rules] == [
+        ("drop-next", 2, 1),
+        ("403", 0, None),
+        ("truncate", 0, None),
+    ]
+    gate = Gate(latency={}, rules=rules[:1])
+    fired = [gate.check("graph.users", None)[0] for _ in range(4)]
+    assert [a.kind if a else None for a in fired] == [None, None, "drop-next", None]

@@ -53,6 +53,7 @@ class ReadResult:
     state: ReadState
     read: int = 0
     failures: list[ReadFailure] = field(default_factory=list)
+    answered: set[int] = field(default_factory=set)
     degraded: set[int] = field(default_factory=set)
     uncertain: set[tuple[int, Right]] = field(default_factory=set)
     skips: Skips = field(default_factory=Skips)
@@ -73,6 +74,20 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
             session, task.organization_id, task.scope_kind, task.scope_value, directory
         )
         previous = load_state(session, task.id)
+    if not scope.mailboxes:
+        # A scope that takes in nobody is a misnamed or emptied group far more often than
+        # a wish to drop every grant: nothing is read, nothing removed, and the run says so.
+        return Outcome(
+            status=RunStatus.WARNING,
+            counts={"scope": scope.description, "mailboxes_in_scope": 0},
+            messages=[
+                {
+                    "level": "warning",
+                    "text": f"the task's scope ({scope.description}) holds no mailbox: "
+                    "nothing was read and no grant was removed",
+                }
+            ],
+        )
     rights = options.rights()
     full = needs_full_read(previous, rights, started, options.full_reconciliation_hours)
     with open_reader(ctx, options) as reader:
@@ -81,6 +96,13 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
         result.seconds = time.monotonic() - reading
         result.calls = reader.calls()
         result.notes = reader.notes()
+    if result.notes:
+        # The reader fell back from its listing: no name it showed this run is certain.
+        result.degraded.update(result.state.mailboxes.keys() & result.answered)
+    for mid in result.degraded & result.state.mailboxes.keys():
+        # Read without a whole listing to name its trustees by: read it again next run,
+        # whatever its change time says.
+        result.state.mailboxes[mid] = replace(result.state.mailboxes[mid], stamp=None)
     result.state.rights = rights
     result.state.last_full_at = started if full else previous.last_full_at
     failed = {f.mailbox.id for f in result.failures}
@@ -136,6 +158,7 @@ def _read(
     for item in reader.read(wanted, options.rights(), ctx.cancel_event.is_set):
         ctx.check_cancelled()
         answered[item.mailbox.id] = item.changed_at if isinstance(item, MailboxAcl) else None
+        result.answered.add(item.mailbox.id)
         if isinstance(item, ReadFailure):
             result.failures.append(item)
             continue
@@ -151,9 +174,7 @@ def _read(
     if stamps is None:
         stamps = _stamps(reader, scope)
     for mid, changed_at in answered.items():
-        # A mailbox read without a whole listing to name its trustees by is read again
-        # next run, whatever its change time: no stamp is kept for it.
-        if mid in state.mailboxes and mid not in result.degraded:
+        if mid in state.mailboxes:
             stamp = stamp_of(stamps.get(mid) or changed_at)
             state.mailboxes[mid] = replace(state.mailboxes[mid], stamp=stamp)
     for mailbox in wanted:
@@ -253,7 +274,7 @@ def _unresolved_entries(skips: Skips) -> int:
 # Unresolved trustees that grow past both figures at once point at a read that lost the
 # names it resolves by (a failed listing, a partial directory), not at new outsiders.
 RISE_FACTOR = 2
-RISE_MINIMUM = 20
+RISE_MINIMUM = 10
 
 
 def _rise_warning(previous: ReadState, current: ReadState) -> list[dict[str, Any]]:

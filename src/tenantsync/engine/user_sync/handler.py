@@ -59,10 +59,11 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
     with ctx.db.session() as session:
         domains = _domains(session, ctx, options)
         state = read_state(session, ctx.task.id, STATE_KEY)
+        known = _stored_mailboxes(session, ctx.task.organization_id)
     with_groups = options.sync_groups or options.uses_membership() or ctx.task.scope_kind != "all"
     messages: list[dict[str, Any]] = []
     reason = _full_reason(state, options, with_groups)
-    snapshot = _read(ctx, connector_factory, state, with_groups, reason, messages)
+    snapshot = _read(ctx, connector_factory, state, with_groups, reason, messages, known)
     ctx.check_cancelled()
     ctx.report("planning", 0)
     with ctx.db.session() as session:
@@ -70,7 +71,7 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
             proposal, view = _propose(session, ctx, options, snapshot, domains)
         except NeedFullRead as exc:
             messages.append(_msg("info", f"full read: {exc}"))
-            snapshot = _read(ctx, connector_factory, {}, with_groups, str(exc), messages)
+            snapshot = _read(ctx, connector_factory, {}, with_groups, str(exc), messages, known)
             proposal, view = _propose(session, ctx, options, snapshot, domains)
         messages.extend(_msg("warning", text) for text in proposal.messages)
         counts = _counts(proposal, snapshot)
@@ -105,6 +106,21 @@ def sync_users(ctx: RunContext, connector_factory: ConnectorFactory) -> Outcome:
         if snapshot.complete:
             write_state(session, ctx.task.id, STATE_KEY, _next_state(state, snapshot, now))
     return Outcome(status=status, counts=counts, messages=messages, plan=plan_json)
+
+
+def _stored_mailboxes(session: Session, org_id: int) -> frozenset[str]:
+    """Source ids of the organization's live mailboxes (group addresses aside)."""
+    return frozenset(
+        sid
+        for sid in session.scalars(
+            select(Mailbox.source_id).where(
+                Mailbox.organization_id == org_id,
+                Mailbox.deleted_at.is_(None),
+                Mailbox.kind != MailboxKind.GROUP,
+            )
+        )
+        if sid is not None
+    )
 
 
 def _domains(session: Session, ctx: RunContext, options: UserSyncOptions) -> frozenset[str]:
@@ -156,6 +172,7 @@ def _read(
     with_groups: bool,
     full_reason: str | None,
     messages: list[dict[str, Any]],
+    known: frozenset[str],
 ) -> Snapshot:
     def progress(stage: str, done: int) -> None:
         ctx.report(stage, done)
@@ -177,7 +194,9 @@ def _read(
                     messages.append(_msg("info", f"full read: {exc}"))
             else:
                 messages.append(_msg("info", f"full read: {full_reason}"))
-            return await read_full(connector, with_groups=with_groups, progress=progress)
+            return await read_full(
+                connector, with_groups=with_groups, progress=progress, known=known
+            )
 
     return asyncio.run(read())
 

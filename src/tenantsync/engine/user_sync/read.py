@@ -89,8 +89,15 @@ class Snapshot:
         self.mailboxes.pop(source_id, None)
 
 
-async def read_full(connector: M365Connector, *, with_groups: bool, progress: Progress) -> Snapshot:
-    """Read the whole tenant."""
+async def read_full(
+    connector: M365Connector,
+    *,
+    with_groups: bool,
+    progress: Progress,
+    known: frozenset[str] = frozenset(),
+) -> Snapshot:
+    """Read the whole tenant; ``known`` are the users the store holds mailboxes of, whose
+    absence from the mailbox listing is checked user by user before it counts."""
     snap = Snapshot(full=True)
     tasks = [_part(snap, "users", _users(connector, snap, None, progress))]
     tasks.append(_mailboxes(connector, snap))
@@ -98,16 +105,27 @@ async def read_full(connector: M365Connector, *, with_groups: bool, progress: Pr
         tasks.append(_part(snap, "groups", _groups(connector, snap, None)))
     tasks.append(_exchange_groups(connector, snap, members=with_groups))
     await asyncio.gather(*tasks)
-    if not snap.mailboxes_complete:
-        # Absence from a listing that did not finish proves nothing: ask about each user
-        # the listing left out. (A guest never has a mailbox in the inviting tenant.)
-        missing = [
-            uid
-            for uid, u in snap.users.items()
-            if u.mail and not u.is_guest and uid not in snap.mailboxes
-        ]
-        if missing:
-            await _purposes(connector, snap, missing)
+    # Absence from a listing proves little: a page of it may have been lost unnoticed. Ask
+    # about each user the listing left out: all of them when it did not finish, else those
+    # the store has a mailbox for (the ones a wrong answer would remove). A guest never has
+    # a mailbox in the inviting tenant.
+    missing = [
+        uid
+        for uid, u in snap.users.items()
+        if u.mail
+        and not u.is_guest
+        and uid not in snap.mailboxes
+        and (uid in known or not snap.mailboxes_complete)
+    ]
+    if missing:
+        listed = set(snap.mailboxes)
+        await _purposes(connector, snap, missing)
+        found = [uid for uid in missing if uid in snap.mailboxes and uid not in listed]
+        if found and snap.mailboxes_complete:
+            snap.notes.append(
+                f"the Exchange mailbox listing did not finish: it left out {len(found)} "
+                f"mailboxes that exist ({_names(snap, found)}); they were looked up one by one"
+            )
     return snap
 
 
