@@ -155,8 +155,10 @@ def _stamps(reader: PermissionReader, scope: Scope) -> dict[int, datetime | None
 def _outcome(
     scope: Scope, result: ReadResult, plan: GrantPlan, names: Names, *, full: bool
 ) -> Outcome:
+    # "grant_data" tells the console what only super administrators may read: the skip
+    # warnings name trustees on mailboxes; the unread notice names mailboxes only.
     messages: list[dict[str, Any]] = [
-        {"level": "warning", "text": line} for line in result.skips.warnings()
+        {"level": "warning", "text": line, "grant_data": True} for line in result.skips.warnings()
     ]
     status = RunStatus.SUCCEEDED
     if result.failures:
@@ -173,6 +175,7 @@ def _outcome(
                 "text": f"permissions of {len(result.failures)} mailboxes could not be read; "
                 f"their grants were kept as they were: {listed}",
                 "mailboxes": [f.mailbox.address for f in result.failures],
+                "grant_data": False,
             }
         )
     counts: dict[str, Any] = {
