@@ -216,9 +216,7 @@ def sign_in(request: Request, db: Session, email: str, password: str) -> Console
 def bind_session(request: Request, db: Session, account_id: int, epoch: int) -> None:
     """Give the request a new stored session of the account (ending the one its cookie
     named, so an older copy of the cookie stops working) and write it into the cookie."""
-    previous = stored_session_id(request)
-    if previous is not None:
-        end_session(db, previous)
+    end_request_session(request, db)
     forget_old_sessions(db, account_id, max_age=SESSION_MAX_AGE)
     sign_in_session(request, account_id, epoch, open_session(db, account_id))
 
