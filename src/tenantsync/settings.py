@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -43,11 +44,23 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0, description="worker and scheduler poll period")
     admin_password: SecretStr | None = None
     session_secret: SecretStr | None = None
+    # NoDecode: the environment gives "10.0.0.0/8, 192.0.2.7", not a JSON list.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks) whose X-Forwarded-For is believed",
+    )
 
     @field_validator("data_dir", "key_file", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -85,6 +98,8 @@ class Settings(BaseSettings):
                 out[name] = "********" if value is not None else None
             elif isinstance(value, Path):
                 out[name] = str(value)
+            elif name == "trusted_proxies":
+                out[name] = [str(network) for network in value]
             else:
                 out[name] = value
         out["database_url"] = mask_url(self.effective_database_url)

@@ -36,7 +36,9 @@ def serve_console(host: str, port: int, *, with_worker: bool) -> None:
         out.print(f"scheduler and worker {worker.name} running")
     out.print(f"console on http://{host}:{port}/ (database {settings.masked()['database_url']})")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        # The console reads forwarded headers itself, from TENANTSYNC_TRUSTED_PROXIES only;
+        # uvicorn's own reading would believe any peer on 127.0.0.1 (or FORWARDED_ALLOW_IPS).
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if worker is not None and thread is not None:
             worker.stop_event.set()

@@ -22,6 +22,7 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
+from tenantsync.store.secret_binding import check_connection_change
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker.registry import Registry
 from tenantsync.worker.scheduler import arm
@@ -156,6 +157,8 @@ def _apply_org(
             session.add(Domain(organization_id=org.id, name=name))
             report.note("created", f"domain {name}")
     for conn in spec.connections:
+        # The file's secret then replaces the stored one entirely (see _upsert).
+        check_connection_change(session, org.id, conn.name, conn.params(), connection_secret(conn))
         _upsert(
             session,
             report,

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from tenantsync import __version__
 from tenantsync.console import api, pages, problems
 from tenantsync.console.pages.render import render_error
+from tenantsync.console.proxies import ForwardedHeaders, TrustedProxies
 from tenantsync.console.ratelimit import SignInLimiter
 from tenantsync.console.sessions import SessionCodec, session_middleware
 from tenantsync.console.state import ConsoleState
@@ -67,6 +68,8 @@ def create_app(
     app.state.console = state
     app.middleware("http")(session_middleware(state.sessions))
     app.middleware("http")(_security_headers)
+    # Added last, so it runs first: every other layer sees the client a trusted proxy names.
+    app.add_middleware(ForwardedHeaders, proxies=TrustedProxies(settings.trusted_proxies))
     problems.install(app, render_error)
     app.include_router(api.router)
     app.include_router(pages.router)

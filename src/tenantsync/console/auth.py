@@ -11,22 +11,38 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tenantsync.console.sessions import session_of, sign_in_session
+from tenantsync.console.sessions import (
+    MAX_AGE_SECONDS,
+    session_of,
+    sign_in_session,
+    stored_session_id,
+)
 from tenantsync.console.state import client_address, state_of
 from tenantsync.errors import PermissionDenied, TenantSyncError
-from tenantsync.store.accounts import account_for_token, hash_password, verify_password
+from tenantsync.store.accounts import (
+    account_for_token,
+    end_session,
+    forget_old_sessions,
+    hash_password,
+    open_session,
+    session_is_live,
+    verify_password,
+)
 from tenantsync.store.models import ConsoleAccount, Role
 from tenantsync.timeutil import utcnow
 
 DELEGATES = "see or change delegate access"
 ACCOUNTS = "see or change console accounts"
 RANK = {Role.READ_ONLY: 0, Role.ADMIN: 1, Role.SUPER_ADMIN: 2}
+SESSION_MAX_AGE = timedelta(seconds=MAX_AGE_SECONDS)
+LAST_SEEN_EVERY = timedelta(minutes=1)
 ROLE_TITLES = {
     Role.READ_ONLY: "read-only",
     Role.ADMIN: "administrator",
@@ -103,14 +119,19 @@ def session_principal(request: Request) -> Principal | None:
     """The account signed in through the session cookie, or None."""
     session = session_of(request)
     account_id = session.get("aid")
-    if not isinstance(account_id, int):
+    session_id = stored_session_id(request)
+    if not isinstance(account_id, int) or session_id is None:
         return None
-    with state_of(request).db.sessions() as db:
+    with state_of(request).db.session() as db:
         account = db.get(ConsoleAccount, account_id)
         if account is None or account.disabled:
             return None
         if session.get("epoch", 0) != account.session_epoch:
             return None  # signed in before the password changed
+        if not session_is_live(
+            db, session_id, account.id, max_age=SESSION_MAX_AGE, touch_after=LAST_SEEN_EVERY
+        ):
+            return None  # signed out (perhaps in another browser holding a copy), or expired
         return _principal(account, request, str(session.get("csrf", "")))
 
 
@@ -188,8 +209,23 @@ def sign_in(request: Request, db: Session, email: str, password: str) -> Console
         raise PermissionDenied("wrong email or password")
     state.limiter.succeeded(email)
     account.last_sign_in_at = utcnow()
-    sign_in_session(request, account.id, account.session_epoch)
+    bind_session(request, db, account.id, account.session_epoch)
     return account
+
+
+def bind_session(request: Request, db: Session, account_id: int, epoch: int) -> None:
+    """Give the request a new stored session of the account (ending the one its cookie
+    named, so an older copy of the cookie stops working) and write it into the cookie."""
+    end_request_session(request, db)
+    forget_old_sessions(db, account_id, max_age=SESSION_MAX_AGE)
+    sign_in_session(request, account_id, epoch, open_session(db, account_id))
+
+
+def end_request_session(request: Request, db: Session) -> None:
+    """End the stored session the request's cookie names, for every console process."""
+    session_id = stored_session_id(request)
+    if session_id is not None:
+        end_session(db, session_id)
 
 
 Reader = Annotated[Principal, Depends(require_api(Role.READ_ONLY))]

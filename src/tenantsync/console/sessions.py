@@ -1,9 +1,10 @@
 """Signed session cookies: a small HMAC-signed JSON payload, HttpOnly and SameSite=Lax.
 
 Every visitor gets a session (anonymous ones carry only the CSRF token); signing in
-rotates the CSRF token and stores the account id with the account's session epoch (a
-session from an older epoch, one signed in before a password change, has ended). The
-cookie is Secure whenever the request arrived over HTTPS.
+rotates the CSRF token and stores the account id, the account's session epoch (a session
+from an older epoch, one signed in before a password change, has ended) and the id of the
+session's row in the store (signing out ends the row, so a copy of the cookie stops working
+in every console process). The cookie is Secure whenever the request arrived over HTTPS.
 """
 
 from __future__ import annotations
@@ -71,18 +72,25 @@ def mark_dirty(request: Request) -> None:
     request.state.session_dirty = True
 
 
-def sign_in_session(request: Request, account_id: int, epoch: int) -> None:
-    """Bind the session to an account and its session epoch, with a new CSRF token (no
-    session fixation)."""
+def sign_in_session(request: Request, account_id: int, epoch: int, session_id: str) -> None:
+    """Bind the session to an account, its session epoch and the stored session
+    ``session_id``, with a new CSRF token (no session fixation)."""
     session = new_session()
     session["aid"] = account_id
     session["epoch"] = epoch
+    session["sid"] = session_id
     request.state.session = session
     mark_dirty(request)
 
 
+def stored_session_id(request: Request) -> str | None:
+    """The id of the stored session this cookie names, if it names one."""
+    value = session_of(request).get("sid")
+    return value if isinstance(value, str) and value else None
+
+
 def sign_out_session(request: Request) -> None:
-    """Forget the account: a fresh anonymous session."""
+    """Forget the account in the cookie: a fresh anonymous session."""
     request.state.session = new_session()
     mark_dirty(request)
 

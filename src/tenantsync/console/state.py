@@ -33,5 +33,5 @@ def state_of(request: Request) -> ConsoleState:
 
 
 def client_address(request: Request) -> str:
-    """The address the request came from, as the server saw it."""
+    """The client's address: the peer, or the client a trusted proxy named (see proxies)."""
     return request.client.host if request.client else "unknown"

@@ -1,18 +1,20 @@
-"""Console accounts (argon2 password hashes) and API tokens (stored as SHA-256)."""
+"""Console accounts (argon2 password hashes), their console sessions and API tokens (both
+stored as SHA-256)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantsync.errors import ConfigError
-from tenantsync.store.models import ApiToken, ConsoleAccount, Role
+from tenantsync.store.models import ApiToken, ConsoleAccount, ConsoleSession, Role
 from tenantsync.timeutil import utcnow
 
 _HASHER = PasswordHasher()
@@ -93,3 +95,56 @@ def account_for_token(session: Session, value: str) -> ConsoleAccount | None:
         return None
     token.last_used_at = now
     return token.account
+
+
+def open_session(session: Session, account_id: int) -> str:
+    """A new console session of the account; returns the id its cookie carries (only the
+    id's digest is stored)."""
+    value = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(account_id=account_id, token_hash=token_digest(value)))
+    session.flush()
+    return value
+
+
+def session_is_live(
+    session: Session, value: str, account_id: int, *, max_age: timedelta, touch_after: timedelta
+) -> bool:
+    """Whether the console session ``value`` of the account has neither ended nor expired;
+    its last-seen time moves when older than ``touch_after``."""
+    row = session.scalar(
+        select(ConsoleSession).where(ConsoleSession.token_hash == token_digest(value))
+    )
+    now = utcnow()
+    if row is None or row.account_id != account_id or row.ended_at is not None:
+        return False
+    if now - row.created_at > max_age:
+        return False
+    # Written at most once per ``touch_after``: not one database write per request.
+    if now - row.last_seen_at > touch_after:
+        row.last_seen_at = now
+    return True
+
+
+def end_session(session: Session, value: str) -> None:
+    """End the console session ``value``; its cookie is refused from now on, everywhere."""
+    session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.token_hash == token_digest(value), ConsoleSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def forget_old_sessions(session: Session, account_id: int, *, max_age: timedelta) -> None:
+    """Delete the account's sessions that ended or expired (they can never be used again)."""
+    session.execute(
+        delete(ConsoleSession)
+        .where(
+            ConsoleSession.account_id == account_id,
+            or_(
+                ConsoleSession.ended_at.is_not(None),
+                ConsoleSession.created_at < utcnow() - max_age,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )

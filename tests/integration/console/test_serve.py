@@ -1,6 +1,7 @@
 """`tenantsync init --admin` then `tenantsync serve`: one process serves the console on the
 given port and runs the scheduler and a worker, so a run queued from a page gets done;
-`tenantsync console` serves the pages alone."""
+`tenantsync console` serves the pages alone, taking a client's address from
+X-Forwarded-For only behind a proxy named in TENANTSYNC_TRUSTED_PROXIES."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from tenantsync.console.ratelimit import ADDRESS_LIMIT
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
+from tenantsync.store.models import AuditEntry
 from tests.support.factory import make_org, make_task
 
 PASSWORD = "a long enough password"
@@ -69,11 +73,11 @@ def initialized(env: dict[str, str], settings: Settings) -> Database:
 def serve(env: dict[str, str]) -> Iterator[object]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(command: str) -> str:
+    def start(command: str, **more_env: str) -> str:
         port = free_port()
         proc = subprocess.Popen(
             tenantsync(command, "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
+            env={**env, **more_env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -131,3 +135,46 @@ def test_console_serves_the_pages_alone(initialized: Database, serve: object) ->
         queued = client.post("/tasks/1/run", data={"csrf": csrf.group(1)})
         time.sleep(0.5)
         assert "queued" in client.get(queued.headers["location"]).text  # no worker here
+
+
+def sign_in(client: httpx.Client, email: str, password: str, forwarded: str) -> int:
+    """Submit the sign-in form with an X-Forwarded-For header; the answer's status."""
+    token = CSRF.search(client.get("/signin").text)
+    assert token is not None
+    form = {"csrf": token.group(1), "email": email, "password": password}
+    return client.post("/signin", data=form, headers={"X-Forwarded-For": forwarded}).status_code
+
+
+def audited_addresses(db: Database) -> set[str | None]:
+    with db.session() as session:
+        return set(session.scalars(select(AuditEntry.address)))
+
+
+def test_x_forwarded_for_does_not_escape_the_sign_in_limit_of_an_address(
+    initialized: Database, serve: object
+) -> None:
+    assert callable(serve)
+    url = serve("console")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for i in range(ADDRESS_LIMIT):
+            assert sign_in(client, f"guess{i}@example.com", "guess", f"198.51.100.{i}") == 401
+        # A new forwarded address on every attempt changes nothing: the peer is limited.
+        assert sign_in(client, "root@example.com", PASSWORD, "198.51.100.250") == 429
+    assert audited_addresses(initialized) == {"127.0.0.1"}
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_address_counts(
+    initialized: Database, serve: object
+) -> None:
+    assert callable(serve)
+    url = serve("console", TENANTSYNC_TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for i in range(ADDRESS_LIMIT):
+            assert sign_in(client, f"guess{i}@example.com", "guess", "203.0.113.5") == 401
+        assert sign_in(client, "root@example.com", PASSWORD, "203.0.113.5") == 429
+        # Another client behind the same proxy is not limited; the right-most address that
+        # is not a trusted proxy is the client's, whatever the client wrote to the left.
+        assert sign_in(client, "root@example.com", PASSWORD, "203.0.113.5, 203.0.113.6") == 303
+        chain = "203.0.113.5, 203.0.113.7, 10.1.2.3"
+        assert sign_in(client, "root@example.com", PASSWORD, chain) == 303
+    assert audited_addresses(initialized) == {"203.0.113.5", "203.0.113.6", "203.0.113.7"}

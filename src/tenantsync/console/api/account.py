@@ -20,6 +20,7 @@ from tenantsync.console.api.schemas import (
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Writer
 from tenantsync.console.ops import tokens as ops
+from tenantsync.console.ops.grant_data import audit_rows
 from tenantsync.console.password import change_own_password
 
 router = APIRouter(tags=["account"])
@@ -70,5 +71,7 @@ def audit(
     page: PageNo = 1,
     per_page: PerPage = 50,
 ) -> PageOut[AuditOut]:
-    """The audit log, newest first."""
-    return PageOut.of(ops.audit_log(db, page, per_page, actor, action), AuditOut.model_validate)
+    """The audit log, newest first (the grant of a delegate action only for super
+    administrators: ``hidden`` entries leave target and detail out)."""
+    found = audit_rows(who, ops.audit_log(db, page, per_page, actor, action))
+    return PageOut.of(found, AuditOut.model_validate)

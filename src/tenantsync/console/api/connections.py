@@ -87,7 +87,9 @@ def get_connection(
 def update_connection(
     connection_id: Id, body: ConnectionIn, db: DbSession, who: Writer, request: Request
 ) -> ConnectionOut:
-    """Change a connection; omitted secrets keep the stored ones."""
+    """Change a connection; omitted secrets keep the stored ones. Changing the tenant id,
+    client id, a URL or the CA file without entering the secret again is refused (422 naming
+    ``client_secret``); with it, what is entered replaces every stored secret."""
     conn = get_or_404(db, Connection, connection_id, "connection")
     box = state_of(request).box
     changed = ops.update_connection(db, box, conn, _input(body))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tenantsync.console.api.schemas import (
+    ChangeLogOut,
     ChangeOut,
     DashboardOut,
     Id,
@@ -21,6 +22,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
+from tenantsync.console.ops.grant_data import visible_messages
 from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.worker import queue
 
@@ -52,29 +54,41 @@ def list_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
 def get_run(run_id: Id, db: DbSession, who: Reader) -> RunDetail:
-    """A run with counts, messages and its plan grouped by action."""
+    """A run with counts, messages and its plan grouped by action (messages and entries that
+    name delegate grants only for super administrators; others get the counts)."""
     run = get_or_404(db, Run, run_id, "run")
     base = RunOut.model_validate(run).model_dump()
+    messages, hidden = visible_messages(who, run.task.definition.type, run.messages or [])
+    groups = ops.plan_groups(run.plan, who)
     return RunDetail(
         **base,
-        messages=list(run.messages or []),
+        messages=messages,
         progress=run.progress,
         plan_total=(run.plan or {}).get("total"),
         plan=[
-            PlanGroupOut(action=g.action, count=g.count, changes=g.changes)
-            for g in ops.plan_groups(run.plan)
+            PlanGroupOut(action=g.action, count=g.count, changes=g.changes, hidden=g.hidden)
+            for g in groups
         ],
         awaits_confirmation=ops.stopped_at_threshold(run),
+        grant_details_hidden=bool(hidden or any(g.hidden for g in groups)),
     )
 
 
-@router.get("/runs/{run_id}/changes", response_model=PageOut[ChangeOut])
+@router.get("/runs/{run_id}/changes", response_model=ChangeLogOut)
 def run_changes(
     run_id: Id, db: DbSession, who: Reader, page: PageNo = 1, per_page: PerPage = 100
-) -> PageOut[ChangeOut]:
-    """The change log of a run, in the order applied."""
+) -> ChangeLogOut:
+    """The change log of a run, in the order applied (changes of delegate grants only for
+    super administrators; ``hidden`` counts them for others)."""
     get_or_404(db, Run, run_id, "run")
-    return PageOut.of(ops.change_log(db, run_id, page, per_page), ChangeOut.model_validate)
+    found = ops.change_log(db, run_id, page, per_page, who)
+    return ChangeLogOut(
+        items=[ChangeOut.model_validate(c) for c in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        hidden=ops.hidden_changes(db, run_id, who),
+    )
 
 
 @router.post("/runs/{run_id}/confirm", response_model=RunOut, status_code=202)

@@ -244,10 +244,16 @@ class RunOut(Out):
     error: str | None
 
 
+GRANTS_HIDDEN = "grant details are visible to super administrators"
+
+
 class PlanGroupOut(BaseModel):
     action: str
     count: int
     changes: list[dict[str, Any]]
+    hidden: int = Field(
+        default=0, description=f"entries of delegate grants not listed: {GRANTS_HIDDEN}"
+    )
 
 
 class RunDetail(RunOut):
@@ -256,6 +262,11 @@ class RunDetail(RunOut):
     plan_total: int | None
     plan: list[PlanGroupOut]
     awaits_confirmation: bool
+    grant_details_hidden: bool = Field(
+        default=False,
+        description=f"messages or plan entries naming delegate grants were left out: "
+        f"{GRANTS_HIDDEN}",
+    )
 
 
 class ChangeOut(Out):
@@ -267,6 +278,14 @@ class ChangeOut(Out):
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class ChangeLogOut(PageOut[ChangeOut]):
+    """One page of a run's change log."""
+
+    hidden: int = Field(
+        default=0, description=f"changes of delegate grants not listed: {GRANTS_HIDDEN}"
+    )
 
 
 class TaskHealthOut(Out):
@@ -314,6 +333,10 @@ class AuditOut(Out):
     target: str
     detail: dict[str, Any]
     address: str | None
+    hidden: bool = Field(
+        default=False,
+        description=f"target and detail left out (a delegate grant): {GRANTS_HIDDEN}",
+    )
 
 
 class AccountOut(Out):

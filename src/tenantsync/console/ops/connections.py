@@ -1,4 +1,5 @@
-"""Connections: credentials go into encrypted storage and are never shown again."""
+"""Connections: credentials go into encrypted storage and are never shown again, and are only
+ever sent where they were stored for (see ``store.secret_binding``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from sqlalchemy.orm import Session
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.models import Connection, ScheduledTask
+from tenantsync.store.secret_binding import BOUND_PARAMS, require_secret_to_move
 from tenantsync.store.secretbox import SecretBox
 
-PARAM_FIELDS = ("tenant_id", "client_id", "authority_host", "graph_url", "exchange_url", "ca_file")
+PARAM_FIELDS = BOUND_PARAMS
 URL_FIELDS = ("authority_host", "graph_url", "exchange_url")
 DEFAULTS = {
     "authority_host": "https://login.microsoftonline.com",
@@ -24,7 +26,8 @@ DEFAULTS = {
 
 @dataclass(frozen=True)
 class ConnectionInput:
-    """What an administrator types for a connection; empty secrets keep the stored ones."""
+    """What an administrator types for a connection; empty secrets keep the stored ones
+    unless the tenant, the app or an endpoint changes."""
 
     name: str
     tenant_id: str
@@ -89,8 +92,13 @@ def create_connection(
 def update_connection(
     session: Session, box: SecretBox, conn: Connection, data: ConnectionInput
 ) -> list[str]:
-    """Change a connection; returns the names of the fields that changed (secrets by name only)."""
+    """Change a connection; returns the names of the fields that changed (secrets by name only).
+
+    Changing the tenant, the app or an endpoint is refused unless a secret is entered with it,
+    which then replaces every stored one; otherwise entered secrets update the stored ones."""
     params = _params(data)
+    secret = _secret(data)
+    moved = require_secret_to_move(conn.params, params, secret)
     changed = [k for k in PARAM_FIELDS if conn.params.get(k) != params[k]]
     name = data.name.strip()
     if name != conn.name:
@@ -98,9 +106,8 @@ def update_connection(
         conn.name = name
         changed.append("name")
     conn.params = params
-    secret = _secret(data)
     if secret:
-        kept = box.decrypt(conn.secret_ciphertext) if conn.secret_ciphertext else {}
+        kept = {} if moved or not conn.secret_ciphertext else box.decrypt(conn.secret_ciphertext)
         kept.update(secret)
         conn.secret_ciphertext = box.encrypt(kept)
         changed.extend(sorted(secret))

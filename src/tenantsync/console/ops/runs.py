@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_grants
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError
 from tenantsync.store.models import (
@@ -23,6 +24,9 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.worker import queue
+
+if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
+    from tenantsync.console.auth import Principal
 
 
 def start_run(session: Session, task: ScheduledTask, trigger: Trigger, requested_by: str) -> Run:
@@ -90,23 +94,39 @@ def list_runs(session: Session, f: RunFilter, page: int, per_page: int) -> Page[
     return paginate(session, stmt, page, per_page)
 
 
-def change_log(session: Session, run_id: int, page: int, per_page: int) -> Page[ChangeRecord]:
-    """The change records of a run, in the order they were made."""
+def change_log(
+    session: Session, run_id: int, page: int, per_page: int, viewer: Principal
+) -> Page[ChangeRecord]:
+    """The change records of a run that ``viewer`` may see, in the order they were made."""
     stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
+    if not sees_grants(viewer):
+        stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
     return paginate(session, stmt, page, per_page)
+
+
+def hidden_changes(session: Session, run_id: int, viewer: Principal) -> int:
+    """How many change records of a run are left out for ``viewer`` (grant changes)."""
+    if sees_grants(viewer):
+        return 0
+    stmt = select(func.count()).where(
+        ChangeRecord.run_id == run_id, ChangeRecord.entity == GRANT_ENTITY
+    )
+    return session.scalar(stmt) or 0
 
 
 @dataclass
 class PlanGroup:
-    """The changes of one action in a plan."""
+    """The changes of one action in a plan; ``hidden`` of them left out for the viewer."""
 
     action: str
     count: int
     changes: list[dict[str, Any]] = field(default_factory=list)
+    hidden: int = 0
 
 
-def plan_groups(plan: dict[str, Any] | None) -> list[PlanGroup]:
-    """A stored plan grouped by action, with the count of each action."""
+def plan_groups(plan: dict[str, Any] | None, viewer: Principal) -> list[PlanGroup]:
+    """A stored plan grouped by action, with the count of each action; the entries
+    ``viewer`` may not see are counted, not listed."""
     if not plan:
         return []
     totals: dict[str, int] = defaultdict(int)
@@ -117,11 +137,14 @@ def plan_groups(plan: dict[str, Any] | None) -> list[PlanGroup]:
     for change in plan.get("changes") or []:
         action = str(change.get("action", "?"))
         group = groups.setdefault(action, PlanGroup(action, totals.get(action, 0)))
-        group.changes.append(change)
+        if hides_change(viewer, change.get("entity")):
+            group.hidden += 1
+        else:
+            group.changes.append(change)
     for action, count in totals.items():
         groups.setdefault(action, PlanGroup(action, count))
     for group in groups.values():
-        group.count = max(group.count, len(group.changes))
+        group.count = max(group.count, len(group.changes) + group.hidden)
     return sorted(groups.values(), key=lambda g: g.action)
 
 

@@ -7,11 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tenantsync.console.auth import PageReader, Principal, TooManyAttempts
+from tenantsync.console.auth import (
+    DbSession,
+    PageReader,
+    Principal,
+    TooManyAttempts,
+    bind_session,
+)
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.password import change_own_password
-from tenantsync.console.sessions import sign_in_session
 from tenantsync.store.accounts import MIN_PASSWORD_LENGTH
 
 router = APIRouter()
@@ -39,7 +44,7 @@ def account(request: Request, me: PageReader) -> HTMLResponse:
 
 @router.post("/account/password", response_model=None)
 def change_password(
-    request: Request, me: PageReader, form: Form
+    request: Request, db: DbSession, me: PageReader, form: Form
 ) -> HTMLResponse | RedirectResponse:
     """Change your password; every other session of the account is signed out, this one
     stays signed in. Errors name each wrong field; the passwords are never shown again."""
@@ -57,5 +62,5 @@ def change_password(
         response = _page(request, me, 429, {"current_password": str(exc)})
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    sign_in_session(request, me.account_id, epoch)
+    bind_session(request, db, me.account_id, epoch)
     return redirect(request, "/account", "Password changed; your other sessions were signed out")

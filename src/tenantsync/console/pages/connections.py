@@ -99,7 +99,8 @@ def connection(request: Request, connection_id: Id, db: DbSession, me: PageReade
 def update_connection(
     request: Request, connection_id: Id, db: DbSession, me: PageWriter, form: Form
 ) -> HTMLResponse | RedirectResponse:
-    """Save changes; empty secret fields keep the stored secrets."""
+    """Save changes; empty secret fields keep the stored secrets, unless the tenant, the app
+    or an endpoint changes: then the secret is asked for again (shown next to its field)."""
     conn = get_or_404(db, Connection, connection_id, "connection")
     try:
         changed = ops.update_connection(db, state_of(request).box, conn, _input(form))

@@ -13,6 +13,7 @@ from tenantsync.console.auth import DbSession, PageReader, PageWriter
 from tenantsync.console.ops import runs as run_ops
 from tenantsync.console.ops import tokens as ops
 from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.ops.grant_data import HIDDEN, audit_rows
 from tenantsync.console.pages.render import form_data, redirect, render
 
 router = APIRouter()
@@ -75,6 +76,9 @@ def audit(
     action: SearchText = "",
     page: PageNo = 1,
 ) -> HTMLResponse:
-    """The audit log of administrative actions, newest first."""
-    entries = ops.audit_log(db, page, 50, actor, action)
-    return render(request, "audit.html", me, entries=entries, actor=actor, action=action)
+    """The audit log of administrative actions, newest first (the grants of delegate actions
+    for super administrators only)."""
+    entries = audit_rows(me, ops.audit_log(db, page, 50, actor, action))
+    return render(
+        request, "audit.html", me, entries=entries, actor=actor, action=action, hidden=HIDDEN
+    )

@@ -14,6 +14,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
+from tenantsync.console.ops.grant_data import HIDDEN, visible_messages
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.store.models import Organization, Run, RunStatus, ScheduledTask, Trigger
@@ -59,15 +60,20 @@ def runs(
 def run_page(
     request: Request, run_id: Id, db: DbSession, me: PageReader, page: PageNo = 1
 ) -> HTMLResponse:
-    """A run: counts, messages, its plan by action, the paged change log."""
+    """A run: counts, messages, its plan by action, the paged change log (what names
+    delegate grants for super administrators only; others are told it was left out)."""
     run = get_or_404(db, Run, run_id, "run")
+    messages, _ = visible_messages(me, run.task.definition.type, run.messages or [])
     return render(
         request,
         "run.html",
         me,
         run=run,
-        groups=ops.plan_groups(run.plan),
-        changes=ops.change_log(db, run.id, page, 100),
+        messages=messages,
+        groups=ops.plan_groups(run.plan, me),
+        changes=ops.change_log(db, run.id, page, 100, me),
+        hidden_changes=ops.hidden_changes(db, run.id, me),
+        hidden=HIDDEN,
         awaits=ops.stopped_at_threshold(run),
         confirmed_by=db.scalar(select(Run.id).where(Run.confirms_run_id == run.id)),
         refresh=not run.status.finished,

@@ -8,7 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tenantsync.console.audit import record
-from tenantsync.console.auth import TooManyAttempts, session_principal, sign_in
+from tenantsync.console.auth import (
+    TooManyAttempts,
+    end_request_session,
+    session_principal,
+    sign_in,
+)
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.sessions import sign_out_session
 from tenantsync.console.state import client_address, state_of
@@ -64,10 +69,12 @@ def signin_submit(request: Request, form: Form) -> HTMLResponse | RedirectRespon
 
 @router.post("/signout")
 def signout(request: Request, form: Form) -> RedirectResponse:
-    """End the session."""
+    """End the session on the server (a copy of its cookie stops working at once); the
+    account's sessions in other browsers stay signed in."""
     principal = session_principal(request)
-    if principal is not None:
-        with state_of(request).db.session() as session:
+    with state_of(request).db.session() as session:
+        if principal is not None:
             record(session, principal, "sign_out", principal.email)
+        end_request_session(request, session)
     sign_out_session(request)
     return redirect(request, "/signin", "Signed out")

@@ -85,6 +85,7 @@ def sync_permissions(ctx: RunContext, open_reader: ReaderFactory) -> Outcome:
                     "level": "warning",
                     "text": f"the task's scope ({scope.description}) holds no mailbox: "
                     "nothing was read and no grant was removed",
+                    "grant_data": False,
                 }
             ],
         )
@@ -197,8 +198,14 @@ def _stamps(reader: PermissionReader, scope: Scope) -> dict[int, datetime | None
 def _outcome(
     scope: Scope, result: ReadResult, plan: GrantPlan, names: Names, *, full: bool
 ) -> Outcome:
+    # "grant_data" tells the console what only super administrators may read: the skip
+    # warnings name trustees on mailboxes; the unread notice names mailboxes only.
     messages: list[dict[str, Any]] = [
-        {"level": "warning", "text": line} for line in (*result.notes, *result.skips.warnings())
+        *({"level": "warning", "text": line, "grant_data": False} for line in result.notes),
+        *(
+            {"level": "warning", "text": line, "grant_data": True}
+            for line in result.skips.warnings()
+        ),
     ]
     status = RunStatus.WARNING if result.notes else RunStatus.SUCCEEDED
     if result.failures:
@@ -215,6 +222,7 @@ def _outcome(
                 "text": f"permissions of {len(result.failures)} mailboxes could not be read; "
                 f"their grants were kept as they were: {listed}",
                 "mailboxes": [f.mailbox.address for f in result.failures],
+                "grant_data": False,
             }
         )
     if plan.kept_unresolved:
@@ -231,6 +239,7 @@ def _outcome(
                 f"their mailbox's entries for that right name a trustee that could not be "
                 f"resolved: {listed}",
                 "mailboxes": sorted({names.address(g.mailbox_id) for g in plan.kept_unresolved}),
+                "grant_data": True,
             }
         )
     counts: dict[str, Any] = {
@@ -287,6 +296,7 @@ def _rise_warning(previous: ReadState, current: ReadState) -> list[dict[str, Any
             "level": "warning",
             "text": f"unresolved trustees rose from {before} to {now} since the last run: "
             "the read may be incomplete (the grants they concern were kept)",
+            "grant_data": False,
         }
     ]
 

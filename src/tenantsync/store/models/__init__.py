@@ -4,6 +4,7 @@ from tenantsync.store.models.accounts import (
     ApiToken,
     AuditEntry,
     ConsoleAccount,
+    ConsoleSession,
 )
 from tenantsync.store.models.base import (
     NAMING,
@@ -45,6 +46,7 @@ __all__ = [
     "ChangeRecord",
     "Connection",
     "ConsoleAccount",
+    "ConsoleSession",
     "Definition",
     "DelegateGrant",
     "Domain",

@@ -1,4 +1,4 @@
-"""Console accounts, API tokens and the audit log."""
+"""Console accounts, their signed-in sessions, API tokens and the audit log."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ class ConsoleAccount(Base):
     last_sign_in_at: Mapped[datetime | None]
     # Raised when the password changes; a session signed in under an older value has ended.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ConsoleSession(Base):
+    """A signed-in console session. Its cookie carries a random id of which only the SHA-256
+    is stored; signing out ends the row, so every console process refuses the cookie."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("console_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
