@@ -85,7 +85,7 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
                 window_start=sched.window.start if sched.window else None,
                 window_end=sched.window.end if sched.window else None,
             )
-            _at(loaded, (*base, "schedules", j), timing.validate)
+            _check_timing(loaded, (*base, "schedules", j), timing)
         definitions = {d.name: d for d in org.definitions}
         schedules = {s.name for s in org.schedules}
         connections = {c.name for c in org.connections}
@@ -115,6 +115,16 @@ def _unique(loaded: LoadedDocument, base: tuple[Any, ...], org: OrganizationSpec
             if item.name in seen:
                 _fail(loaded, (*base, kind, j, "name"), f"{item.name!r} appears twice")
             seen.add(item.name)
+
+
+def _check_timing(loaded: LoadedDocument, loc: tuple[Any, ...], timing: Timing) -> None:
+    """Point a refused schedule at the key that is wrong (cron, interval, timezone, window)."""
+    try:
+        timing.validate()
+    except ConfigError as exc:
+        key = exc.field if exc.field in {"cron", "interval", "timezone", "window"} else None
+        message = str(exc).removeprefix(f"{exc.field}: ") if exc.field else str(exc)
+        _fail(loaded, (*loc, key) if key else loc, message)
 
 
 def _at(loaded: LoadedDocument, loc: tuple[Any, ...], check: Any) -> Any:
