@@ -176,14 +176,7 @@ def _apply_org(
             {
                 "kind": conn.kind,
                 "params": conn.params(),
-                "secret_ref": ";".join(
-                    f"{k}={r.describe()}"
-                    for k, r in (
-                        ("client_secret", conn.client_secret),
-                        ("certificate", conn.certificate),
-                    )
-                    if r is not None
-                ),
+                "secret_ref": conn.secret_ref(),
             },
             secret=(box, connection_secret(conn)),
         )

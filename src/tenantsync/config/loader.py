@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from tenantsync.config.schema import Document
+from tenantsync.config.schema import UNION_TAGS, Document
 from tenantsync.errors import ConfigError
 
 
@@ -65,14 +65,15 @@ def validation_error(
     for err in exc.errors():
         loc = [p for p in err["loc"] if not _is_union_tag(p)]
         line = line_of(node, loc)
-        lines.append(f"{source}:{line}: {describe_path(data, loc)}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}:{line}: {describe_path(data, loc)}: {message}")
     first = lines[0]
     more = "" if len(lines) == 1 else "\n" + "\n".join(lines[1:])
     return ConfigError(first + more)
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part.startswith("literal[") or part in {"ScopeSpec"})
+    return isinstance(part, str) and part in UNION_TAGS
 
 
 def line_of(node: yaml.Node | None, loc: list[Any]) -> int:

@@ -86,3 +86,62 @@ def test_a_cron_of_six_fields_is_refused_it_would_run_every_second(
     assert count(db, Organization) == 0 and count(db, Schedule) == 0
     assert apply(SCHEDULE.format(cron="*/5 * * * *")).code == 0
     assert count(db, Schedule) == 1
+
+
+LONG_DOMAIN = ".".join(["a" * 60] * 5) + ".com"  # 308 characters; the store holds 255
+LONG_CRON = ",".join(str(m) for m in range(60)) + " * * * *"  # a valid cron of 177; 120 fit
+LONG_DN = "CN=" + "x" * 1100 + ",DC=contoso,DC=com"  # 1024 fit
+LONG_VARIABLE = "CONTOSO_" + "X" * 300
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path"),
+    [
+        (
+            "organizations:\n  - name: contoso\n    display_name: " + "C" * 300 + "\n",
+            3,
+            "organizations[contoso].display_name",
+        ),
+        (
+            "organizations:\n  - name: contoso\n    domains:\n      - contoso.com\n"
+            f"      - {LONG_DOMAIN}\n",
+            5,
+            "organizations[contoso].domains[1]",
+        ),
+        (
+            "organizations:\n  - name: contoso\n    schedules:\n      - name: busy\n"
+            f'        cron: "{LONG_CRON}"\n',
+            5,
+            "organizations[contoso].schedules[busy].cron",
+        ),
+        (
+            "organizations:\n  - name: contoso\n    definitions:\n      - name: hk\n"
+            "        type: housekeeping\n    tasks:\n      - name: t\n        definition: hk\n"
+            f'        scope: {{dn: "{LONG_DN}"}}\n',
+            9,
+            "organizations[contoso].tasks[t].scope.dn",
+        ),
+        (
+            "organizations:\n  - name: contoso\n    connections:\n      - name: m365\n"
+            "        tenant_id: t\n        client_id: c\n"
+            f"        client_secret: {{env: {LONG_VARIABLE}}}\n",
+            7,
+            "organizations[contoso].connections[m365].client_secret.env",
+        ),
+    ],
+    ids=["display name", "domain", "cron", "scope dn", "secret reference"],
+)
+def test_a_value_longer_than_the_store_holds_is_refused_at_its_line_and_field(
+    apply: Apply,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    line: int,
+    path: str,
+) -> None:
+    monkeypatch.setenv(LONG_VARIABLE, "s3cret")
+    refused = apply(text)
+    assert refused.code == 2
+    message = refused.refused_at(line)
+    assert f": {path}: " in message and "at most" in message
+    assert count(db, Organization) == 0

@@ -10,8 +10,24 @@ import pytest
 from sqlalchemy import select
 
 from tenantsync.store.database import Database
-from tenantsync.store.models import Role, Schedule
+from tenantsync.store.models import (
+    Base,
+    Connection,
+    ConsoleAccount,
+    Definition,
+    Domain,
+    Organization,
+    Role,
+    Schedule,
+    ScheduledTask,
+)
 from tests.support.console import Seeded, seed_directory
+
+# Each is valid but for its length, which is over what its column holds.
+LONG_DOMAIN = ".".join(["a" * 60] * 5) + ".com"  # 308 characters, 255 fit
+LONG_CRON = ",".join(str(m) for m in range(60)) + " * * * *"  # 177 characters, 120 fit
+LONG_DN = "CN=" + "x" * 1100 + ",OU=Staff,DC=contoso,DC=example"  # 1024 fit
+LONG_EMAIL = "a" * 400 + "@contoso.example"  # 320 fit
 
 
 @pytest.fixture
@@ -45,3 +61,103 @@ def test_a_six_field_cron_is_refused_by_the_schedule_form_and_the_api(
     )
     assert answer.status_code == 422 and "5 fields" in answer.json()["errors"]["cron"]
     assert "fast" not in schedules(db)
+
+
+def rows(db: Database, model: type[Base]) -> int:
+    with db.session() as session:
+        return session.query(model).count()
+
+
+def definition_of(db: Database, seeded: Seeded) -> int:
+    with db.session() as session:
+        task = session.get(ScheduledTask, seeded.task_id)
+        assert task is not None
+        return task.definition_id
+
+
+def test_every_form_refuses_a_value_longer_than_the_store_holds_at_its_field(
+    root: Any, seeded: Seeded, db: Database
+) -> None:
+    org = f"/organizations/{seeded.org_id}"
+    definition = str(definition_of(db, seeded))
+    cases: list[tuple[str, dict[str, str], str, type[Base]]] = [
+        (
+            "/organizations",
+            {"name": "fabrikam", "display_name": "F" * 300},
+            "display_name",
+            Organization,
+        ),
+        ("/organizations", {"name": "f" * 121}, "name", Organization),
+        (f"{org}/domains", {"name": LONG_DOMAIN}, "name", Domain),
+        (f"{org}/schedules/new", {"name": "s", "cron": LONG_CRON}, "cron", Schedule),
+        (f"{org}/schedules/new", {"name": "s" * 121, "interval_seconds": "60"}, "name", Schedule),
+        (f"{org}/definitions/new", {"type": "probe", "name": "d" * 121}, "name", Definition),
+        (
+            f"{org}/tasks/new",
+            {"name": "t", "definition_id": definition, "scope_kind": "dn", "scope_dn": LONG_DN},
+            "scope_value",
+            ScheduledTask,
+        ),
+        (
+            f"{org}/connections/new",
+            {"name": "c" * 121, "tenant_id": "t", "client_id": "c", "client_secret": "s"},
+            "name",
+            Connection,
+        ),
+        (
+            "/accounts",
+            {"email": LONG_EMAIL, "password": "a long enough password", "role": "admin"},
+            "email",
+            ConsoleAccount,
+        ),
+    ]
+    for url, form, field, model in cases:
+        before = rows(db, model)
+        page = root.submit(url, form)
+        assert "at most" in error_at(page, field), (url, field)
+        assert rows(db, model) == before, url
+
+
+def test_the_api_refuses_a_value_longer_than_the_store_holds_naming_the_field(
+    api: Any, seeded: Seeded, db: Database
+) -> None:
+    root = api(Role.SUPER_ADMIN)
+    org = f"/api/v1/organizations/{seeded.org_id}"
+    definition = definition_of(db, seeded)
+    cases: list[tuple[str, dict[str, Any], str, type[Base]]] = [
+        (
+            "/api/v1/organizations",
+            {"name": "fabrikam", "display_name": "F" * 300},
+            "display_name",
+            Organization,
+        ),
+        (f"{org}/domains", {"name": LONG_DOMAIN}, "name", Domain),
+        (f"{org}/schedules", {"name": "s", "cron": LONG_CRON}, "cron", Schedule),
+        (f"{org}/definitions", {"name": "d" * 121, "type": "probe"}, "name", Definition),
+        (
+            f"{org}/tasks",
+            {"name": "t", "definition_id": definition, "scope_kind": "dn", "scope_value": LONG_DN},
+            "scope_value",
+            ScheduledTask,
+        ),
+        (
+            f"{org}/connections",
+            {"name": "c" * 121, "tenant_id": "t", "client_id": "c", "client_secret": "s"},
+            "name",
+            Connection,
+        ),
+        (
+            "/api/v1/accounts",
+            {"email": LONG_EMAIL, "password": "a long enough password", "role": "admin"},
+            "email",
+            ConsoleAccount,
+        ),
+    ]
+    for url, body, field, model in cases:
+        before = rows(db, model)
+        answer = root.post(url, json=body)
+        assert answer.status_code == 422, (url, answer.status_code, answer.text[:300])
+        errors = answer.json()["errors"]
+        named = [k for k in errors if k.split(".")[-1] == field]
+        assert named and "at most" in errors[named[0]], (url, errors)
+        assert rows(db, model) == before, url

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
 from tenantsync.errors import ConfigError
+from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     Connection,
     Definition,
@@ -35,8 +36,8 @@ def check_name(session: Session, model: Any, org_id: int, name: str, self_id: in
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "must not be empty"})
-    if len(name) > 120:
-        raise FieldErrors({"name": "at most 120 characters"})
+    if errors := too_long(model, name=name):
+        raise FieldErrors(errors)
     taken = session.scalar(
         select(model.id).where(model.organization_id == org_id, model.name == name)
     )
@@ -109,7 +110,11 @@ def save_schedule(
     session: Session, org_id: int, data: ScheduleInput, schedule: Schedule | None = None
 ) -> Schedule:
     """Create or change a schedule and re-arm the tasks that use it."""
-    name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    errors: dict[str, str] = {}
+    try:
+        name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
     cron = (data.cron or "").strip() or None
     timing = Timing(
         interval_seconds=data.interval_seconds,
@@ -118,13 +123,16 @@ def save_schedule(
         window_start=data.window_start,
         window_end=data.window_end,
     )
+    errors.update(too_long(Schedule, cron=timing.cron, timezone=timing.timezone))
     try:
         timing.validate()
     except ConfigError as exc:
         field = {"interval/cron": "interval_seconds", "interval": "interval_seconds"}.get(
             exc.field or "", exc.field or "_"
         )
-        raise FieldErrors({field: str(exc).split(": ", 1)[-1]}) from None
+        errors.setdefault(field, str(exc).split(": ", 1)[-1])
+    if errors:
+        raise FieldErrors(errors)
     if schedule is None:
         schedule = Schedule(organization_id=org_id, name=name)
         session.add(schedule)
@@ -234,6 +242,9 @@ def _scope(session: Session, org_id: int, data: TaskInput, errors: dict[str, str
     value = (data.scope_value or "").strip()
     if not value:
         errors["scope_value"] = f"give the {data.scope_kind} of the group"
+        return None
+    if too := too_long(ScheduledTask, scope_value=value):
+        errors.update(too)
         return None
     if data.scope_kind == "group":
         found = session.scalar(
