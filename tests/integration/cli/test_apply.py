@@ -51,9 +51,9 @@ def apply(
     monkeypatch.setenv("TENANTSYNC_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CONTOSO_CLIENT_SECRET", "s3cret")
 
-    def run(text: str, *args: str) -> Applied:
+    def run(text: str | bytes, *args: str) -> Applied:
         path = tmp_path / "tenants.yaml"
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
         capsys.readouterr()
         with pytest.raises(SystemExit) as done:
             main(["apply", str(path), *args])
@@ -145,3 +145,33 @@ def test_a_value_longer_than_the_store_holds_is_refused_at_its_line_and_field(
     message = refused.refused_at(line)
     assert f": {path}: " in message and "at most" in message
     assert count(db, Organization) == 0
+
+
+def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(
+    apply: Apply, db: Database
+) -> None:
+    refused = apply(
+        "organizations:\n  - name: contoso\n    display_name: Contoso\n"
+        "    domains: [contoso.com]\n    display_name: Contoso Ltd\n"
+    )
+    message = refused.refused_at(5)
+    assert "organizations[contoso].display_name" in message
+    assert "'display_name' is given twice (first on line 3)" in message
+    assert count(db, Organization) == 0
+
+
+def test_a_file_nested_thousands_of_levels_deep_is_refused_without_a_traceback(
+    apply: Apply, db: Database
+) -> None:
+    deep = apply("organizations: " + "[" * 3000 + "]" * 3000 + "\n")
+    assert "nested more than" in deep.refused_at(1)
+    block = "organizations:\n" + "".join("  " * i + f"- k{i}:\n" for i in range(1, 1500))
+    assert "nested more than" in apply(block).err
+    assert count(db, Organization) == 0
+
+
+def test_a_file_that_is_not_utf8_text_is_refused_in_one_line(apply: Apply) -> None:
+    refused = apply(b"organizations:\n  - name: caf\xe9\n")
+    assert refused.code == 2
+    assert "not UTF-8" in refused.err and "Traceback" not in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
