@@ -66,9 +66,13 @@ def connection_secret(spec: ConnectionSpec) -> dict[str, str]:
 
 def check_document(loaded: LoadedDocument, registry: Registry) -> None:
     """Every check that needs no database: references, options, timings, secrets."""
-    for i, org in enumerate(loaded.document.organizations):
+    organizations = loaded.document.organizations
+    _unique(loaded, ("organizations",), [org.name for org in organizations])
+    for i, org in enumerate(organizations):
         base = ("organizations", i)
-        _unique(loaded, base, org)
+        _unique(loaded, (*base, "domains"), org.domains, key=None)
+        for kind in ("connections", "definitions", "schedules", "tasks"):
+            _unique(loaded, (*base, kind), [item.name for item in getattr(org, kind)])
         for j, conn in enumerate(org.connections):
             _at(loaded, (*base, "connections", j), lambda c=conn: connection_secret(c))
         for j, dspec in enumerate(org.definitions):
@@ -108,13 +112,18 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
                 _fail(loaded, (*loc, "connection"), f"a {dtype.name} task needs a connection")
 
 
-def _unique(loaded: LoadedDocument, base: tuple[Any, ...], org: OrganizationSpec) -> None:
-    for kind in ("connections", "definitions", "schedules", "tasks"):
-        seen: set[str] = set()
-        for j, item in enumerate(getattr(org, kind)):
-            if item.name in seen:
-                _fail(loaded, (*base, kind, j, "name"), f"{item.name!r} appears twice")
-            seen.add(item.name)
+def _unique(
+    loaded: LoadedDocument, where: tuple[Any, ...], names: list[str], key: str | None = "name"
+) -> None:
+    """Refuse the second of two list items with one name (``key`` None: the items are the
+    names), pointing at both lines."""
+    first: dict[str, int] = {}
+    for j, name in enumerate(names):
+        loc = (*where, j, key) if key else (*where, j)
+        if name in first:
+            earlier = (*where, first[name], key) if key else (*where, first[name])
+            _fail(loaded, loc, f"{name!r} appears twice (first on line {loaded.line(*earlier)})")
+        first[name] = j
 
 
 def _check_timing(loaded: LoadedDocument, loc: tuple[Any, ...], timing: Timing) -> None:

@@ -31,7 +31,11 @@ class LoadedDocument:
 
     def where(self, *loc: Any) -> str:
         """``file:line`` of the field at ``loc``."""
-        return f"{self.source}:{line_of(self.node, list(loc))}"
+        return f"{self.source}:{self.line(*loc)}"
+
+    def line(self, *loc: Any) -> int:
+        """The line of the field at ``loc``."""
+        return line_of(self.node, list(loc))
 
     def path(self, *loc: Any) -> str:
         """A readable path to the field at ``loc``."""

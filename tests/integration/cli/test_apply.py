@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tenantsync.cli import main
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.store.models import Base, Organization, Schedule
+from tenantsync.store.models import Base, Domain, Organization, Schedule
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,25 @@ def test_a_file_that_is_not_utf8_text_is_refused_in_one_line(apply: Apply) -> No
     assert refused.code == 2
     assert "not UTF-8" in refused.err and "Traceback" not in refused.err
     assert len(refused.err.strip().splitlines()) == 1
+
+
+def test_an_organization_named_twice_is_refused_at_the_second(apply: Apply, db: Database) -> None:
+    refused = apply(
+        "organizations:\n  - name: contoso\n    domains: [contoso.com]\n"
+        "  - name: contoso\n    domains: [contoso.de]\n"
+    )
+    message = refused.refused_at(4)
+    assert "organizations[contoso].name: 'contoso' appears twice (first on line 2)" in message
+    assert count(db, Organization) == 0
+
+
+def test_a_domain_given_twice_is_refused_with_its_line_not_a_traceback(
+    apply: Apply, db: Database
+) -> None:
+    refused = apply(
+        "organizations:\n  - name: contoso\n    domains:\n      - contoso.com\n"
+        "      - Contoso.COM\n"
+    )
+    message = refused.refused_at(5)
+    assert "domains[1]: 'contoso.com' appears twice (first on line 4)" in message
+    assert count(db, Organization) == 0 and count(db, Domain) == 0
