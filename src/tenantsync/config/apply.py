@@ -23,6 +23,7 @@ from tenantsync.store.models import (
     ScheduledTask,
 )
 from tenantsync.store.secretbox import SecretBox
+from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.worker.registry import Registry
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
@@ -30,11 +31,13 @@ from tenantsync.worker.timing import Timing
 
 @dataclass
 class ApplyReport:
-    """What an apply created, updated and left unchanged, as ``kind name`` lines."""
+    """What an apply created, updated and left unchanged, as ``kind name`` lines, and notes
+    on what it could not check yet, as ``file:line: field: note`` lines."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def note(self, outcome: str, what: str) -> None:
         getattr(self, outcome).append(what)
@@ -126,6 +129,36 @@ def _unique(
         first[name] = j
 
 
+def check_references(session: Session, loaded: LoadedDocument, registry: Registry) -> list[str]:
+    """Task scopes and filter rules against the groups synced into each organization; the
+    notes say what cannot be checked before the organization's first sync."""
+    notes: list[str] = []
+    for i, org in enumerate(loaded.document.organizations):
+        base = ("organizations", i)
+        org_id = session.scalar(select(Organization.id).where(Organization.name == org.name))
+        directory = SyncedDirectory(session, org_id)
+        for j, dspec in enumerate(org.definitions):
+            options = registry.validate_options(dspec.type, dspec.options)
+            at_options = (*base, "definitions", j, "options")
+            notes += _findings(loaded, at_options, check_options(directory, options))
+        for j, task in enumerate(org.tasks):
+            if task.scope != "all":
+                kind, value = task.scope.kind_value()
+                at_scope = (*base, "tasks", j, "scope", kind)
+                notes += _findings(loaded, at_scope, check_scope(directory, kind, value))
+    return notes
+
+
+def _findings(loaded: LoadedDocument, base: tuple[Any, ...], found: Findings) -> list[str]:
+    """Fail at the first problem; otherwise the notes as ``file:line: field: note``."""
+    for loc, message in found.problems:
+        _fail(loaded, (*base, *loc), message)
+    return [
+        f"{loaded.where(*base, *loc)}: {loaded.path(*base, *loc)}: {message}"
+        for loc, message in found.notes
+    ]
+
+
 def _check_timing(loaded: LoadedDocument, loc: tuple[Any, ...], timing: Timing) -> None:
     """Point a refused schedule at the key that is wrong (cron, interval, timezone, window)."""
     try:
@@ -152,7 +185,7 @@ def apply_document(
 ) -> ApplyReport:
     """Create or update everything the document names; nothing is written if any check fails."""
     check_document(loaded, registry)
-    report = ApplyReport()
+    report = ApplyReport(notes=check_references(session, loaded, registry))
     for org_spec in loaded.document.organizations:
         _apply_org(session, org_spec, box, report)
     session.flush()

@@ -13,7 +13,19 @@ from sqlalchemy import func, select
 from tenantsync.cli import main
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.store.models import Base, Domain, Organization, Schedule
+from tenantsync.store.directory import create_organization
+from tenantsync.store.models import (
+    Base,
+    Definition,
+    Domain,
+    GroupKind,
+    Mailbox,
+    MailboxKind,
+    Organization,
+    Schedule,
+    ScheduledTask,
+    SourceGroup,
+)
 
 
 @dataclass(frozen=True)
@@ -197,3 +209,132 @@ def test_a_domain_given_twice_is_refused_with_its_line_not_a_traceback(
     message = refused.refused_at(5)
     assert "domains[1]: 'contoso.com' appears twice (first on line 4)" in message
     assert count(db, Organization) == 0 and count(db, Domain) == 0
+
+
+def sync_groups_into_contoso(db: Database) -> None:
+    """Rows as a user sync leaves them: a group with an address and a DN, a distribution
+    group's address, and a mailbox under OU=Staff."""
+    with db.session() as session:
+        org = create_organization(session, "contoso")
+        session.add_all(
+            [
+                SourceGroup(
+                    organization_id=org.id,
+                    source_id="g-sales",
+                    name="Sales",
+                    mail="sales@contoso.com",
+                    dn="CN=Sales,OU=Groups,DC=contoso,DC=com",
+                    kind=GroupKind.SECURITY,
+                ),
+                Mailbox(
+                    organization_id=org.id,
+                    primary_address="team@contoso.com",
+                    kind=MailboxKind.GROUP,
+                ),
+                Mailbox(
+                    organization_id=org.id,
+                    primary_address="ann@contoso.com",
+                    kind=MailboxKind.USER,
+                    source_dn="CN=Ann,OU=Staff,DC=contoso,DC=com",
+                ),
+            ]
+        )
+
+
+TASK = """\
+organizations:
+  - name: contoso
+    definitions:
+      - name: hk
+        type: housekeeping
+    tasks:
+      - name: t
+        definition: hk
+        scope: {scope}
+"""
+MEMBER_OF = """\
+organizations:
+  - name: contoso
+    definitions:
+      - name: users
+        type: user_sync
+        options:
+          rules:
+            - name: finance
+              field: memberOf
+              operator: member-of
+              value: {group}
+              policy_group: {destination}
+"""
+
+
+@pytest.mark.parametrize(
+    ("scope", "problem"),
+    [
+        ("{group: Marketing}", "no synced group named 'Marketing'"),
+        ("{address: nobody@contoso.com}", "no synced group has the address"),
+        ("{address: ann@contoso.com}", "a mailbox's address, not a group's"),
+        ("{dn: 'CN=Nobody,OU=Gone,DC=contoso,DC=com'}", "no synced group, mailbox or container"),
+    ],
+    ids=["group", "address", "mailbox address", "dn"],
+)
+def test_a_scope_naming_what_the_organization_has_not_synced_is_refused(
+    apply: Apply, db: Database, scope: str, problem: str
+) -> None:
+    sync_groups_into_contoso(db)
+    message = apply(TASK.format(scope=scope)).refused_at(9)
+    assert "organizations[contoso].tasks[t].scope." in message and problem in message
+    assert count(db, ScheduledTask) == 0 and count(db, Definition) == 0
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "{group: sales}",
+        "{group: g-sales}",
+        "{address: Sales@contoso.com}",
+        "{address: team@contoso.com}",
+        "{dn: 'CN=Sales,OU=Groups,DC=contoso,DC=com'}",
+        "{dn: 'OU=Staff,DC=contoso,DC=com'}",
+    ],
+)
+def test_a_scope_naming_a_synced_group_address_or_container_is_accepted(
+    apply: Apply, db: Database, scope: str
+) -> None:
+    sync_groups_into_contoso(db)
+    applied = apply(TASK.format(scope=scope))
+    assert applied.code == 0, applied.err
+    assert "note:" not in applied.out
+    assert count(db, ScheduledTask) == 1
+
+
+def test_a_member_of_rule_naming_an_unknown_group_is_refused_naming_the_rule(
+    apply: Apply, db: Database
+) -> None:
+    sync_groups_into_contoso(db)
+    message = apply(MEMBER_OF.format(group="Marketing", destination="Finance")).refused_at(11)
+    assert "definitions[users].options.rules[finance].value" in message
+    assert "rule 1 (finance): no synced group named 'Marketing'" in message
+    assert count(db, Definition) == 0
+    assert apply(MEMBER_OF.format(group="SALES", destination="Finance")).code == 0
+
+
+def test_before_anything_is_synced_a_scope_or_rule_is_accepted_with_a_note(
+    apply: Apply, db: Database
+) -> None:
+    applied = apply(TASK.format(scope="{group: Marketing}"))
+    assert applied.code == 0, applied.err
+    note = next(line for line in applied.out.splitlines() if line.startswith("note: "))
+    assert f"{applied.file}:9: organizations[contoso].tasks[t].scope.group" in note
+    assert "'Marketing' cannot be checked yet" in note and "first run" in note
+    rule = apply(MEMBER_OF.format(group="Marketing", destination="Finance"))
+    assert rule.code == 0 and "rule 1 (finance): group 'Marketing' cannot be checked" in rule.out
+
+
+def test_a_rule_destination_longer_than_a_policy_group_name_is_refused(
+    apply: Apply, db: Database
+) -> None:
+    refused = apply(MEMBER_OF.format(group="Sales", destination="P" * 121))
+    message = refused.refused_at(12)
+    assert "rules[finance].policy_group" in message and "at most 120 characters" in message
+    assert count(db, Organization) == 0

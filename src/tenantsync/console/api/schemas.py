@@ -185,6 +185,15 @@ class DefinitionOut(Out):
     options: dict[str, Any]
 
 
+class DefinitionSavedOut(DefinitionOut):
+    """A saved definition, with notes on the groups its rules name."""
+
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what could not be checked yet (no groups synced); the first run checks it",
+    )
+
+
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, text(limits.SCHEDULE_NAME, min_length=1)]
@@ -235,6 +244,15 @@ class TaskOut(Out):
     scope_value: str | None
     enabled: bool
     next_due_at: datetime | None
+
+
+class TaskSavedOut(TaskOut):
+    """A saved task, with notes on the group, address or DN its scope names."""
+
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what could not be checked yet (no groups synced); the first run checks it",
+    )
 
 
 class RunOut(Out):
