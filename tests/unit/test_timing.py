@@ -52,6 +52,10 @@ def test_cron_inside_a_window_skips_ticks_outside_it() -> None:
         (Timing(interval_seconds=60, cron="* * * * *"), "interval/cron"),
         (Timing(interval_seconds=0), "interval"),
         (Timing(cron="every tuesday"), "cron"),
+        (Timing(cron="* * * * * *"), "cron"),  # a sixth field would mean every second
+        (Timing(cron="0 2 * *"), "cron"),
+        (Timing(cron="@daily"), "cron"),
+        (Timing(interval_seconds=367 * 86400), "interval"),
         (Timing(interval_seconds=60, timezone="Mars/Olympus"), "timezone"),
         (Timing(interval_seconds=60, window_start=time(9)), "window"),
         (Timing(interval_seconds=60, window_start=time(9), window_end=time(9)), "window"),
@@ -61,6 +65,11 @@ def test_an_impossible_schedule_is_refused_naming_the_field(timing: Timing, fiel
     with pytest.raises(ConfigError) as caught:
         timing.validate()
     assert caught.value.field == field
+
+
+def test_a_six_field_cron_is_refused_saying_five_fields_are_expected() -> None:
+    with pytest.raises(ConfigError, match="5 fields"):
+        Timing(cron="*/10 * * * * *").validate()
 
 
 def test_a_cron_that_never_fires_in_its_window_says_so() -> None:

@@ -84,9 +84,16 @@ def apply(
             session.rollback()
     if as_json:
         emit_json(
-            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "notes": report.notes,
+            }
         )
         return
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False)
     verb = "would be" if check_only else ""
     for outcome in ("created", "updated"):
         for what in getattr(report, outcome):

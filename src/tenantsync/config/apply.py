@@ -24,6 +24,7 @@ from tenantsync.store.models import (
 )
 from tenantsync.store.secret_binding import check_connection_change
 from tenantsync.store.secretbox import SecretBox
+from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.worker.registry import Registry
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
@@ -31,11 +32,13 @@ from tenantsync.worker.timing import Timing
 
 @dataclass
 class ApplyReport:
-    """What an apply created, updated and left unchanged, as ``kind name`` lines."""
+    """What an apply created, updated and left unchanged, as ``kind name`` lines, and notes
+    on what it could not check yet, as ``file:line: field: note`` lines."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def note(self, outcome: str, what: str) -> None:
         getattr(self, outcome).append(what)
@@ -67,9 +70,13 @@ def connection_secret(spec: ConnectionSpec) -> dict[str, str]:
 
 def check_document(loaded: LoadedDocument, registry: Registry) -> None:
     """Every check that needs no database: references, options, timings, secrets."""
-    for i, org in enumerate(loaded.document.organizations):
+    organizations = loaded.document.organizations
+    _unique(loaded, ("organizations",), [org.name for org in organizations])
+    for i, org in enumerate(organizations):
         base = ("organizations", i)
-        _unique(loaded, base, org)
+        _unique(loaded, (*base, "domains"), org.domains, key=None)
+        for kind in ("connections", "definitions", "schedules", "tasks"):
+            _unique(loaded, (*base, kind), [item.name for item in getattr(org, kind)])
         for j, conn in enumerate(org.connections):
             _at(loaded, (*base, "connections", j), lambda c=conn: connection_secret(c))
         for j, dspec in enumerate(org.definitions):
@@ -86,7 +93,7 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
                 window_start=sched.window.start if sched.window else None,
                 window_end=sched.window.end if sched.window else None,
             )
-            _at(loaded, (*base, "schedules", j), timing.validate)
+            _check_timing(loaded, (*base, "schedules", j), timing)
         definitions = {d.name: d for d in org.definitions}
         schedules = {s.name for s in org.schedules}
         connections = {c.name for c in org.connections}
@@ -109,13 +116,58 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
                 _fail(loaded, (*loc, "connection"), f"a {dtype.name} task needs a connection")
 
 
-def _unique(loaded: LoadedDocument, base: tuple[Any, ...], org: OrganizationSpec) -> None:
-    for kind in ("connections", "definitions", "schedules", "tasks"):
-        seen: set[str] = set()
-        for j, item in enumerate(getattr(org, kind)):
-            if item.name in seen:
-                _fail(loaded, (*base, kind, j, "name"), f"{item.name!r} appears twice")
-            seen.add(item.name)
+def _unique(
+    loaded: LoadedDocument, where: tuple[Any, ...], names: list[str], key: str | None = "name"
+) -> None:
+    """Refuse the second of two list items with one name (``key`` None: the items are the
+    names), pointing at both lines."""
+    first: dict[str, int] = {}
+    for j, name in enumerate(names):
+        loc = (*where, j, key) if key else (*where, j)
+        if name in first:
+            earlier = (*where, first[name], key) if key else (*where, first[name])
+            _fail(loaded, loc, f"{name!r} appears twice (first on line {loaded.line(*earlier)})")
+        first[name] = j
+
+
+def check_references(session: Session, loaded: LoadedDocument, registry: Registry) -> list[str]:
+    """Task scopes and filter rules against the groups synced into each organization; the
+    notes say what cannot be checked before the organization's first sync."""
+    notes: list[str] = []
+    for i, org in enumerate(loaded.document.organizations):
+        base = ("organizations", i)
+        org_id = session.scalar(select(Organization.id).where(Organization.name == org.name))
+        directory = SyncedDirectory(session, org_id)
+        for j, dspec in enumerate(org.definitions):
+            options = registry.validate_options(dspec.type, dspec.options)
+            at_options = (*base, "definitions", j, "options")
+            notes += _findings(loaded, at_options, check_options(directory, options))
+        for j, task in enumerate(org.tasks):
+            if task.scope != "all":
+                kind, value = task.scope.kind_value()
+                at_scope = (*base, "tasks", j, "scope", kind)
+                notes += _findings(loaded, at_scope, check_scope(directory, kind, value))
+    return notes
+
+
+def _findings(loaded: LoadedDocument, base: tuple[Any, ...], found: Findings) -> list[str]:
+    """Fail at the first problem; otherwise the notes as ``file:line: field: note``."""
+    for loc, message in found.problems:
+        _fail(loaded, (*base, *loc), message)
+    return [
+        f"{loaded.where(*base, *loc)}: {loaded.path(*base, *loc)}: {message}"
+        for loc, message in found.notes
+    ]
+
+
+def _check_timing(loaded: LoadedDocument, loc: tuple[Any, ...], timing: Timing) -> None:
+    """Point a refused schedule at the key that is wrong (cron, interval, timezone, window)."""
+    try:
+        timing.validate()
+    except ConfigError as exc:
+        key = exc.field if exc.field in {"cron", "interval", "timezone", "window"} else None
+        message = str(exc).removeprefix(f"{exc.field}: ") if exc.field else str(exc)
+        _fail(loaded, (*loc, key) if key else loc, message)
 
 
 def _at(loaded: LoadedDocument, loc: tuple[Any, ...], check: Any) -> Any:
@@ -134,7 +186,7 @@ def apply_document(
 ) -> ApplyReport:
     """Create or update everything the document names; nothing is written if any check fails."""
     check_document(loaded, registry)
-    report = ApplyReport()
+    report = ApplyReport(notes=check_references(session, loaded, registry))
     for org_spec in loaded.document.organizations:
         _apply_org(session, org_spec, box, report)
     session.flush()
@@ -169,14 +221,7 @@ def _apply_org(
             {
                 "kind": conn.kind,
                 "params": conn.params(),
-                "secret_ref": ";".join(
-                    f"{k}={r.describe()}"
-                    for k, r in (
-                        ("client_secret", conn.client_secret),
-                        ("certificate", conn.certificate),
-                    )
-                    if r is not None
-                ),
+                "secret_ref": conn.secret_ref(),
             },
             secret=(box, connection_secret(conn)),
         )

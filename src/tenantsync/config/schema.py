@@ -1,4 +1,8 @@
-"""The shape of a configuration file, validated as a whole before anything is written."""
+"""The shape of a configuration file, validated as a whole before anything is written.
+
+Lengths come from the store's columns (store.limits), so a file never carries a value
+the database would refuse.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,39 @@ import re
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-NAME = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][\w.\- ]*$")]
+from tenantsync.store import limits
+
+_NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
+
+
+def _name(limit: int) -> StringConstraints:
+    return StringConstraints(min_length=1, max_length=limit, pattern=_NAME_PATTERN)
+
+
+def _text(limit: int) -> StringConstraints:
+    return StringConstraints(max_length=limit)
+
+
+OrganizationName = Annotated[str, _name(limits.ORGANIZATION_NAME)]
+ConnectionName = Annotated[str, _name(limits.CONNECTION_NAME)]
+DefinitionName = Annotated[str, _name(limits.DEFINITION_NAME)]
+ScheduleName = Annotated[str, _name(limits.SCHEDULE_NAME)]
+TaskName = Annotated[str, _name(limits.TASK_NAME)]
+ScopeValue = Annotated[str, _text(limits.SCOPE_VALUE)]
+# A connection stores its references as "client_secret=env:…;certificate=file:…".
+_SECRET_REF_PART = (limits.SECRET_REF - len("client_secret=file:;certificate=file:")) // 2
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -20,8 +54,8 @@ class Strict(BaseModel):
 class SecretRef(Strict):
     """Where a secret comes from: an environment variable or a file; never inline."""
 
-    env: str | None = None
-    file: str | None = None
+    env: Annotated[str, _text(_SECRET_REF_PART)] | None = None
+    file: Annotated[str, _text(_SECRET_REF_PART)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> SecretRef:
@@ -41,7 +75,7 @@ class SecretRef(Strict):
 class ConnectionSpec(Strict):
     """A Microsoft 365 tenant (or the sandbox tenant, which speaks the same wire formats)."""
 
-    name: NAME
+    name: ConnectionName
     kind: Literal["m365"] = "m365"
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
@@ -69,10 +103,15 @@ class ConnectionSpec(Strict):
         """The non-secret parameters stored with the connection."""
         return self.model_dump(exclude={"name", "kind", "client_secret", "certificate"})
 
+    def secret_ref(self) -> str:
+        """Where the secrets come from, as stored with the connection."""
+        refs = (("client_secret", self.client_secret), ("certificate", self.certificate))
+        return ";".join(f"{k}={r.describe()}" for k, r in refs if r is not None)
+
 
 class DefinitionSpec(Strict):
-    name: NAME
-    type: str
+    name: DefinitionName
+    type: Annotated[str, _text(limits.DEFINITION_TYPE)]
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -82,10 +121,12 @@ class WindowSpec(Strict):
 
 
 class ScheduleSpec(Strict):
-    name: NAME
+    name: ScheduleName
     interval: str | int | None = Field(default=None, description="e.g. 60s, 15m, 1h, 1d")
-    cron: str | None = None
-    timezone: str = "UTC"
+    cron: Annotated[str, _text(limits.CRON)] | None = Field(
+        default=None, description="five fields: minute hour day-of-month month day-of-week"
+    )
+    timezone: Annotated[str, _text(limits.TIMEZONE)] = "UTC"
     window: WindowSpec | None = None
 
     @field_validator("interval")
@@ -120,9 +161,9 @@ def format_interval(seconds: int) -> str:
 class ScopeSpec(Strict):
     """Members of one group: picked from the synced list, a full DN, or a group's address."""
 
-    group: str | None = None
-    dn: str | None = None
-    address: str | None = None
+    group: ScopeValue | None = None
+    dn: ScopeValue | None = None
+    address: ScopeValue | None = None
 
     @model_validator(mode="after")
     def _one(self) -> ScopeSpec:
@@ -139,34 +180,50 @@ class ScopeSpec(Strict):
         raise AssertionError("validated scope has one form")
 
 
+# Tags of tagged unions: parts of an error's location that are not keys of the file.
+UNION_TAGS = frozenset({"scope:all", "scope:group"})
+
+
+def _scope_form(value: Any) -> str:
+    return "scope:all" if isinstance(value, str) else "scope:group"
+
+
+# Tagged, so a mapping is checked as a ScopeSpec only and its errors name its own fields.
+Scope = Annotated[
+    Annotated[Literal["all"], Tag("scope:all")] | Annotated[ScopeSpec, Tag("scope:group")],
+    Discriminator(_scope_form),
+]
+
+
 class TaskSpec(Strict):
-    name: NAME
+    name: TaskName
     definition: str
     schedule: str | None = None
     connection: str | None = None
-    scope: Literal["all"] | ScopeSpec = "all"
+    scope: Scope = "all"
     enabled: bool = True
 
 
+def _domain_name(value: str) -> str:
+    domain = value.strip().lower()
+    if len(domain) > limits.DOMAIN_NAME:  # checked first: it also bounds the pattern's work
+        raise ValueError(limits.longer_than(limits.DOMAIN_NAME, domain))
+    if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", domain):
+        raise ValueError(f"{value!r} is not a domain name")
+    return domain
+
+
+DomainName = Annotated[str, AfterValidator(_domain_name)]
+
+
 class OrganizationSpec(Strict):
-    name: NAME
-    display_name: str = ""
-    domains: list[str] = Field(default_factory=list)
+    name: OrganizationName
+    display_name: Annotated[str, _text(limits.ORGANIZATION_DISPLAY_NAME)] = ""
+    domains: list[DomainName] = Field(default_factory=list)
     connections: list[ConnectionSpec] = Field(default_factory=list)
     definitions: list[DefinitionSpec] = Field(default_factory=list)
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(default_factory=list)
-
-    @field_validator("domains")
-    @classmethod
-    def _domains(cls, values: list[str]) -> list[str]:
-        out = []
-        for value in values:
-            domain = value.strip().lower()
-            if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", domain):
-                raise ValueError(f"{value!r} is not a domain name")
-            out.append(domain)
-        return out
 
 
 class Document(Strict):

@@ -10,7 +10,10 @@ Two token sources speak the same wire format (Entra ID v2.0 token endpoint):
   an in-process transport is plugged in (MSAL has its own HTTP stack and cannot use
   one). Client secret only.
 
-Both cache each scope's token until a minute before it expires.
+Both cache each scope's token until a minute before it expires. A throttled (429) or
+failing (5xx) token endpoint is retried a bounded number of times, waiting as long as its
+``Retry-After`` asks; when it does not let up, the ``SourceError(retryable=True)`` says
+that the token endpoint is throttling or unavailable, never how its answer failed to parse.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tenantsync.connectors.http import HttpClient
+from tenantsync.connectors.http import HttpClient, retry_after_seconds
 from tenantsync.errors import AuthError, ConfigError, SourceError
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -41,6 +44,8 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset(
 EARLY_RENEWAL_SECONDS = 60.0
 TOKEN_ATTEMPTS = 4
 TOKEN_BACKOFF = 0.5
+TOKEN_RETRY_AFTER_MAX = 60.0
+TOKEN_TIMEOUT = 60.0
 
 
 class TokenSource(Protocol):
@@ -123,17 +128,40 @@ class _Cache:
             return token
 
 
-class _PinnedCaSession(requests.Session):
-    """A requests session that verifies TLS with one CA file, whatever the environment says.
+def _endpoint_error(status: int, attempts: int) -> SourceError:
+    """The retryable error of a token endpoint that kept answering ``status``."""
+    what = "is throttling" if status == 429 else "is unavailable"
+    return SourceError(
+        f"token endpoint {what} (HTTP {status}) after {attempts} attempts",
+        retryable=True,
+        status=status,
+    )
+
+
+class _EndpointBusy(Exception):
+    """The token endpoint answered 429 or 5xx (raised from inside MSAL's HTTP call, so MSAL
+    never tries to read a throttled answer's text body as a token response)."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class _TokenSession(requests.Session):
+    """MSAL's HTTP: stops at a throttled or failing token answer, and verifies TLS with the
+    connection's CA file when it has one, whatever the environment says.
 
     requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
     (psf/requests#3829); the connection's own CA file must win. Proxies from the
     environment still apply.
     """
 
-    def __init__(self, ca_file: str) -> None:
+    def __init__(self, ca_file: str | None) -> None:
         super().__init__()
-        self.verify = ca_file
+        self._ca_file = ca_file
+        if ca_file:
+            self.verify = ca_file
 
     def merge_environment_settings(
         self,
@@ -144,12 +172,20 @@ class _PinnedCaSession(requests.Session):
         cert: str | tuple[str, str] | None,
     ) -> Any:
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        settings["verify"] = self.verify
+        if self._ca_file:
+            settings["verify"] = self._ca_file
         return settings
 
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", TOKEN_TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
 
-def _pinned_session(ca_file: str) -> requests.Session:
-    return _PinnedCaSession(ca_file)
+    def post(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().post(url, *args, **kwargs)
+        if response.status_code == 429 or response.status_code >= 500:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise _EndpointBusy(response.status_code, wait)
+        return response
 
 
 class MsalTokenSource:
@@ -180,7 +216,7 @@ class MsalTokenSource:
                 authority=f"{host}/{tenant_id}",
                 instance_discovery=microsoft,
                 validate_authority=microsoft,
-                http_client=_pinned_session(ca_file) if ca_file else None,
+                http_client=_TokenSession(ca_file),
                 token_cache=msal.TokenCache(),
                 http_cache=self._throttle_state,
             )
@@ -195,20 +231,36 @@ class MsalTokenSource:
         return await self._cache.fetch(scope, lambda: self._acquire_with_retries(scope))
 
     async def _acquire_with_retries(self, scope: str) -> dict[str, Any]:
-        for attempt in range(1, TOKEN_ATTEMPTS):
+        for attempt in range(1, TOKEN_ATTEMPTS + 1):
             try:
                 return await asyncio.to_thread(self._acquire, scope)
+            except _EndpointBusy as busy:
+                if attempt == TOKEN_ATTEMPTS:
+                    raise _endpoint_error(busy.status, attempt) from None
+                wait = busy.retry_after
             except SourceError:
-                self._throttle_state.clear()
-                await asyncio.sleep(TOKEN_BACKOFF * 2 ** (attempt - 1))
-        return await asyncio.to_thread(self._acquire, scope)
+                if attempt == TOKEN_ATTEMPTS:
+                    raise
+                wait = None
+            self._throttle_state.clear()
+            await asyncio.sleep(_backoff(attempt, wait))
+        raise AssertionError("the last attempt returns or raises")
 
     def _acquire(self, scope: str) -> dict[str, Any]:
         try:
             result: dict[str, Any] = self._app.acquire_token_for_client(scopes=[scope])
+        except _EndpointBusy:
+            raise
         except Exception as exc:  # requests' connection errors, TLS failures
             raise SourceError(f"token endpoint unreachable: {exc}", retryable=True) from exc
         return result
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """Seconds before retry ``attempt``: what Retry-After asked (bounded), else exponential."""
+    if retry_after is not None:
+        return min(retry_after, TOKEN_RETRY_AFTER_MAX)
+    return float(TOKEN_BACKOFF * 2 ** (attempt - 1))
 
 
 class FormTokenSource:
@@ -239,16 +291,23 @@ class FormTokenSource:
         return await self._cache.fetch(scope, lambda: self._post(scope))
 
     async def _post(self, scope: str) -> dict[str, Any]:
-        response = await self._http.request(
-            "POST",
-            self._url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self._client_id,
-                "client_secret": self._secret,
-                "scope": scope,
-            },
-        )
+        # The HttpClient retries 429 and 502-504 as for any request, honouring Retry-After;
+        # when it gives up, the error names the token endpoint instead of a URL.
+        try:
+            response = await self._http.request(
+                "POST",
+                self._url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._secret,
+                    "scope": scope,
+                },
+            )
+        except SourceError as exc:
+            if exc.status is None:
+                raise
+            raise _endpoint_error(exc.status, self._http.options.max_attempts) from exc
         try:
             result: dict[str, Any] = response.json()
         except ValueError:

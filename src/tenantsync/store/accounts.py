@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantsync.errors import ConfigError
+from tenantsync.store.limits import too_long
 from tenantsync.store.models import ApiToken, ConsoleAccount, ConsoleSession, Role
 from tenantsync.timeutil import utcnow
 
@@ -49,6 +50,8 @@ def create_account(session: Session, email: str, password: str, role: Role) -> C
     email = email.strip().lower()
     if "@" not in email:
         raise ConfigError(f"{email!r} is not an email address", field="email")
+    if too := too_long(ConsoleAccount, email=email):
+        raise ConfigError(too["email"], field="email")
     if session.scalar(select(ConsoleAccount).where(ConsoleAccount.email == email)):
         raise ConfigError(f"an account {email} already exists", field="email")
     account = ConsoleAccount(email=email, password_hash=hash_password(password), role=role)

@@ -1,4 +1,8 @@
-"""When a schedule is due: interval or cron (croniter), in a time zone, inside an allowed window."""
+"""When a schedule is due: interval or cron (croniter), in a time zone, inside an allowed window.
+
+A cron expression has exactly five fields (minute hour day-of-month month day-of-week):
+croniter reads a sixth as seconds, so "* * * * * *" would fire every second.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from croniter import croniter
 from tenantsync.errors import ConfigError
 
 MAX_CRON_STEPS = 10_000
+CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+MAX_INTERVAL_SECONDS = 366 * 86400
 
 
 @dataclass(frozen=True)
@@ -29,13 +35,27 @@ class Timing:
             raise ConfigError("give exactly one of interval or cron", field="interval/cron")
         if self.interval_seconds is not None and self.interval_seconds < 1:
             raise ConfigError("must be at least 1 second", field="interval")
-        if self.cron is not None and not croniter.is_valid(self.cron):
-            raise ConfigError(f"{self.cron!r} is not a valid cron expression", field="cron")
+        if self.interval_seconds is not None and self.interval_seconds > MAX_INTERVAL_SECONDS:
+            raise ConfigError("must be at most 366 days", field="interval")
+        if self.cron is not None:
+            self._check_cron(self.cron)
         self.zone()
         if (self.window_start is None) != (self.window_end is None):
             raise ConfigError("give both start and end, or neither", field="window")
         if self.window_start is not None and self.window_start == self.window_end:
             raise ConfigError("start and end are the same time", field="window")
+
+    @staticmethod
+    def _check_cron(cron: str) -> None:
+        fields = cron.split()
+        if len(fields) != len(CRON_FIELDS):
+            raise ConfigError(
+                f"{cron!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}; give 5 "
+                f"fields: {' '.join(CRON_FIELDS)} (no seconds field)",
+                field="cron",
+            )
+        if not croniter.is_valid(cron):
+            raise ConfigError(f"{cron!r} is not a valid cron expression", field="cron")
 
     def zone(self) -> ZoneInfo:
         try:

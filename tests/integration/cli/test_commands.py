@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 
-from tenantsync.store.models import Connection, Organization, Run
+from tenantsync.store.models import Connection, Organization
+from tests.support.cli import Cli, one_line_error
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "housekeeping.yaml"
 
@@ -28,53 +26,10 @@ organizations:
 """
 
 
-class Cli:
-    """Runs ``tenantsync`` in a child process with its data directory under tmp_path."""
-
-    def __init__(self, tmp_path: Path, database_url: str) -> None:
-        self.env = {
-            **os.environ,
-            "TENANTSYNC_DATA_DIR": str(tmp_path / "data"),
-            "TENANTSYNC_DATABASE_URL": database_url,
-            "TENANTSYNC_ADMIN_PASSWORD": "correct horse battery staple",
-            "TENANTSYNC_POLL_SECONDS": "0.05",
-            "FABRIKAM_SECRET": "s3cret-value-never-printed",
-        }
-        self.data_dir = tmp_path / "data"
-        self.url = database_url
-
-    def __call__(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "tenantsync", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check is not None:
-            assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
-        return proc
-
-    def count(self, model: type[Organization] | type[Run]) -> int:
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                return int(conn.scalar(select(func.count()).select_from(model)) or 0)
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     """The CLI on SQLite: it behaves the same on both backends (the store tests cover both)."""
     return Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def test_init_apply_run_and_list_as_a_script_would(cli: Cli) -> None:

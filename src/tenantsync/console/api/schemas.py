@@ -9,7 +9,9 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tenantsync.console.ops.paging import Page
+from tenantsync.store import limits
 from tenantsync.store.models import GroupKind, MailboxKind, Right, Role, RunStatus, Trigger
+from tenantsync.worker.timing import MAX_INTERVAL_SECONDS
 
 T = TypeVar("T")
 MAX_ID = 2_147_483_647
@@ -20,9 +22,13 @@ QueryId = Annotated[int, Query(ge=1, le=MAX_ID, description="an object id")]
 PageNo = Annotated[int, Query(ge=1, le=100_000, description="1-based page number")]
 PerPage = Annotated[int, Query(ge=1, le=200, description="items per page")]
 SearchText = Annotated[str, Query(max_length=200, pattern=NO_CONTROL)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_CONTROL)]
 Line = Annotated[str, StringConstraints(max_length=1024, pattern=NO_CONTROL)]
 SecretText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+def text(limit: int, *, min_length: int = 0) -> StringConstraints:
+    """One line of at most ``limit`` characters: a limit of the store (store.limits)."""
+    return StringConstraints(min_length=min_length, max_length=limit, pattern=NO_CONTROL)
 
 
 class Out(BaseModel):
@@ -55,13 +61,13 @@ class Me(Out):
 
 class OrganizationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
-    display_name: Line = ""
+    name: Annotated[str, text(limits.ORGANIZATION_NAME, min_length=1)]
+    display_name: Annotated[str, text(limits.ORGANIZATION_DISPLAY_NAME)] = ""
 
 
 class DomainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_CONTROL)]
+    name: Annotated[str, text(limits.DOMAIN_NAME, min_length=1)]
 
 
 class DomainOut(Out):
@@ -126,7 +132,7 @@ class GrantOut(Out):
 
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delegate: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=NO_CONTROL)]
+    delegate: Annotated[str, text(limits.MAILBOX_ADDRESS, min_length=3)]
     right: Right
 
 
@@ -134,7 +140,7 @@ class ConnectionIn(BaseModel):
     """A connection; secrets are write-only and never returned."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Name
+    name: Annotated[str, text(limits.CONNECTION_NAME, min_length=1)]
     tenant_id: Line
     client_id: Line
     authority_host: Line = "https://login.microsoftonline.com"
@@ -166,8 +172,8 @@ class DefinitionTypeOut(BaseModel):
 
 class DefinitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
-    type: Name
+    name: Annotated[str, text(limits.DEFINITION_NAME, min_length=1)]
+    type: Annotated[str, text(limits.DEFINITION_TYPE, min_length=1)]
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -179,12 +185,23 @@ class DefinitionOut(Out):
     options: dict[str, Any]
 
 
+class DefinitionSavedOut(DefinitionOut):
+    """A saved definition, with notes on the groups its rules name."""
+
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what could not be checked yet (no groups synced); the first run checks it",
+    )
+
+
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
-    interval_seconds: Annotated[int, Field(ge=1, le=366 * 86400)] | None = None
-    cron: Annotated[str, StringConstraints(max_length=120, pattern=NO_CONTROL)] | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64, pattern=NO_CONTROL)] = "UTC"
+    name: Annotated[str, text(limits.SCHEDULE_NAME, min_length=1)]
+    interval_seconds: Annotated[int, Field(ge=1, le=MAX_INTERVAL_SECONDS)] | None = None
+    cron: Annotated[str, text(limits.CRON)] | None = Field(
+        default=None, description="five fields: minute hour day-of-month month day-of-week"
+    )
+    timezone: Annotated[str, text(limits.TIMEZONE)] = "UTC"
     window_start: time | None = None
     window_end: time | None = None
 
@@ -202,12 +219,12 @@ class ScheduleOut(Out):
 
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
+    name: Annotated[str, text(limits.TASK_NAME, min_length=1)]
     definition_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     schedule_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     connection_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     scope_kind: Annotated[str, StringConstraints(pattern="^(all|group|dn|address)$")] = "all"
-    scope_value: Line | None = None
+    scope_value: Annotated[str, text(limits.SCOPE_VALUE)] | None = None
     enabled: bool = True
 
 
@@ -227,6 +244,15 @@ class TaskOut(Out):
     scope_value: str | None
     enabled: bool
     next_due_at: datetime | None
+
+
+class TaskSavedOut(TaskOut):
+    """A saved task, with notes on the group, address or DN its scope names."""
+
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what could not be checked yet (no groups synced); the first run checks it",
+    )
 
 
 class RunOut(Out):
@@ -308,8 +334,8 @@ class DashboardOut(BaseModel):
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Name
-    account: Annotated[str, StringConstraints(max_length=320, pattern=NO_CONTROL)] | None = None
+    name: Annotated[str, text(limits.TOKEN_NAME, min_length=1)]
+    account: Annotated[str, text(limits.ACCOUNT_EMAIL)] | None = None
 
 
 class TokenOut(Out):
@@ -352,7 +378,7 @@ class AccountIn(BaseModel):
     """A new console account with its initial password (never returned)."""
 
     model_config = ConfigDict(extra="forbid")
-    email: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=NO_CONTROL)]
+    email: Annotated[str, text(limits.ACCOUNT_EMAIL, min_length=3)]
     password: Annotated[str, StringConstraints(max_length=1024)] = Field(
         description="the initial password, at least 12 characters; stored as an argon2 hash"
     )

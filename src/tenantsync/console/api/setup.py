@@ -8,6 +8,7 @@ from sqlalchemy import select
 from tenantsync.console.api.schemas import (
     DefinitionIn,
     DefinitionOut,
+    DefinitionSavedOut,
     DefinitionTypeOut,
     EnabledIn,
     Id,
@@ -21,6 +22,7 @@ from tenantsync.console.api.schemas import (
     SearchText,
     TaskIn,
     TaskOut,
+    TaskSavedOut,
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Writer
@@ -71,16 +73,23 @@ def list_definitions(
     return PageOut.of(found, DefinitionOut.model_validate)
 
 
-@router.post("/organizations/{org_id}/definitions", response_model=DefinitionOut, status_code=201)
+@router.post(
+    "/organizations/{org_id}/definitions", response_model=DefinitionSavedOut, status_code=201
+)
 def create_definition(
     org_id: Id, body: DefinitionIn, db: DbSession, who: Writer, request: Request
-) -> DefinitionOut:
+) -> DefinitionSavedOut:
     """Add a definition; options are validated by the type's model, errors name each field."""
     _org(db, org_id)
     registry = state_of(request).registry
-    d = ops.save_definition(db, registry, org_id, body.name, body.type, body.options)
-    record(db, who, "definition.create", d.name, {"type": d.type})
-    return DefinitionOut.model_validate(d)
+    saved = ops.save_definition(db, registry, org_id, body.name, body.type, body.options)
+    record(db, who, "definition.create", saved.obj.name, {"type": saved.obj.type})
+    return _definition_saved(saved)
+
+
+def _definition_saved(saved: ops.Saved[Definition]) -> DefinitionSavedOut:
+    base = DefinitionOut.model_validate(saved.obj).model_dump()
+    return DefinitionSavedOut(**base, notes=saved.notes)
 
 
 @router.get("/definitions/{definition_id}", response_model=DefinitionOut)
@@ -89,16 +98,18 @@ def get_definition(definition_id: Id, db: DbSession, who: Reader) -> DefinitionO
     return DefinitionOut.model_validate(get_or_404(db, Definition, definition_id, "definition"))
 
 
-@router.put("/definitions/{definition_id}", response_model=DefinitionOut)
+@router.put("/definitions/{definition_id}", response_model=DefinitionSavedOut)
 def update_definition(
     definition_id: Id, body: DefinitionIn, db: DbSession, who: Writer, request: Request
-) -> DefinitionOut:
+) -> DefinitionSavedOut:
     """Change a definition's name or options (its type cannot change)."""
     d = get_or_404(db, Definition, definition_id, "definition")
     registry = state_of(request).registry
-    ops.save_definition(db, registry, d.organization_id, body.name, body.type, body.options, d)
+    saved = ops.save_definition(
+        db, registry, d.organization_id, body.name, body.type, body.options, d
+    )
     record(db, who, "definition.update", d.name)
-    return DefinitionOut.model_validate(d)
+    return _definition_saved(saved)
 
 
 @router.delete("/definitions/{definition_id}", status_code=204)
@@ -180,13 +191,19 @@ def _task_input(body: TaskIn) -> ops.TaskInput:
     return ops.TaskInput(**body.model_dump())
 
 
-@router.post("/organizations/{org_id}/tasks", response_model=TaskOut, status_code=201)
-def create_task(org_id: Id, body: TaskIn, db: DbSession, who: Writer, request: Request) -> TaskOut:
+@router.post("/organizations/{org_id}/tasks", response_model=TaskSavedOut, status_code=201)
+def create_task(
+    org_id: Id, body: TaskIn, db: DbSession, who: Writer, request: Request
+) -> TaskSavedOut:
     """Add a task: definition + schedule + connection + scope."""
     _org(db, org_id)
-    t = ops.save_task(db, state_of(request).registry, org_id, _task_input(body))
-    record(db, who, "task.create", t.name)
-    return TaskOut.model_validate(t)
+    saved = ops.save_task(db, state_of(request).registry, org_id, _task_input(body))
+    record(db, who, "task.create", saved.obj.name)
+    return _task_saved(saved)
+
+
+def _task_saved(saved: ops.Saved[ScheduledTask]) -> TaskSavedOut:
+    return TaskSavedOut(**TaskOut.model_validate(saved.obj).model_dump(), notes=saved.notes)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
@@ -195,13 +212,15 @@ def get_task(task_id: Id, db: DbSession, who: Reader) -> TaskOut:
     return TaskOut.model_validate(get_or_404(db, ScheduledTask, task_id, "task"))
 
 
-@router.put("/tasks/{task_id}", response_model=TaskOut)
-def update_task(task_id: Id, body: TaskIn, db: DbSession, who: Writer, request: Request) -> TaskOut:
+@router.put("/tasks/{task_id}", response_model=TaskSavedOut)
+def update_task(
+    task_id: Id, body: TaskIn, db: DbSession, who: Writer, request: Request
+) -> TaskSavedOut:
     """Change a task's definition, schedule, connection, scope or enabled state."""
     t = get_or_404(db, ScheduledTask, task_id, "task")
-    ops.save_task(db, state_of(request).registry, t.organization_id, _task_input(body), t)
+    saved = ops.save_task(db, state_of(request).registry, t.organization_id, _task_input(body), t)
     record(db, who, "task.update", t.name)
-    return TaskOut.model_validate(t)
+    return _task_saved(saved)
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut)

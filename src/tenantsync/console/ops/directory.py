@@ -8,9 +8,11 @@ from typing import TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.directory import create_organization
+from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     DelegateGrant,
     Domain,
@@ -50,12 +52,15 @@ def list_organizations(
 
 def add_organization(session: Session, name: str, display_name: str = "") -> Organization:
     """A new organization with its Main policy group; the name must be free."""
-    name = name.strip()
+    name, display_name = name.strip(), display_name.strip()
+    errors = too_long(Organization, name=name, display_name=display_name)
     if not name:
-        raise ConfigError("must not be empty", field="name")
+        errors["name"] = "must not be empty"
+    if errors:
+        raise FieldErrors(errors)
     if session.scalar(select(Organization.id).where(Organization.name == name)):
         raise ConfigError(f"an organization named {name!r} exists", field="name")
-    return create_organization(session, name, display_name.strip())
+    return create_organization(session, name, display_name)
 
 
 def add_domain(session: Session, org: Organization, name: str) -> Domain:
@@ -63,6 +68,8 @@ def add_domain(session: Session, org: Organization, name: str) -> Domain:
     name = name.strip().lower()
     if not name or "." not in name or " " in name or "@" in name:
         raise ConfigError(f"{name!r} is not a domain name", field="name")
+    if errors := too_long(Domain, name=name):
+        raise FieldErrors(errors)
     if any(d.name == name for d in org.domains):
         raise ConfigError(f"{name} is already a domain of {org.name}", field="name")
     domain = Domain(organization_id=org.id, name=name)

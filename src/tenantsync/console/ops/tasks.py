@@ -1,10 +1,15 @@
-"""Definitions, schedules and scheduled tasks of an organization."""
+"""Definitions, schedules and scheduled tasks of an organization.
+
+A task's scope and a definition's filter rules are checked against the groups synced
+into the organization (worker.references, shared with `tenantsync apply`); what cannot be
+checked before the first sync is saved with a note.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,18 +17,36 @@ from sqlalchemy.orm import Session
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
 from tenantsync.errors import ConfigError
+from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     Connection,
     Definition,
     Schedule,
     ScheduledTask,
-    SourceGroup,
 )
+from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.worker.registry import Registry
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 
 SCOPE_KINDS = ("all", "group", "dn", "address")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """A saved object, and notes on what could not be checked yet."""
+
+    obj: T
+    notes: list[str] = field(default_factory=list)
+
+
+def _problems(found: Findings, prefix: str) -> dict[str, str]:
+    """Field errors of a check's problems, keyed by ``prefix`` and their location."""
+    errors: dict[str, str] = {}
+    for loc, message in found.problems:
+        errors.setdefault(prefix + ".".join(str(p) for p in loc), message)
+    return errors
 
 
 def _id_of(obj: Definition | Schedule | ScheduledTask | None) -> int | None:
@@ -35,8 +58,8 @@ def check_name(session: Session, model: Any, org_id: int, name: str, self_id: in
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "must not be empty"})
-    if len(name) > 120:
-        raise FieldErrors({"name": "at most 120 characters"})
+    if errors := too_long(model, name=name):
+        raise FieldErrors(errors)
     taken = session.scalar(
         select(model.id).where(model.organization_id == org_id, model.name == name)
     )
@@ -53,8 +76,9 @@ def save_definition(
     type_name: str,
     options: dict[str, Any],
     definition: Definition | None = None,
-) -> Definition:
-    """Create or change a definition; options are checked by its type's model."""
+) -> Saved[Definition]:
+    """Create or change a definition; options are checked by its type's model, and the
+    groups its rules name against the synced ones."""
     try:
         dtype = registry.get(type_name)
     except ConfigError:
@@ -64,10 +88,15 @@ def save_definition(
         name = check_name(session, Definition, org_id, name, _id_of(definition))
     except FieldErrors as exc:
         errors.update(exc.errors)
+    found = Findings()
     try:
         options = validate_options(dtype.options_model, options)
     except FieldErrors as exc:
         errors.update({f"opt.{k}": v for k, v in exc.errors.items()})
+    else:
+        parsed = dtype.options_model.model_validate(options)
+        found = check_options(SyncedDirectory(session, org_id), parsed)
+        errors.update(_problems(found, "opt."))
     if errors:
         raise FieldErrors(errors)
     if definition is None:
@@ -79,7 +108,7 @@ def save_definition(
         definition.name = name
         definition.options = options
     session.flush()
-    return definition
+    return Saved(definition, [message for _, message in found.notes])
 
 
 def delete_definition(session: Session, definition: Definition) -> None:
@@ -109,7 +138,11 @@ def save_schedule(
     session: Session, org_id: int, data: ScheduleInput, schedule: Schedule | None = None
 ) -> Schedule:
     """Create or change a schedule and re-arm the tasks that use it."""
-    name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    errors: dict[str, str] = {}
+    try:
+        name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
     cron = (data.cron or "").strip() or None
     timing = Timing(
         interval_seconds=data.interval_seconds,
@@ -118,13 +151,16 @@ def save_schedule(
         window_start=data.window_start,
         window_end=data.window_end,
     )
+    errors.update(too_long(Schedule, cron=timing.cron, timezone=timing.timezone))
     try:
         timing.validate()
     except ConfigError as exc:
         field = {"interval/cron": "interval_seconds", "interval": "interval_seconds"}.get(
             exc.field or "", exc.field or "_"
         )
-        raise FieldErrors({field: str(exc).split(": ", 1)[-1]}) from None
+        errors.setdefault(field, str(exc).split(": ", 1)[-1])
+    if errors:
+        raise FieldErrors(errors)
     if schedule is None:
         schedule = Schedule(organization_id=org_id, name=name)
         session.add(schedule)
@@ -173,8 +209,9 @@ def save_task(
     org_id: int,
     data: TaskInput,
     task: ScheduledTask | None = None,
-) -> ScheduledTask:
-    """Create or change a task; every reference must belong to the same organization."""
+) -> Saved[ScheduledTask]:
+    """Create or change a task; every reference must belong to the same organization, and
+    its scope must name a synced group, address or DN (unchecked before the first sync)."""
     errors: dict[str, str] = {}
     try:
         name = check_name(session, ScheduledTask, org_id, data.name, _id_of(task))
@@ -197,7 +234,7 @@ def save_task(
         and connection is None
     ):
         errors["connection_id"] = f"a {definition.type} task needs a connection"
-    scope_value = _scope(session, org_id, data, errors)
+    scope_value, notes = _scope(session, org_id, data, errors)
     if errors:
         raise FieldErrors(errors)
     assert definition is not None
@@ -215,7 +252,7 @@ def save_task(
     if rearm:
         arm(task, schedule)
     session.flush()
-    return task
+    return Saved(task, notes)
 
 
 def _owned(session: Session, model: Any, object_id: int | None, org_id: int) -> Any:
@@ -225,31 +262,28 @@ def _owned(session: Session, model: Any, object_id: int | None, org_id: int) -> 
     return obj if obj is not None and obj.organization_id == org_id else None
 
 
-def _scope(session: Session, org_id: int, data: TaskInput, errors: dict[str, str]) -> str | None:
+def _scope(
+    session: Session, org_id: int, data: TaskInput, errors: dict[str, str]
+) -> tuple[str | None, list[str]]:
+    """The scope value to store and the notes on it; problems go into ``errors``."""
     if data.scope_kind not in SCOPE_KINDS:
         errors["scope_kind"] = f"one of {', '.join(SCOPE_KINDS)}"
-        return None
+        return None, []
     if data.scope_kind == "all":
-        return None
+        return None, []
     value = (data.scope_value or "").strip()
     if not value:
         errors["scope_value"] = f"give the {data.scope_kind} of the group"
-        return None
-    if data.scope_kind == "group":
-        found = session.scalar(
-            select(SourceGroup.id).where(
-                SourceGroup.organization_id == org_id,
-                SourceGroup.name == value,
-                SourceGroup.deleted_at.is_(None),
-            )
-        )
-        if found is None:
-            errors["scope_value"] = f"no synced group named {value!r}"
     elif data.scope_kind == "dn" and "=" not in value:
         errors["scope_value"] = "a distinguished name looks like CN=…,OU=…,DC=…"
     elif data.scope_kind == "address" and "@" not in value:
         errors["scope_value"] = "an email address of a distribution group"
-    return value
+    else:
+        found = check_scope(SyncedDirectory(session, org_id), data.scope_kind, value)
+        if found.problems:
+            errors["scope_value"] = found.problems[0][1]
+        return value, [message for _, message in found.notes]
+    return value or None, []
 
 
 def set_enabled(task: ScheduledTask, enabled: bool) -> None:

@@ -10,6 +10,7 @@ from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import NotFound, PermissionDenied
 from tenantsync.store.accounts import IssuedToken, issue_token
+from tenantsync.store.limits import TOKEN_NAME
 from tenantsync.store.models import ApiToken, AuditEntry, ConsoleAccount
 from tenantsync.timeutil import utcnow
 
@@ -27,8 +28,8 @@ def create_token(
 ) -> IssuedToken:
     """A new token for the caller, or (super administrators) for another account."""
     name = name.strip()
-    if not name or len(name) > 120:
-        raise FieldErrors({"name": "give a name of 1 to 120 characters"})
+    if not name or len(name) > TOKEN_NAME:
+        raise FieldErrors({"name": f"give a name of 1 to {TOKEN_NAME} characters"})
     email = (for_email or "").strip().lower() or principal.email
     if email != principal.email and not principal.super:
         raise PermissionDenied("only super administrators issue tokens for other accounts")

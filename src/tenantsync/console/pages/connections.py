@@ -14,10 +14,11 @@ from tenantsync.console.auth import DbSession, PageReader, PageWriter, Principal
 from tenantsync.console.ops import connections as ops
 from tenantsync.console.ops import health
 from tenantsync.console.ops.directory import get_or_404
-from tenantsync.console.ops.errors import field_errors
+from tenantsync.console.ops.errors import FieldErrors, field_errors
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.state import state_of
 from tenantsync.errors import ConfigError
+from tenantsync.store.limits import too_long
 from tenantsync.store.models import Connection, Organization
 
 router = APIRouter()
@@ -26,6 +27,8 @@ FIELDS = ("name", *ops.PARAM_FIELDS)
 
 
 def _input(form: dict[str, str]) -> ops.ConnectionInput:
+    if errors := too_long(Connection, name=form.get("name", "").strip()):
+        raise FieldErrors(errors)
     return ops.ConnectionInput(
         name=form.get("name", ""),
         tenant_id=form.get("tenant_id", ""),

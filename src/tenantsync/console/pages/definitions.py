@@ -20,7 +20,7 @@ from tenantsync.console.ops.options import (
     options_from_form,
     values_of,
 )
-from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.pages.render import form_data, redirect, render, saved_notice
 from tenantsync.console.state import state_of
 from tenantsync.errors import ConfigError
 from tenantsync.store.models import Definition, Organization, Schedule
@@ -100,7 +100,7 @@ def new_definition(
 
 def _save(
     request: Request, db: DbSession, org: Organization, form: dict[str, str], d: Definition | None
-) -> Definition:
+) -> ops.Saved[Definition]:
     registry = state_of(request).registry
     type_name = d.type if d else form.get("type", "")
     if type_name not in registry.names():
@@ -124,13 +124,14 @@ def create_definition(
     """Save a new definition; errors are shown next to their fields."""
     org = get_or_404(db, Organization, org_id, "organization")
     try:
-        d = _save(request, db, org, form, None)
+        saved = _save(request, db, org, form, None)
     except ConfigError as exc:
         return _definition_form(
             request, me, org, form.get("type", ""), None, form, field_errors(exc), 422
         )
+    d = saved.obj
     record(db, me, "definition.create", d.name, {"type": d.type})
-    return redirect(request, f"/organizations/{org.id}", f"Definition {d.name} saved")
+    return redirect(request, f"/organizations/{org.id}", saved_notice("Definition", saved))
 
 
 @router.get("/definitions/{definition_id}", response_class=HTMLResponse)
@@ -154,11 +155,11 @@ def update_definition(
     d = get_or_404(db, Definition, definition_id, "definition")
     org = get_or_404(db, Organization, d.organization_id, "organization")
     try:
-        _save(request, db, org, form, d)
+        saved = _save(request, db, org, form, d)
     except ConfigError as exc:
         return _definition_form(request, me, org, d.type, d, form, field_errors(exc), 422)
     record(db, me, "definition.update", d.name)
-    return redirect(request, f"/definitions/{d.id}", f"Definition {d.name} saved")
+    return redirect(request, f"/definitions/{d.id}", saved_notice("Definition", saved))
 
 
 @router.post("/definitions/{definition_id}/delete")

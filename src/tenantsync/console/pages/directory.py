@@ -72,31 +72,48 @@ def _listing(db: DbSession, model: Any, org_id: int) -> list[object]:
     return list(db.scalars(stmt))
 
 
-@router.get("/organizations/{org_id}", response_class=HTMLResponse)
-def organization(request: Request, org_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
-    """An organization: domains, mailbox counts, connections, definitions, schedules, tasks."""
-    org = ops.get_or_404(db, Organization, org_id, "organization")
+def _organization_page(
+    request: Request,
+    db: DbSession,
+    me: Principal,
+    org: Organization,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The organization page; with ``errors`` the domain form shows them (422)."""
     return render(
         request,
         "organization.html",
         me,
+        200 if errors is None else 422,
         org=org,
         counts=mailbox_counts(db, org.id),
         connections=_listing(db, Connection, org.id),
         definitions=_listing(db, Definition, org.id),
         schedules=_listing(db, Schedule, org.id),
         tasks=_listing(db, ScheduledTask, org.id),
-        errors={},
+        errors=errors or {},
+        form=form or {},
     )
+
+
+@router.get("/organizations/{org_id}", response_class=HTMLResponse)
+def organization(request: Request, org_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
+    """An organization: domains, mailbox counts, connections, definitions, schedules, tasks."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    return _organization_page(request, db, me, org)
 
 
 @router.post("/organizations/{org_id}/domains", response_model=None)
 def add_domain(
     request: Request, org_id: Id, db: DbSession, me: PageWriter, form: Form
-) -> RedirectResponse:
-    """Add an internal domain to an organization."""
+) -> HTMLResponse | RedirectResponse:
+    """Add an internal domain to an organization; a refused one is shown at the field."""
     org = ops.get_or_404(db, Organization, org_id, "organization")
-    domain = ops.add_domain(db, org, form.get("name", ""))
+    try:
+        domain = ops.add_domain(db, org, form.get("name", ""))
+    except ConfigError as exc:
+        return _organization_page(request, db, me, org, field_errors(exc), form)
     record(db, me, "domain.add", f"{org.name}/{domain.name}")
     return redirect(request, f"/organizations/{org.id}", f"Domain {domain.name} added")
 

@@ -81,6 +81,12 @@ def redirect(request: Request, url: str, notice: str | None = None) -> RedirectR
     return RedirectResponse(url, status_code=303)
 
 
+def saved_notice(what: str, saved: Any) -> str:
+    """The notice after a save: "Task t saved", with the notes on what is not checked yet."""
+    notice = f"{what} {saved.obj.name} saved"
+    return "; ".join([notice, *(f"note: {n}" for n in saved.notes)])
+
+
 async def form_data(request: Request) -> dict[str, str]:
     """The submitted form, after checking its CSRF token."""
     form = await request.form()
@@ -89,4 +95,4 @@ async def form_data(request: Request) -> dict[str, str]:
     return data
 
 
-__all__ = ["CsrfRejected", "form_data", "redirect", "render", "render_error"]
+__all__ = ["CsrfRejected", "form_data", "redirect", "render", "render_error", "saved_notice"]

@@ -16,7 +16,7 @@ from tenantsync.console.ops import tasks as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.errors import FieldErrors, field_errors
 from tenantsync.console.ops.runs import RunFilter, list_runs, start_run
-from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.pages.render import form_data, redirect, render, saved_notice
 from tenantsync.console.state import state_of
 from tenantsync.errors import ConfigError
 from tenantsync.store.models import (
@@ -131,11 +131,12 @@ def create_task(
     """Save a new task; errors are shown next to their fields."""
     org = get_or_404(db, Organization, org_id, "organization")
     try:
-        task = ops.save_task(db, state_of(request).registry, org.id, _input(form))
+        saved = ops.save_task(db, state_of(request).registry, org.id, _input(form))
     except ConfigError as exc:
         return _form(request, me, db, org, None, form, field_errors(exc), 422)
+    task = saved.obj
     record(db, me, "task.create", task.name)
-    return redirect(request, f"/tasks/{task.id}", f"Task {task.name} saved")
+    return redirect(request, f"/tasks/{task.id}", saved_notice("Task", saved))
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -161,11 +162,11 @@ def update_task(
     task = get_or_404(db, ScheduledTask, task_id, "task")
     org = task.organization
     try:
-        ops.save_task(db, state_of(request).registry, org.id, _input(form), task)
+        saved = ops.save_task(db, state_of(request).registry, org.id, _input(form), task)
     except ConfigError as exc:
         return _form(request, me, db, org, task, form, field_errors(exc), 422)
     record(db, me, "task.update", task.name)
-    return redirect(request, f"/tasks/{task.id}", f"Task {task.name} saved")
+    return redirect(request, f"/tasks/{task.id}", saved_notice("Task", saved))
 
 
 @router.post("/tasks/{task_id}/enable")
