@@ -48,7 +48,7 @@ from tenantsync.store.database import Database  # noqa: E402
 from tenantsync.store.models import Connection, Run, ScheduledTask, Trigger  # noqa: E402
 from tenantsync.store.secretbox import SecretBox  # noqa: E402
 from tenantsync.worker import queue  # noqa: E402
-from tenantsync.worker.registry import default_registry  # noqa: E402
+from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.worker.runner import Worker  # noqa: E402
 from tests.integration.permission_sync.tenant_rows import load_tenant  # noqa: E402
 from tests.support.factory import make_org, make_task  # noqa: E402

@@ -57,7 +57,7 @@ from tenantsync.store.models import (  # noqa: E402
 )
 from tenantsync.store.secretbox import SecretBox  # noqa: E402
 from tenantsync.worker import queue  # noqa: E402
-from tenantsync.worker.registry import default_registry  # noqa: E402
+from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.worker.runner import Worker  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

@@ -29,7 +29,7 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.worker import queue
-from tenantsync.worker.context import RunContext, TaskInfo
+from tenantsync.engine.run import RunContext, TaskInfo
 from tests.support.factory import make_org, make_task
 
 PER_MAILBOX = 50

@@ -18,8 +18,8 @@ from tenantsync.store.database import Database
 from tenantsync.store.models import Connection, Run, ScheduledTask, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.worker.context import Outcome, RunContext
-from tenantsync.worker.registry import DefinitionType, Registry
+from tenantsync.engine.run import Outcome, RunContext
+from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.tenant_rows import load_tenant
 from tests.support.factory import make_org, make_task

@@ -19,7 +19,7 @@ from tenantsync.sandbox import (
     serve_in_thread,
 )
 from tenantsync.store.models import Role
-from tenantsync.worker.registry import Registry, default_registry
+from tenantsync.engine.registry import Registry, default_registry
 from tests.browser.conftest import Console, Visit
 from tests.support.console import EMAILS
 

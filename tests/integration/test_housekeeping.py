@@ -22,7 +22,7 @@ from tenantsync.store.models import (
 )
 from tenantsync.timeutil import utcnow
 from tenantsync.worker import queue
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.support.factory import make_org, make_task
 

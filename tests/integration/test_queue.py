@@ -11,7 +11,7 @@ from tenantsync.store.database import Database
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 from tenantsync.worker import queue, scheduler
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.support.factory import make_org, make_task
 

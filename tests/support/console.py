@@ -43,8 +43,8 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.timeutil import utcnow
-from tenantsync.worker.context import Outcome, RunContext
-from tenantsync.worker.registry import DefinitionType, Registry
+from tenantsync.engine.run import Outcome, RunContext
+from tenantsync.engine.registry import DefinitionType, Registry
 from tests.support.factory import make_org, make_task
 
 PASSWORD = "correct horse battery staple"

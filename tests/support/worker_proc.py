@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.worker.context import Outcome, RunContext
-from tenantsync.worker.registry import DefinitionType, Registry
+from tenantsync.engine.run import Outcome, RunContext
+from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 
 

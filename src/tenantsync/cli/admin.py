@@ -12,7 +12,7 @@ from tenantsync.config import apply_document, export_organization, load_document
 from tenantsync.errors import ConfigError
 from tenantsync.store.accounts import create_account
 from tenantsync.store.models import ConsoleAccount, Role
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)

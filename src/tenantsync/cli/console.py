@@ -11,7 +11,7 @@ from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, o
 from tenantsync.console.ops import accounts as ops
 from tenantsync.settings import Settings
 from tenantsync.store.models import Role
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 
 accounts_app = typer.Typer(help="Console accounts.", no_args_is_help=True)

@@ -32,7 +32,7 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.worker import queue
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 
 runs_app = typer.Typer(help="Run history: list, show, cancel.", no_args_is_help=True)

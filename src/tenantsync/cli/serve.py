@@ -10,7 +10,7 @@ from types import FrameType
 import typer
 
 from tenantsync.cli.common import load_settings, open_box, open_db, out
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 
 

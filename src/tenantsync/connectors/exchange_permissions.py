@@ -4,19 +4,18 @@ Get-RecipientPermission (Send As) per mailbox, GrantSendOnBehalfTo from Get-Mail
 Calls run concurrently up to the connection's limit and never above its rate limit (the
 shared :class:`HttpClient` backs off on 429 honouring Retry-After). A mailbox whose calls fail
 becomes a ReadFailure; a missing role (401/403) is an AuthError that ends the run.
-The async connector runs on its own event loop thread; the engine sees a plain iterator.
+The async connector runs on the opened source's event loop thread; the engine sees a plain
+iterator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import queue
-import threading
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from tenantsync.connectors.exchange import ExchangeClient
 from tenantsync.connectors.exchange_acl import (
@@ -25,20 +24,12 @@ from tenantsync.connectors.exchange_acl import (
     send_on_behalf_entries,
     when_changed,
 )
-from tenantsync.connectors.factory import ConnectionParams, M365Connector, connector_for
+from tenantsync.connectors.factory import M365Connector
 from tenantsync.connectors.health import Check
-from tenantsync.connectors.http import HttpOptions, httpx
-from tenantsync.errors import AuthError, ConfigError, SourceError
+from tenantsync.connectors.loop import LoopThread
+from tenantsync.errors import AuthError, SourceError
 from tenantsync.model.permissions import AclEntry, MailboxAcl, MailboxRef, ReadFailure, Right
-from tenantsync.store.models import Connection
-from tenantsync.store.secretbox import SecretBox
 
-if TYPE_CHECKING:
-    from tenantsync.engine.permission_sync.options import PermissionSyncOptions
-    from tenantsync.engine.permission_sync.reader import PermissionReader, ReaderFactory
-    from tenantsync.worker.context import RunContext
-
-T = TypeVar("T")
 MAILBOX_FIELDS = (
     "ExternalDirectoryObjectId",
     "ExchangeGuid",
@@ -51,27 +42,6 @@ MAILBOX_FIELDS = (
     "GrantSendOnBehalfTo",
 )
 _DONE = object()
-
-
-class _LoopThread:
-    """An event loop on its own thread, so synchronous callers can drive async clients."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="exchange-permissions", daemon=True
-        )
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        """Stop the loop and its thread."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.close()
 
 
 @dataclass
@@ -88,7 +58,7 @@ class Listing:
 class ExchangePermissionReader:
     """Reads Full Access, Send As and Send on Behalf for mailboxes through an ExchangeClient."""
 
-    def __init__(self, exchange: ExchangeClient, loop: _LoopThread, concurrency: int) -> None:
+    def __init__(self, exchange: ExchangeClient, loop: LoopThread, concurrency: int) -> None:
         self.exchange = exchange
         self.concurrency = max(1, concurrency)
         self._loop = loop
@@ -210,7 +180,7 @@ class ExchangePermissionReader:
         except AuthError:
             raise
         except SourceError as exc:
-            return ReadFailure(mailbox, str(exc))
+            return ReadFailure(mailbox, str(exc), exc.retryable)
         return MailboxAcl(mailbox, tuple(entries))
 
     async def _finish(
@@ -227,7 +197,7 @@ class ExchangePermissionReader:
             except AuthError:
                 raise
             except SourceError as exc:
-                return ReadFailure(mailbox, str(exc))
+                return ReadFailure(mailbox, str(exc), exc.retryable)
             if item is None:
                 return ReadFailure(mailbox, "Get-Mailbox does not find it")
             entries += send_on_behalf_entries(mailbox.address, item)
@@ -305,74 +275,6 @@ def _find(listing: dict[str, dict[str, Any]], mailbox: MailboxRef) -> dict[str, 
         if key and key.lower() in listing:
             return listing[key.lower()]
     return None
-
-
-def http_options(params: ConnectionParams, options: PermissionSyncOptions) -> HttpOptions:
-    """The connection's HTTP limits tightened by the definition's: never above either."""
-    rates = [r for r in (params.requests_per_second, options.rate_limit) if r]
-    return HttpOptions(
-        max_concurrency=min(params.max_concurrency, options.concurrency),
-        requests_per_second=min(rates) if rates else None,
-    )
-
-
-@contextmanager
-def open_reader(
-    ctx: RunContext,
-    options: PermissionSyncOptions,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    retries: HttpOptions | None = None,
-) -> Iterator[PermissionReader]:
-    """A reader over the run's connection (``transport`` plugs in an in-process app;
-    ``retries`` replaces the attempts and backoff, e.g. to make tests quick)."""
-    with ctx.db.session() as session:
-        connection = (
-            session.get(Connection, ctx.task.connection_id) if ctx.task.connection_id else None
-        )
-        if connection is None:
-            raise ConfigError(f"task {ctx.task.name!r} has no connection", field="connection")
-        session.expunge(connection)
-    box = SecretBox.from_key_file(ctx.settings.effective_key_file)
-    params = ConnectionParams.from_params(connection.params)
-    limits = http_options(params, options)
-    if retries is not None:
-        limits = replace(
-            limits,
-            max_attempts=retries.max_attempts,
-            backoff_base=retries.backoff_base,
-            backoff_max=retries.backoff_max,
-        )
-    connector = connector_for(connection, box, transport=transport, http_options=limits)
-    with running(connector) as (loop, opened):
-        yield ExchangePermissionReader(opened.exchange, loop, limits.max_concurrency)
-
-
-@contextmanager
-def running(connector: M365Connector) -> Iterator[tuple[_LoopThread, M365Connector]]:
-    """The connector opened on a private event loop thread, closed afterwards."""
-    loop = _LoopThread()
-    try:
-        opened = loop.run(connector.__aenter__())
-        try:
-            yield loop, opened
-        finally:
-            loop.run(connector.__aexit__(None, None, None))
-    finally:
-        loop.close()
-
-
-def exchange_reader_factory(
-    transport: httpx.AsyncBaseTransport | None = None, retries: HttpOptions | None = None
-) -> ReaderFactory:
-    """A ReaderFactory for ``sync_permissions`` that talks through ``transport``."""
-
-    def factory(
-        ctx: RunContext, options: PermissionSyncOptions
-    ) -> AbstractContextManager[PermissionReader]:
-        return open_reader(ctx, options, transport=transport, retries=retries)
-
-    return factory
 
 
 def permissions_check(mailbox: str | None = None) -> Check:

@@ -22,7 +22,7 @@ from tenantsync.console.state import ConsoleState
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.worker.registry import Registry, default_registry
+from tenantsync.engine.registry import Registry, default_registry
 
 STATIC = Path(__file__).parent / "static"
 CSP = (

@@ -11,7 +11,7 @@ from tenantsync.console.sessions import SessionCodec
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.registry import Registry
 
 
 @dataclass

@@ -9,11 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.plan import Change, Plan
-from tenantsync.store.changes import record_changes
 from tenantsync.store.models import Mailbox, Run, ScheduledTask
 from tenantsync.timeutil import utcnow
-from tenantsync.worker.context import Outcome, RunContext
-from tenantsync.worker.registry import DefinitionType
+from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
+from tenantsync.engine.run import RunContext
+from tenantsync.engine.registry import DefinitionType
 
 PREVIEW_LIMIT = 1000
 
@@ -83,36 +83,44 @@ def plan_housekeeping(session: Session, ctx: RunContext) -> Plan:
     return plan
 
 
-def apply_housekeeping(session: Session, ctx: RunContext, plan: Plan) -> None:
-    """Remove what the plan lists, recording each removal against the run, in one transaction."""
+def apply_housekeeping(session: Session, plan: Plan) -> None:
+    """Remove what the plan lists, in the caller's transaction."""
     mailbox_ids = [c.before["id"] for c in plan.of("purge", "mailbox") if c.before]
     run_ids = [int(c.key) for c in plan.of("purge", "run")]
     if mailbox_ids:
         session.execute(delete(Mailbox).where(Mailbox.id.in_(mailbox_ids)))
     if run_ids:
         session.execute(delete(Run).where(Run.id.in_(run_ids)))
-    if plan.changes:
-        record_changes(session, ctx, plan.changes)
 
 
-def run_housekeeping(ctx: RunContext) -> Outcome:
-    """The housekeeping handler: plan, then apply unless previewing."""
-    with ctx.db.session() as session:
+class Housekeeping:
+    """The housekeeping feature: reads the store only, plans purges, applies them."""
+
+    def limits(self, options: object) -> Limits | None:
+        """Housekeeping reads no connection."""
+        return None
+
+    def read(self, ctx: RunContext, source: object, *, full: str | None = None) -> NothingMissing:
+        """Nothing to read: the plan is made from the store."""
+        return NothingMissing()
+
+    def plan(self, ctx: RunContext, session: Session, reading: NothingMissing) -> ChangeList:
+        """The purges due now."""
         plan = plan_housekeeping(session, ctx)
-        ctx.check_cancelled()
         counts: dict[str, object] = {
             "mailboxes_purged": len(plan.of("purge", "mailbox")),
             "runs_purged": len(plan.of("purge", "run")),
         }
-        if ctx.preview:
-            return Outcome(counts=counts, plan=plan.to_json(limit=PREVIEW_LIMIT))
-        apply_housekeeping(session, ctx, plan)
-    return Outcome(counts=counts, plan=plan.to_json(limit=PREVIEW_LIMIT))
+        return ChangeList(plan, counts, preview_limit=PREVIEW_LIMIT)
+
+    def apply(self, ctx: RunContext, session: Session, planned: ChangeList) -> None:
+        """Purge what the plan lists."""
+        apply_housekeeping(session, planned.plan)
 
 
 DEFINITION_TYPE = DefinitionType(
     name="housekeeping",
     title="Housekeeping",
     options_model=HousekeepingOptions,
-    handler=run_housekeeping,
+    feature=Housekeeping(),
 )

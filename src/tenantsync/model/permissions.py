@@ -75,10 +75,12 @@ class MailboxAcl:
 
 @dataclass(frozen=True, slots=True)
 class ReadFailure:
-    """A mailbox whose permissions could not be read; its grants must be kept as they are."""
+    """A mailbox whose permissions could not be read; its grants must be kept as they are.
+    ``retryable``: the cause was transient (throttling, an outage), not the mailbox."""
 
     mailbox: MailboxRef
     reason: str
+    retryable: bool = False
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -14,7 +14,7 @@ from tenantsync.timeutil import utcnow
 
 if TYPE_CHECKING:
     from tenantsync.engine.plan import Change
-    from tenantsync.worker.context import RunContext
+    from tenantsync.engine.run import RunContext
 
 # Rows per INSERT: large enough for few round trips, small enough that a run with a
 # hundred thousand changes never holds all its rows as parameters at once.

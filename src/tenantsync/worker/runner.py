@@ -20,8 +20,8 @@ from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
 from tenantsync.worker import queue, scheduler
-from tenantsync.worker.context import Outcome, RunContext, TaskInfo
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.run import Outcome, RunContext, TaskInfo
+from tenantsync.engine.registry import Registry
 
 log = logging.getLogger(__name__)
 MAX_OUTAGE_PAUSE = 60.0

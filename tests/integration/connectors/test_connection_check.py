@@ -18,7 +18,7 @@ from tenantsync.store.directory import find_task
 from tenantsync.store.models import Connection, Run, RunStatus, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.integration.connectors.conftest import connector_for_app
 

@@ -24,7 +24,7 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.registry import Registry
 from tests.support.console import PROBE, Seeded, seed_directory
 
 # Each is valid but for its length, which is over what its column holds.

@@ -30,8 +30,8 @@ from tenantsync.store.models import (
 )
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.worker.context import RunContext
-from tenantsync.worker.registry import DefinitionType, Registry
+from tenantsync.engine.run import RunContext
+from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.tenant_rows import Loaded, load_tenant
 from tests.support.factory import make_org, make_task

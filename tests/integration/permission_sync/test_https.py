@@ -11,7 +11,7 @@ from tenantsync.store.database import Database
 from tenantsync.store.models import Connection, ScheduledTask, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.worker.registry import default_registry
+from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.harness import Harness
 from tests.integration.permission_sync.tenant_rows import expected_grants

@@ -25,7 +25,7 @@ from tenantsync.store.models import (
     SourceGroupMember,
     Trigger,
 )
-from tenantsync.worker.context import RunContext, TaskInfo
+from tenantsync.engine.run import RunContext, TaskInfo
 from tests.integration.permission_sync.harness import Harness
 from tests.integration.permission_sync.tenant_rows import expected_grants
 

@@ -24,8 +24,8 @@ from tenantsync.store.directory import find_task
 from tenantsync.store.models import ChangeRecord, Definition, Mailbox, Run, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.worker.context import RunContext
-from tenantsync.worker.registry import DefinitionType, Registry
+from tenantsync.engine.run import RunContext
+from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 
 # Retries stay real, only quicker than production's half-second first backoff.

@@ -109,7 +109,7 @@ def test_a_wrong_secret_fails_with_a_clear_message(
     from tenantsync.config.loader import parse_document
     from tenantsync.engine.user_sync import DEFINITION_TYPE
     from tenantsync.store.secretbox import SecretBox
-    from tenantsync.worker.registry import Registry
+    from tenantsync.engine.registry import Registry
     from tests.integration.user_sync.harness import document
 
     loaded = parse_document(document(tenant, tmp_path / "client-secret.txt", {}), "t.yaml")

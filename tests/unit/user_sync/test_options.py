@@ -6,7 +6,7 @@ import pytest
 
 from tenantsync.engine.user_sync import DEFINITION_TYPE, UserSyncOptions
 from tenantsync.errors import ConfigError
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.registry import Registry
 
 
 def validate(options: dict[str, object]) -> UserSyncOptions:

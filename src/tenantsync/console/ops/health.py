@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tenantsync.store.models import Connection, Definition, Run, ScheduledTask, Trigger
 from tenantsync.worker import queue
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.registry import Registry
 
 CHECK_TYPE = "connection_check"
 DEFINITION_NAME = "connection check"

@@ -25,7 +25,7 @@ from tenantsync.store.models import (
     ScheduledTask,
 )
 from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
-from tenantsync.worker.registry import Registry
+from tenantsync.engine.registry import Registry
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 

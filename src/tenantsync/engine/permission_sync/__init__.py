@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from tenantsync.engine.permission_sync.handler import sync_permissions
 from tenantsync.engine.permission_sync.options import PermissionSyncOptions
 from tenantsync.engine.permission_sync.reader import PermissionReader, ReaderFactory
-from tenantsync.worker.context import Outcome, RunContext
-from tenantsync.worker.registry import DefinitionType
+from tenantsync.engine.run import Outcome, RunContext
+from tenantsync.engine.registry import DefinitionType
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from tenantsync.engine.plan import Change
 from tenantsync.model.permissions import Grant, Right
 from tenantsync.store.models import ChangeRecord, DelegateGrant
 from tenantsync.timeutil import utcnow
-from tenantsync.worker.context import RunContext
+from tenantsync.engine.run import RunContext
 
 ENTITY = "delegate_grant"
 GRANT_COLUMNS = (

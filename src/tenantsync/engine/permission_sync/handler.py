@@ -40,7 +40,7 @@ from tenantsync.model.permissions import (
 )
 from tenantsync.store.models import RunStatus
 from tenantsync.timeutil import utcnow
-from tenantsync.worker.context import Outcome, RunContext
+from tenantsync.engine.run import Outcome, RunContext
 
 PREVIEW_LIMIT = 1000
 FAILURES_LISTED = 20

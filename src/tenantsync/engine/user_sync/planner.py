@@ -21,7 +21,7 @@ from tenantsync.engine.user_sync.groups import (
 )
 from tenantsync.engine.user_sync.membership import MembershipGraph, member_changes_touch_groups
 from tenantsync.engine.user_sync.options import UserSyncOptions
-from tenantsync.engine.user_sync.read import Snapshot, mailbox_kind
+from tenantsync.model.snapshot import Snapshot
 from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
 from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.errors import ConfigError, DeltaExpired
@@ -122,7 +122,7 @@ def propose(
         info = snapshot.mailboxes.get(user.source_id)
         decision = decider.user(
             user,
-            mailbox_kind(snapshot, user),
+            snapshot.kind_of(user),
             graph.groups_of(user.source_id),
             info.exchange_guid if info else None,
         )
@@ -183,9 +183,9 @@ def propose(
     proposal.closure_full = snapshot.full
     proposal.messages.extend(diff.work.warnings)
     proposal.messages.extend(snapshot.notes)
-    if not snapshot.complete:
-        hold_removals(proposal, "; ".join(snapshot.problems))
-    elif snapshot.full and scope.kind != "all" and not _admitted(diff.work.synced):
+    if snapshot.complete and snapshot.full and scope.kind != "all" and not _admitted(
+        diff.work.synced
+    ):
         # A scope that takes in nobody is a misnamed group or OU far more often than an
         # emptied one: removing everything the task synced would be the wrong answer.
         hold_removals(
@@ -201,22 +201,18 @@ def _admitted(synced: dict[str, MailboxRow]) -> bool:
     return any(row.kind is not MailboxKind.GROUP for row in synced.values())
 
 
-def hold_removals(proposal: Proposal, why: str, *, headline: str = "read incomplete") -> None:
-    """Drop every removal from the proposal (the read was incomplete, or the scope took in
-    nobody); the run ends with a warning saying why."""
-    proposal.held = True
-    removals = [c for c in proposal.plan.changes if c.action == "remove"]
-    if not removals and not proposal.mailboxes.removals:
-        proposal.messages.append(f"{headline}: {why}")
-        return
+def hold_removals(proposal: Proposal, why: str, *, headline: str | None = None) -> None:
+    """Drop every removal from the proposal. The pipeline does this for an incomplete read
+    (and says so itself); a ``headline`` says why here (the scope took in nobody)."""
+    proposal.held = headline is not None or proposal.held
     proposal.held_removals = len(proposal.mailboxes.removals)
     proposal.plan.changes = [c for c in proposal.plan.changes if c.action != "remove"]
     proposal.mailboxes.removals.clear()
     if proposal.groups is not None:
         proposal.groups.removals.clear()
-    proposal.messages.append(
-        f"{headline}, so nothing is removed ({proposal.held_removals} removals held back): {why}"
-    )
+    if headline is not None:
+        held = f" ({proposal.held_removals} removals held back)" if proposal.held_removals else ""
+        proposal.messages.append(f"{headline}, so nothing is removed{held}: {why}")
 
 
 def resolve_scope(

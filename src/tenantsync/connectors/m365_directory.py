@@ -1,4 +1,5 @@
-"""Reading the source into a snapshot: everything (full) or what changed (delta).
+"""The Microsoft 365 directory source: users, mailboxes, groups and memberships read
+through Graph and the Exchange admin API, full or from saved delta links.
 
 A full read takes users and groups from Graph delta rounds started from scratch (so
 the same pass yields the next delta links), mailbox kinds from Exchange ``Get-Mailbox``
@@ -6,87 +7,27 @@ the same pass yields the next delta links), mailbox kinds from Exchange ``Get-Ma
 distribution groups from Exchange. A delta read follows the saved links and asks Graph
 ``$batch`` for the mailbox kinds of changed users only.
 
-Two kinds of trouble, kept apart:
-
-* a **part** of the read that did not finish with proof (a page stream without its final
-  delta link, a listing that failed) is named in ``problems``; a snapshot with problems
-  never removes anything and never advances the saved delta links;
-* an **object** that could not be read whole (its record was partial and reading it
-  again failed, its mailbox kind could not be told) is named in ``unreadable``: it is left
-  exactly as stored, read again by the next run, and the rest of the run goes on.
-
-Absence proves something only where the read that shows it is complete: a user missing
-from an Exchange listing that did not finish is asked about one by one.
+What a part of the read that failed and an object that could not be read whole mean is
+written in :mod:`tenantsync.model.snapshot`. Absence proves something only where the
+read that shows it is complete: a user missing from an Exchange listing that did not
+finish is asked about one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tenantsync.connectors.factory import M365Connector
+from tenantsync.connectors.graph import DELTA_VERSION
 from tenantsync.errors import AuthError, DeltaExpired, SourceError
-from tenantsync.model import (
-    DirectoryGroup,
-    DirectoryUser,
-    MailboxInfo,
-    MailboxKind,
-    MemberRef,
-    MembershipChange,
-)
+from tenantsync.model import DirectoryGroup, MailboxInfo, MemberRef
+from tenantsync.model.snapshot import Snapshot
 
 Progress = Callable[[str, int], None]
 LOOKUP_CONCURRENCY = 4
 NAMES_LISTED = 10
-
-
-@dataclass(repr=False)
-class Snapshot:
-    """What one read found. In a delta snapshot, users and groups are the changed ones.
-
-    Its repr is a summary: asyncio (and anyio, when it cancels a connection attempt) format
-    the finished read task with its result, and a field-by-field repr of a 100,000-user
-    snapshot is a string of hundreds of megabytes.
-    """
-
-    full: bool
-    users: dict[str, DirectoryUser] = field(default_factory=dict)
-    removed_users: set[str] = field(default_factory=set)
-    mailboxes: dict[str, MailboxInfo] = field(default_factory=dict)
-    mailboxes_complete: bool = False
-    no_mailbox: set[str] = field(default_factory=set)
-    groups: dict[str, DirectoryGroup] = field(default_factory=dict)
-    removed_groups: set[str] = field(default_factory=set)
-    members: dict[str, set[MemberRef]] = field(default_factory=dict)
-    member_changes: list[MembershipChange] = field(default_factory=list)
-    exchange_groups: dict[str, DirectoryGroup] = field(default_factory=dict)
-    exchange_groups_read: bool = False
-    users_delta_link: str | None = None
-    groups_delta_link: str | None = None
-    unreadable: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """Whether every part was read; only a complete snapshot may remove anything."""
-        return not self.problems
-
-    def __repr__(self) -> str:
-        return (
-            f"<Snapshot {'full' if self.full else 'delta'}: {len(self.users)} users, "
-            f"{len(self.removed_users)} removed, {len(self.mailboxes)} mailboxes, "
-            f"{len(self.groups) + len(self.exchange_groups)} groups, "
-            f"{len(self.problems)} problems>"
-        )
-
-    def set_unreadable(self, source_id: str, reason: str) -> None:
-        """Leave one object as it is stored: it changed but could not be read whole."""
-        self.unreadable[source_id] = reason
-        self.users.pop(source_id, None)
-        self.mailboxes.pop(source_id, None)
 
 
 async def read_full(
@@ -165,7 +106,7 @@ async def _part(snap: Snapshot, name: str, reading: Coroutine[Any, Any, None]) -
     except (AuthError, DeltaExpired):
         raise
     except SourceError as exc:
-        snap.problems.append(f"{name}: {exc}")
+        snap.fail_part(name, exc)
 
 
 async def _users(
@@ -332,16 +273,46 @@ async def _exchange_groups(connector: M365Connector, snap: Snapshot, *, members:
         snap.notes.append(f"distribution groups not synced: {exc}")
         return
     except SourceError as exc:
-        snap.problems.append(f"distribution groups could not be read: {exc}")
+        snap.fail_part("distribution groups", exc)
         return
     snap.exchange_groups = found
     snap.exchange_groups_read = True
 
 
-def mailbox_kind(snap: Snapshot, user: DirectoryUser) -> MailboxKind | None:
-    """The kind of a user's mailbox, or None when the user has no mailbox."""
-    info = snap.mailboxes.get(user.source_id)
-    return info.kind if info is not None else None
+class M365Directory:
+    """The directory source of one opened Microsoft 365 connection."""
+
+    delta_version = DELTA_VERSION
+
+    def __init__(self, connector: M365Connector) -> None:
+        self.connector = connector
+
+    async def read_full(
+        self, *, with_groups: bool, progress: Progress, known: frozenset[str] = frozenset()
+    ) -> Snapshot:
+        """Everything; ``known`` users' absence from a listing is checked one by one."""
+        return await read_full(
+            self.connector, with_groups=with_groups, progress=progress, known=known
+        )
+
+    async def read_delta(
+        self,
+        *,
+        users_link: str,
+        groups_link: str | None,
+        with_groups: bool,
+        progress: Progress,
+        pending: Iterable[str] = (),
+    ) -> Snapshot:
+        """What changed since the saved links, and the users to read again by id."""
+        return await read_delta(
+            self.connector,
+            users_link=users_link,
+            groups_link=groups_link,
+            with_groups=with_groups,
+            progress=progress,
+            pending=pending,
+        )
 
 
-__all__ = ["Snapshot", "mailbox_kind", "read_delta", "read_full"]
+__all__ = ["M365Directory", "Snapshot"]

@@ -1,29 +1,26 @@
-"""Definition types: each feature registers its options model and its run handler."""
+"""Definition types: each feature registers its options model and what it plugs into the
+pipeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tenantsync.engine.feature import Feature
 from tenantsync.errors import ConfigError
-
-if TYPE_CHECKING:
-    from tenantsync.worker.context import Outcome, RunContext
-
-Handler = Callable[["RunContext"], "Outcome"]
 
 
 @dataclass(frozen=True)
 class DefinitionType:
-    """What the worker needs to run a definition of one type."""
+    """A kind of definition: its options, its feature, and whether it reads a connection."""
 
     name: str
     title: str
     options_model: type[BaseModel]
-    handler: Handler
+    feature: Feature[Any, Any]
     needs_connection: bool = False
 
 

@@ -1,4 +1,9 @@
-"""What a handler gets to do its run, and what it hands back."""
+"""The run contract: what a run gets to work with, and what it hands back.
+
+The worker builds a :class:`RunContext` from a claimed run and calls the one pipeline
+(:mod:`tenantsync.engine.pipeline`); the pipeline calls the feature and turns what it
+planned into an :class:`Outcome`, which the worker stores on the run.
+"""
 
 from __future__ import annotations
 
@@ -29,18 +34,27 @@ class TaskInfo:
 
 @dataclass
 class Outcome:
-    """How a run ended: status, counts, messages and the plan it computed."""
+    """How a run ended: status, counts, messages, the plan it computed, and for a threshold
+    stop the reason and the removals it asks to confirm."""
 
     status: RunStatus = RunStatus.SUCCEEDED
     counts: dict[str, Any] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     plan: dict[str, Any] | None = None
     error: str | None = None
+    stop_reason: str | None = None
+    review: list[str] | None = None
+    report: dict[str, Any] | None = None
 
 
 @dataclass
 class RunContext:
-    """Everything a handler needs: the store, the task, its options, and the run's switches."""
+    """Everything a feature needs: the store, the task, its options, and the run's switches.
+
+    ``review`` is set on a run that confirms a threshold stop: the keys of the removals
+    the administrator reviewed. Such a run applies its plan only while its removals stay
+    within them. ``confirm_removals`` (``--confirm-removals``) lets any removals through.
+    """
 
     db: Database
     settings: Settings
@@ -49,6 +63,8 @@ class RunContext:
     task: TaskInfo
     options: BaseModel
     confirm_removals: bool = False
+    review: frozenset[str] | None = None
+    attempt: int = 1
     cancel_event: threading.Event = field(default_factory=threading.Event)
     progress: dict[str, Any] = field(default_factory=dict)
 
@@ -58,12 +74,17 @@ class RunContext:
         return self.trigger is Trigger.PREVIEW
 
     @property
+    def confirming(self) -> bool:
+        """Whether this run confirms removals an earlier run stopped at."""
+        return self.review is not None
+
+    @property
     def actor(self) -> str:
         """How changes made by this run are attributed."""
         return f"task:{self.task.name} (run {self.run_id})"
 
     def check_cancelled(self) -> None:
-        """Stop the handler here when the run was cancelled or its lease was lost."""
+        """Stop the feature here when the run was cancelled or its lease was lost."""
         if self.cancel_event.is_set():
             raise RunCancelled(f"run {self.run_id} was cancelled")
 

@@ -1,0 +1,198 @@
+"""Opening the source of a stored connection: the one place that reads a connection's
+parameters and decrypts its secret.
+
+A stored connection names its kind; the kind turns parameters and secret into an opened
+connector, which runs on a private event-loop thread for as long as the run reads. Tests
+and benchmarks plug the sandbox in here (``Sources(transport=...)``), through the same
+code path as production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from tenantsync.connectors.auth import Credential
+from tenantsync.connectors.exchange_permissions import ExchangePermissionReader
+from tenantsync.connectors.factory import ConnectionParams, M365Connector
+from tenantsync.connectors.http import HttpOptions, httpx
+from tenantsync.connectors.loop import LoopThread, running
+from tenantsync.connectors.m365_directory import M365Directory
+from tenantsync.engine.feature import Limits
+from tenantsync.engine.registry import DefinitionType
+from tenantsync.engine.run import RunContext
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.model.permissions import MailboxAcl, MailboxRef, ReadFailure, Right
+from tenantsync.model.snapshot import Snapshot
+from tenantsync.settings import Settings
+from tenantsync.store.database import Database
+from tenantsync.store.models import Connection
+from tenantsync.store.secretbox import SecretBox
+
+T = TypeVar("T")
+
+
+Progress = Callable[[str, int], None]
+
+
+class DirectorySource(Protocol):
+    """Users, mailboxes (kind, location), groups and memberships of one organization.
+
+    A full read takes everything; a delta read follows saved links. Each part of the read
+    says in the snapshot whether it finished with proof (``Snapshot.problems``), each object
+    that could not be read whole is named (``Snapshot.unreadable``).
+    """
+
+    delta_version: str
+    """Changes when what the delta links track changes: a saved link of another version
+    is not followed, everything is read once instead."""
+
+    async def read_full(
+        self, *, with_groups: bool, progress: Progress, known: frozenset[str] = frozenset()
+    ) -> Snapshot:
+        """Everything; ``known`` (the users the store holds mailboxes of) are the ones whose
+        absence from a listing is checked one by one before it counts."""
+        ...
+
+    async def read_delta(
+        self,
+        *,
+        users_link: str,
+        groups_link: str | None,
+        with_groups: bool,
+        progress: Progress,
+        pending: Iterable[str] = (),
+    ) -> Snapshot:
+        """What changed since the links, and ``pending`` users read again by id; raises
+        DeltaExpired when a link is no longer known."""
+        ...
+
+
+class PermissionSource(Protocol):
+    """Mailbox permissions, one result per mailbox asked about (synchronous: it runs its
+    calls on the opened source's loop)."""
+
+    def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
+        """Each mailbox's current change time in the source (by store id), where known."""
+        ...
+
+    def read(
+        self,
+        mailboxes: Sequence[MailboxRef],
+        rights: frozenset[Right],
+        cancelled: Callable[[], bool],
+    ) -> Iterator[MailboxAcl | ReadFailure]:
+        """Every entry of ``rights`` per mailbox, in any order; a mailbox that cannot be read
+        yields a ReadFailure. Raises AuthError when the account lacks a role."""
+        ...
+
+    def notes(self) -> list[str]:
+        """Warnings about how the read went (a listing it fell back from), for the run."""
+        ...
+
+    def calls(self) -> dict[str, int]:
+        """What reading cost so far: requests sent, throttled answers, retries."""
+        ...
+
+
+class OpenedSource:
+    """A connection's connector, opened on its own event loop for the length of a read."""
+
+    def __init__(self, loop: LoopThread, connector: M365Connector, name: str) -> None:
+        self.loop = loop
+        self.connector = connector
+        self.name = name
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run one step of the read on the source's loop and wait for it."""
+        return self.loop.run(coro)
+
+    @property
+    def directory(self) -> DirectorySource:
+        """The connection's directory."""
+        return M365Directory(self.connector)
+
+    def permissions(self, concurrency: int) -> PermissionSource:
+        """The connection's mailbox permissions, read ``concurrency`` mailboxes at a time."""
+        return ExchangePermissionReader(self.connector.exchange, self.loop, concurrency)
+
+
+class Sources:
+    """Opens stored connections; ``transport`` serves every request in-process (the
+    sandbox's ASGI app) and ``retries`` replaces attempts and backoff (quick tests)."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: HttpOptions | None = None,
+    ) -> None:
+        self.transport = transport
+        self.retries = retries
+
+    @contextmanager
+    def open(self, ctx: RunContext, definition: DefinitionType) -> Iterator[OpenedSource | None]:
+        """The run's source, or None for a type that reads no connection."""
+        if not definition.needs_connection:
+            yield None
+            return
+        if ctx.task.connection_id is None:
+            raise ConfigError(f"task {ctx.task.name!r} has no connection", field="connection")
+        limits = definition.feature.limits(ctx.options)
+        with self.open_connection(ctx.db, ctx.settings, ctx.task.connection_id, limits) as src:
+            yield src
+
+    @contextmanager
+    def open_connection(
+        self, db: Database, settings: Settings, connection_id: int, limits: Limits | None = None
+    ) -> Iterator[OpenedSource]:
+        """A stored connection's source, opened until the block ends."""
+        connector, name = self.connector(db, settings, connection_id, limits)
+        with running(connector, name=f"source-{name}") as (loop, opened):
+            yield OpenedSource(loop, opened, name)
+
+    def connector(
+        self, db: Database, settings: Settings, connection_id: int, limits: Limits | None = None
+    ) -> tuple[M365Connector, str]:
+        """The unopened connector of a stored connection, and the connection's name."""
+        with db.session() as session:
+            connection = session.get(Connection, connection_id)
+            if connection is None:
+                raise NotFound(f"connection {connection_id} does not exist")
+            session.expunge(connection)
+        if connection.kind != "m365":
+            raise ConfigError(f"connection {connection.name!r} is of kind {connection.kind!r}")
+        if connection.secret_ciphertext is None:
+            raise ConfigError(f"connection {connection.name!r} has no stored credential")
+        box = SecretBox.from_key_file(settings.effective_key_file, create=False)
+        secret = box.decrypt(connection.secret_ciphertext)
+        params = ConnectionParams.from_params(connection.params)
+        options = self._http_options(params.http_options(), limits)
+        connector = M365Connector(
+            params,
+            Credential.from_secret({k: str(v) for k, v in secret.items()}),
+            transport=self.transport,
+            http_options=options,
+        )
+        return connector, connection.name
+
+    def _http_options(self, own: HttpOptions, limits: Limits | None) -> HttpOptions:
+        """The connection's HTTP behaviour tightened by the definition's: never above either."""
+        if limits is not None:
+            rates = [r for r in (own.requests_per_second, limits.requests_per_second) if r]
+            own = replace(
+                own,
+                max_concurrency=min(own.max_concurrency, limits.max_concurrency or 1_000_000),
+                requests_per_second=min(rates) if rates else None,
+            )
+        if self.retries is not None:
+            own = replace(
+                own,
+                max_attempts=self.retries.max_attempts,
+                backoff_base=self.retries.backoff_base,
+                backoff_max=self.retries.backoff_max,
+            )
+        return own
