@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import islice
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from tenantsync.store.bulk import insert_chunked
 from tenantsync.store.models import ChangeRecord
 from tenantsync.timeutil import utcnow
 
@@ -39,6 +39,4 @@ def record_changes(session: Session, ctx: RunContext, changes: Iterable[Change])
         }
         for c in changes
     )
-    while chunk := list[dict[str, Any]](islice(rows, CHUNK)):
-        # Core, not ORM, bulk insert: the rows need no identity map.
-        session.execute(insert(_TABLE), chunk)
+    insert_chunked(session, _TABLE, rows, CHUNK)

@@ -10,10 +10,10 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, update
 from sqlalchemy.orm import Session
 
-from tenantsync.engine.permission_sync.bulk import BulkWriter
 from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant, origin_of
 from tenantsync.engine.plan import Change
 from tenantsync.model.permissions import Grant, Right
+from tenantsync.store.bulk import BulkWriter, chunks
 from tenantsync.store.models import ChangeRecord, DelegateGrant
 from tenantsync.timeutil import utcnow
 from tenantsync.engine.run import RunContext
@@ -107,11 +107,8 @@ def apply_grant_plan(session: Session, ctx: RunContext, plan: GrantPlan, names: 
 
 
 def _delete(session: Session, rows: Sequence[StoredGrant]) -> None:
-    ids = [r.id for r in rows]
-    for start in range(0, len(ids), 5000):
-        session.execute(
-            delete(DelegateGrant).where(DelegateGrant.id.in_(ids[start : start + 5000]))
-        )
+    for ids in chunks((r.id for r in rows), 5000):
+        session.execute(delete(DelegateGrant).where(DelegateGrant.id.in_(ids)))
 
 
 def _insert(session: Session, ctx: RunContext, grants: Sequence[Grant]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.model.permissions import Trustee
+from tenantsync.store.bulk import chunks
 from tenantsync.store.models import (
     Mailbox,
     MailboxAlias,
@@ -171,7 +172,7 @@ def _load_memberships(session: Session, directory: Directory) -> None:
     group_ids = list(directory.group_names)
     closure: dict[int, set[int]] = defaultdict(set)
     members: dict[int, list[tuple[str, bool]]] = defaultdict(list)
-    for chunk in _chunks(group_ids, 5000):
+    for chunk in chunks(group_ids, 5000):
         for gid, mid in session.execute(
             select(SourceGroupClosure.group_id, SourceGroupClosure.mailbox_id).where(
                 SourceGroupClosure.group_id.in_(chunk)
@@ -191,8 +192,3 @@ def _load_memberships(session: Session, directory: Directory) -> None:
     # A group with a closure uses it; one without (closure not computed) is expanded from
     # its direct members, cycle-safe.
     directory.closure = {gid: frozenset(mids) for gid, mids in closure.items()}
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

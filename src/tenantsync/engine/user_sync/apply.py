@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from tenantsync.engine.user_sync.desired import MailboxRow
 from tenantsync.engine.user_sync.groups import GroupWork
 from tenantsync.engine.user_sync.planner import Proposal
-from tenantsync.engine.user_sync.state import StoreView, chunks
+from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.model import DirectoryGroup
+from tenantsync.store.bulk import chunks, insert_chunked
 from tenantsync.store.models import (
     GroupKind,
     Mailbox,
@@ -140,8 +141,7 @@ class ProposalWriter:
             }
             for row in rows
         )
-        for batch in chunks(values, 2000):
-            self.session.execute(insert(MAILBOX), batch)
+        insert_chunked(self.session, MAILBOX, values)
         return self._mailbox_ids([r.source_id for r in rows])
 
     def _mailbox_ids(self, source_ids: Iterable[str]) -> dict[str, int]:
@@ -164,8 +164,7 @@ class ProposalWriter:
             for mid, addresses in changed.items()
             for address in addresses
         )
-        for part in chunks(rows, 2000):
-            self.session.execute(insert(ALIAS), part)
+        insert_chunked(self.session, ALIAS, rows)
 
     def _groups(self, work: GroupWork) -> dict[str, int]:
         if work.adds:
@@ -236,8 +235,7 @@ class ProposalWriter:
                     )
                 )
             )
-        for part in chunks(chain(replaced_rows, added), 2000):
-            self.session.execute(insert(MEMBER), part)
+        insert_chunked(self.session, MEMBER, chain(replaced_rows, added))
 
     def _closure(self, proposal: Proposal, ids: dict[str, int], group_ids: dict[str, int]) -> None:
         missing = [sid for sid in proposal.closure if sid not in ids]
@@ -275,5 +273,4 @@ class ProposalWriter:
                 )
             )
         rows = ({"group_id": g, "mailbox_id": m} for g, m in sorted(wanted - stored))
-        for part in chunks(rows, 2000):
-            self.session.execute(insert(CLOSURE), part)
+        insert_chunked(self.session, CLOSURE, rows)

@@ -6,16 +6,16 @@ the mailboxes and memberships its changes touch, so its cost follows the change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.user_sync.membership import MembershipGraph
 from tenantsync.model import GroupKind, MailboxKind, MemberRef
+from tenantsync.store.bulk import chunks
 from tenantsync.store.models import (
     Mailbox,
     MailboxAlias,
@@ -24,9 +24,6 @@ from tenantsync.store.models import (
     SourceGroupMember,
     SyncState,
 )
-
-CHUNK = 500
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,18 +83,6 @@ class StoreView:
             if gid == group_id:
                 return name
         return None
-
-
-def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    """Lists of at most ``size`` items (keeps IN lists under every backend's limits)."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def load_view(
