@@ -49,7 +49,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(data_dir: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=data_dir, database_url=database_url, poll_seconds=0.05, lease_seconds=2
+        data_dir=data_dir,
+        database_url=database_url,
+        poll_seconds=0.05,
+        lease_seconds=2,
+        retry_backoff_seconds=0,
     )
 
 

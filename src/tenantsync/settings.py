@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     restore_window_days: int = Field(default=30, ge=0, description="days a removed mailbox stays")
     lease_seconds: float = Field(default=30.0, gt=0, description="worker lease on a claimed run")
     poll_seconds: float = Field(default=1.0, gt=0, description="worker and scheduler poll period")
+    run_attempts: int = Field(
+        default=3, ge=1, description="attempts of a run whose source keeps failing transiently"
+    )
+    retry_backoff_seconds: float = Field(
+        default=60.0, ge=0, description="wait before a run's second attempt; doubles each time"
+    )
     admin_password: SecretStr | None = None
     session_secret: SecretStr | None = None
     # NoDecode: the environment gives "10.0.0.0/8, 192.0.2.7", not a JSON list.

@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tenantsync.console import create_app
+from tenantsync.engine.registry import Registry
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.engine.registry import Registry
 from tenantsync.worker.runner import Worker
 from tests.conftest import IN_CI
 from tests.support.console import (

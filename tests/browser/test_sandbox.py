@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.sandbox import (
     SandboxTenant,
     ServedSandbox,
@@ -19,7 +20,6 @@ from tenantsync.sandbox import (
     serve_in_thread,
 )
 from tenantsync.store.models import Role
-from tenantsync.engine.registry import Registry, default_registry
 from tests.browser.conftest import Console, Visit
 from tests.support.console import EMAILS
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from tenantsync.engine.registry import default_registry
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
@@ -22,7 +23,6 @@ from tenantsync.store.models import (
 )
 from tenantsync.timeutil import utcnow
 from tenantsync.worker import queue
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.support.factory import make_org, make_task
 

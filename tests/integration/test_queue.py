@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from tenantsync.engine.registry import default_registry
+from tenantsync.engine.run import Outcome
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 from tenantsync.worker import queue, scheduler
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.support.factory import make_org, make_task
 
@@ -37,7 +38,7 @@ def test_a_run_now_is_claimed_once_and_finished(db: Database, settings: Settings
     assert first is not None and first.run_id == run_id
     assert second is None
     with db.sessions() as s:
-        assert queue.complete(s, first, RunStatus.SUCCEEDED, counts={"n": 1})
+        assert queue.complete(s, first, Outcome(RunStatus.SUCCEEDED, counts={"n": 1}))
     with db.sessions() as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -56,8 +57,8 @@ def test_a_run_whose_lease_expired_is_requeued_and_marked_retried(db: Database) 
         again = queue.claim(s, "live-worker", 30)
         assert again is not None and again.run_id == run_id
         # the dead worker can no longer report a result for it
-        assert not queue.complete(s, claim, RunStatus.SUCCEEDED)
-        assert queue.complete(s, again, RunStatus.SUCCEEDED)
+        assert not queue.complete(s, claim, Outcome(RunStatus.SUCCEEDED))
+        assert queue.complete(s, again, Outcome(RunStatus.SUCCEEDED))
     with db.sessions() as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -114,7 +115,7 @@ def test_two_schedulers_create_one_run_per_due_time(db: Database) -> None:
         with db.sessions() as w:
             claim = queue.claim(w, "w", 30)
             assert claim is not None
-            queue.complete(w, claim, RunStatus.SUCCEEDED)
+            queue.complete(w, claim, Outcome(RunStatus.SUCCEEDED))
         later = start + timedelta(seconds=61)
         created = scheduler.tick(b, now=later) + scheduler.tick(a, now=later)
         assert len(created) == 1
@@ -131,3 +132,23 @@ def test_a_due_schedule_runs_housekeeping_end_to_end(db: Database, settings: Set
         run = s.scalars(select(Run)).one()
         assert run.status == RunStatus.SUCCEEDED and run.trigger == Trigger.SCHEDULE
         assert run.counts == {"mailboxes_purged": 0, "runs_purged": 0}
+
+
+def test_a_run_queued_again_after_a_transient_failure_waits_out_its_backoff(
+    db: Database,
+) -> None:
+    run_id = _enqueue(db, _task(db))
+    now = utcnow()
+    with db.sessions() as s:
+        claim = queue.claim(s, "w1", 30, now=now)
+        assert claim is not None
+        assert queue.retry_later(s, claim, 120, "GET /users: service unavailable (HTTP 503)")
+    with db.sessions() as s:
+        assert queue.claim(s, "w2", 30, now=now + timedelta(seconds=60)) is None
+        again = queue.claim(s, "w2", 30, now=now + timedelta(seconds=121))
+    assert again is not None and again.run_id == run_id
+    with db.session() as s:
+        run = s.get_one(Run, run_id)
+        assert run.attempts == 2
+        assert [entry["attempt"] for entry in run.attempt_log] == [1]
+        assert "HTTP 503" in run.attempt_log[0]["error"]

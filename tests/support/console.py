@@ -18,12 +18,16 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
 
 from tenantsync.engine import housekeeping
+from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
+from tenantsync.engine.guard import RemovalLimits
 from tenantsync.engine.plan import Change, Plan
-from tenantsync.errors import GuardStop, SourceError
+from tenantsync.engine.registry import DefinitionType, Registry
+from tenantsync.engine.run import RunContext
+from tenantsync.errors import SourceError
 from tenantsync.store.accounts import hash_password
-from tenantsync.store.changes import record_changes
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
     ConsoleAccount,
@@ -43,8 +47,6 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.timeutil import utcnow
-from tenantsync.engine.run import Outcome, RunContext
-from tenantsync.engine.registry import DefinitionType, Registry
 from tests.support.factory import make_org, make_task
 
 PASSWORD = "correct horse battery staple"
@@ -74,33 +76,46 @@ class ProbeOptions(BaseModel):
         return self
 
 
-def run_probe(ctx: RunContext) -> Outcome:
-    """Plan additions and removals; stop at the threshold unless confirmed; apply by recording."""
-    options = ctx.options
-    assert isinstance(options, ProbeOptions)
-    if options.fail_with:
-        raise SourceError(options.fail_with)
-    plan = Plan()
-    for i in range(options.additions):
-        plan.add(Change("add", "mailbox", f"new{i}@contoso.example", "in the source"))
-    for i in range(options.removals):
-        plan.add(Change("remove", "mailbox", f"old{i}@contoso.example", "gone from the source"))
-    counts: dict[str, object] = {"added": options.additions, "removed": options.removals}
-    over = options.removals > options.threshold
-    if over and not ctx.preview and not ctx.confirm_removals:
-        raise GuardStop(
-            f"the run would remove {options.removals} mailboxes, more than "
-            f"{options.threshold}; confirm the removals to apply",
-            plan=plan.to_json(),
-        )
-    if not ctx.preview:
-        with ctx.db.session() as session:
-            record_changes(session, ctx, plan.changes)
-    return Outcome(counts=counts, plan=plan.to_json())
+class Probe:
+    """A feature whose plan the options dictate: additions, removals under a guard, failures.
+    It goes through the same pipeline as every real feature."""
+
+    def limits(self, options: object) -> Limits | None:
+        return None
+
+    def read(self, ctx: RunContext, source: object, *, full: str | None = None) -> NothingMissing:
+        options = ctx.options
+        assert isinstance(options, ProbeOptions)
+        if options.fail_with:
+            raise SourceError(options.fail_with)
+        return NothingMissing()
+
+    def plan(self, ctx: RunContext, session: Session, reading: NothingMissing) -> ProbePlan:
+        options = ctx.options
+        assert isinstance(options, ProbeOptions)
+        plan = Plan()
+        for i in range(options.additions):
+            plan.add(Change("add", "mailbox", f"new{i}@contoso.example", "in the source"))
+        for i in range(options.removals):
+            plan.add(Change("remove", "mailbox", f"old{i}@contoso.example", "gone from the source"))
+        counts: dict[str, object] = {"added": options.additions, "removed": options.removals}
+        limits = RemovalLimits("mailboxes", max_percent=100, max_count=options.threshold)
+        return ProbePlan(plan, counts, limits=limits)
+
+    def apply(self, ctx: RunContext, session: Session, planned: ProbePlan) -> None:
+        """The probe changes nothing but the run's change records."""
+
+
+@dataclass
+class ProbePlan(ChangeList):
+    """A change list whose removals the guard counts."""
+
+    def removal_keys(self) -> list[str]:
+        return [c.key for c in self.plan.of("remove")]
 
 
 PROBE = DefinitionType(
-    name="probe", title="Probe (tests)", options_model=ProbeOptions, handler=run_probe
+    name="probe", title="Probe (tests)", options_model=ProbeOptions, feature=Probe()
 )
 
 

@@ -19,11 +19,14 @@ from pathlib import Path
 from types import FrameType
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
+from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
+from tenantsync.engine.plan import Plan
+from tenantsync.engine.registry import DefinitionType, Registry
+from tenantsync.engine.run import RunContext
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.engine.run import Outcome, RunContext
-from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 
 
@@ -40,22 +43,39 @@ def _record(record_dir: Path, event: str, ctx: RunContext) -> None:
         fh.write(line)
 
 
-def sleep_type(record_dir: Path) -> DefinitionType:
-    """A definition type that records its start, sleeps ``seconds`` and records its end."""
+class Sleep:
+    """A feature that records its start, sleeps ``seconds`` and records its end."""
 
-    def handler(ctx: RunContext) -> Outcome:
+    def __init__(self, record_dir: Path) -> None:
+        self.record_dir = record_dir
+
+    def limits(self, options: object) -> Limits | None:
+        return None
+
+    def read(self, ctx: RunContext, source: object, *, full: str | None = None) -> NothingMissing:
         options = ctx.options
         assert isinstance(options, SleepOptions)
-        _record(record_dir, "start", ctx)
+        _record(self.record_dir, "start", ctx)
         deadline = time.monotonic() + options.seconds
         while time.monotonic() < deadline:
             ctx.check_cancelled()
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-        _record(record_dir, "end", ctx)
-        return Outcome(counts={"slept": options.seconds, "pid": os.getpid()})
+        _record(self.record_dir, "end", ctx)
+        return NothingMissing()
 
+    def plan(self, ctx: RunContext, session: Session, reading: NothingMissing) -> ChangeList:
+        options = ctx.options
+        assert isinstance(options, SleepOptions)
+        return ChangeList(Plan(), {"slept": options.seconds, "pid": os.getpid()})
+
+    def apply(self, ctx: RunContext, session: Session, planned: ChangeList) -> None:
+        """Nothing to write."""
+
+
+def sleep_type(record_dir: Path) -> DefinitionType:
+    """A definition type whose runs sleep and record when they start and end."""
     return DefinitionType(
-        name="sleep", title="Sleep (tests)", options_model=SleepOptions, handler=handler
+        name="sleep", title="Sleep (tests)", options_model=SleepOptions, feature=Sleep(record_dir)
     )
 
 

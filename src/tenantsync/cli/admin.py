@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from tenantsync.cli.common import emit_json, load_settings, open_box, open_db, out
 from tenantsync.config import apply_document, export_organization, load_document
+from tenantsync.engine.registry import default_registry
 from tenantsync.errors import ConfigError
 from tenantsync.store.accounts import create_account
 from tenantsync.store.models import ConsoleAccount, Role
-from tenantsync.engine.registry import default_registry
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)

@@ -9,9 +9,9 @@ import typer
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
 from tenantsync.console.ops import accounts as ops
+from tenantsync.engine.registry import default_registry
 from tenantsync.settings import Settings
 from tenantsync.store.models import Role
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 
 accounts_app = typer.Typer(help="Console accounts.", no_args_is_help=True)

@@ -20,7 +20,8 @@ from tenantsync.cli.common import (
     out,
     table,
 )
-from tenantsync.errors import NotFound, TenantSyncError
+from tenantsync.engine.registry import default_registry
+from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
 from tenantsync.store.models import (
     ChangeRecord,
@@ -32,17 +33,19 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.worker import queue
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 
 runs_app = typer.Typer(help="Run history: list, show, cancel.", no_args_is_help=True)
 task_app = typer.Typer(help="Scheduled tasks: list, run now, preview.", no_args_is_help=True)
 
+# What `task run --wait` exits with: the error table's codes for a threshold stop (7) and a
+# cancelled run (8), and codes of their own for the other endings.
 EXIT_BY_STATUS = {
     RunStatus.SUCCEEDED: 0,
     RunStatus.WARNING: 10,
     RunStatus.FAILED: 11,
-    RunStatus.CANCELLED: 12,
+    RunStatus.AWAITING_CONFIRMATION: GuardStop.exit_code,
+    RunStatus.CANCELLED: RunCancelled.exit_code,
 }
 
 
@@ -61,6 +64,9 @@ def run_summary(run: Run) -> dict[str, Any]:
         "attempts": run.attempts,
         "retried": run.retried,
         "error": run.error,
+        "stop_reason": run.stop_reason,
+        "removals_to_confirm": len(run.review or []),
+        "attempt_log": run.attempt_log,
         "counts": run.counts,
     }
 
@@ -144,8 +150,13 @@ def runs_show(
             f"created: {fmt_time(run.created_at)}  started: {fmt_time(run.started_at)}  "
             f"finished: {fmt_time(run.finished_at)}  duration: {fmt_duration(run.duration_seconds)}"
         )
-        if run.error:
+        if run.error and run.error != run.stop_reason:
             out.print(f"error: {run.error}")
+        for attempt in run.attempt_log or []:
+            out.print(f"attempt {attempt.get('attempt')} failed: {attempt.get('error')}")
+        if run.stop_reason:
+            out.print(f"awaiting confirmation: {run.stop_reason}")
+            table("removals to confirm", ["key"], [(key,) for key in (run.review or [])])
         if run.counts:
             table("counts", ["count", "value"], sorted(run.counts.items()))
         for message in run.messages:
@@ -158,6 +169,23 @@ def runs_show(
                 ["at", "entity", "key", "action"],
                 [(fmt_time(c.at), c.entity, c.key, c.action) for c in records],
             )
+
+
+@runs_app.command("confirm")
+def runs_confirm(
+    run_id: int = typer.Argument(..., help="the run awaiting confirmation"),
+    wait: bool = typer.Option(False, "--wait", help="run the confirming run here and report"),
+) -> None:
+    """Confirm a threshold stop: a new run applies the reviewed removals (and stops again if
+    the source now asks for more)."""
+    settings = load_settings()
+    db = open_db(settings)
+    with db.session() as session:
+        confirming = queue.confirm(session, _get_run(session, run_id), "cli").id
+    if not wait:
+        out.print(f"run {confirming} queued to confirm run {run_id}")
+        return
+    _finish_waiting(db, settings, confirming, as_json=False)
 
 
 @runs_app.command("cancel")
@@ -256,6 +284,11 @@ def task_run(
         else:
             out.print(f"run {run_id} queued")
         return
+    _finish_waiting(db, settings, run_id, as_json=as_json)
+
+
+def _finish_waiting(db: Any, settings: Any, run_id: int, *, as_json: bool) -> None:
+    """Execute a queued run here, report it, and exit with its status's code."""
     status = wait_for_run(db, settings, run_id, quiet=as_json)
     with db.session() as session:
         run = _get_run(session, run_id)
@@ -287,6 +320,11 @@ def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) ->
                 run = _get_run(session, run_id)
                 if run.status.finished:
                     return run.status
+                queued_again = run.status is RunStatus.QUEUED
+            if queued_again:
+                # A transient failure queued it again: its next attempt, once its backoff
+                # has passed, runs here too (unless a worker took it first).
+                worker.step(run_id)
                 p = run.progress or {}
                 progress.update(
                     bar,

@@ -39,10 +39,10 @@ def running(
     """``opened`` entered on a private loop thread, and exited (then the loop closed) after."""
     loop = LoopThread(name)
     try:
-        entered = loop.run(opened.__aenter__())  # type: ignore[arg-type]
+        entered = loop.run(opened.__aenter__())
         try:
             yield loop, entered
         finally:
-            loop.run(opened.__aexit__(None, None, None))  # type: ignore[arg-type]
+            loop.run(opened.__aexit__(None, None, None))
     finally:
         loop.close()

@@ -19,10 +19,10 @@ from tenantsync.console.proxies import ForwardedHeaders, TrustedProxies
 from tenantsync.console.ratelimit import SignInLimiter
 from tenantsync.console.sessions import SessionCodec, session_middleware
 from tenantsync.console.state import ConsoleState
+from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.engine.registry import Registry, default_registry
 
 STATIC = Path(__file__).parent / "static"
 CSP = (

@@ -8,10 +8,10 @@ from starlette.requests import Request
 
 from tenantsync.console.ratelimit import SignInLimiter
 from tenantsync.console.sessions import SessionCodec
+from tenantsync.engine.registry import Registry
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.engine.registry import Registry
 
 
 @dataclass

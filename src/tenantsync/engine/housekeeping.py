@@ -8,12 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
 from tenantsync.engine.plan import Change, Plan
+from tenantsync.engine.registry import DefinitionType
+from tenantsync.engine.run import RunContext
 from tenantsync.store.models import Mailbox, Run, ScheduledTask
 from tenantsync.timeutil import utcnow
-from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
-from tenantsync.engine.run import RunContext
-from tenantsync.engine.registry import DefinitionType
 
 PREVIEW_LIMIT = 1000
 

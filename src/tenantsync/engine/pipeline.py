@@ -51,7 +51,13 @@ def execute(ctx: RunContext, definition: DefinitionType, sources: Sources) -> Ou
             ctx.check_cancelled()
             ctx.report("applying", 0, planned.change_count())
             feature.apply(ctx, session, planned)
-            record_changes(session, ctx, planned.changes())
+            record_changes(
+                session,
+                planned.changes(),
+                run_id=ctx.run_id,
+                organization_id=ctx.task.organization_id,
+                actor=ctx.actor,
+            )
     return outcome
 
 

@@ -1,42 +1,79 @@
-"""Change records: every change a run or a person makes, written in bulk."""
+"""Change records: every change a run or a person makes, written at the driver's speed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from tenantsync.store.bulk import insert_chunked
+from tenantsync.store.bulk import BulkWriter
 from tenantsync.store.models import ChangeRecord
 from tenantsync.timeutil import utcnow
 
-if TYPE_CHECKING:
-    from tenantsync.engine.plan import Change
-    from tenantsync.engine.run import RunContext
-
-# Rows per INSERT: large enough for few round trips, small enough that a run with a
-# hundred thousand changes never holds all its rows as parameters at once.
-CHUNK = 5000
 _TABLE = cast(Table, ChangeRecord.__table__)
+COLUMNS = ("run_id", "organization_id", "at", "actor", "entity", "key", "action", "before", "after")
 
 
-def record_changes(session: Session, ctx: RunContext, changes: Iterable[Change]) -> None:
-    """Record ``changes`` against the run of ``ctx`` in bulk inserts of ``CHUNK`` rows."""
-    now = utcnow()
-    rows = (
-        {
-            "run_id": ctx.run_id,
-            "organization_id": ctx.task.organization_id,
-            "at": now,
-            "actor": ctx.actor,
-            "entity": c.entity,
-            "key": c.key,
-            "action": c.action,
-            "before": c.before,
-            "after": c.after,
-        }
+class ChangeLike(Protocol):
+    """What a change record is made of (the engine's ``Change``)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def entity(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def before(self) -> dict[str, Any] | None: ...
+
+    @property
+    def after(self) -> dict[str, Any] | None: ...
+
+
+def record_changes(
+    session: Session,
+    changes: Iterable[ChangeLike],
+    *,
+    run_id: int | None,
+    organization_id: int | None,
+    actor: str,
+) -> int:
+    """One change record per change, in the session's transaction; how many were written."""
+    writer = BulkWriter(session, _TABLE, COLUMNS)
+    at = writer.bind("at", utcnow())
+    # Before/after documents repeat (the same group, or none): serialize each once.
+    documents: dict[tuple[str, tuple[Any, ...]], Any] = {}
+
+    def document(column: str, value: dict[str, Any] | None) -> Any:
+        if value is None:
+            return None
+        key: tuple[str, tuple[Any, ...]]
+        try:
+            key = (column, tuple(sorted(value.items())))
+            hash(key)
+        except TypeError:  # unhashable values: compare by their JSON text
+            key = (column, (json.dumps(value, sort_keys=True),))
+        if key not in documents:
+            documents[key] = writer.bind(column, value)
+        return documents[key]
+
+    return writer.write(
+        (
+            run_id,
+            organization_id,
+            at,
+            actor,
+            c.entity,
+            c.key,
+            c.action,
+            document("before", c.before),
+            document("after", c.after),
+        )
         for c in changes
     )
-    insert_chunked(session, _TABLE, rows, CHUNK)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, and_, bindparam, exists, select, update
+from sqlalchemy import Select, Table, Update, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from tenantsync.errors import NotFound
+from tenantsync.engine.run import Outcome
+from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 
@@ -65,10 +66,12 @@ def _pick(*, one: bool, locking: bool) -> Select[Any]:
     busy = exists().where(
         and_(other.c.task_id == candidate.c.task_id, other.c.status == RunStatus.RUNNING)
     )
+    # A run queued again after a transient failure waits for its backoff to pass.
+    ready = or_(candidate.c.not_before.is_(None), candidate.c.not_before <= bindparam("now"))
     pick = (
         select(candidate.c.id)
         .join(TASK, TASK.c.id == candidate.c.task_id)
-        .where(candidate.c.status == RunStatus.QUEUED, ~busy)
+        .where(candidate.c.status == RunStatus.QUEUED, ready, ~busy)
         .order_by(candidate.c.created_at, candidate.c.id)
         .limit(1)
     )
@@ -133,6 +136,9 @@ _COMPLETE = (
         messages=bindparam("messages"),
         error=bindparam("error"),
         plan=bindparam("plan"),
+        stop_reason=bindparam("stop_reason"),
+        review=bindparam("review"),
+        report=bindparam("report"),
     )
     .returning(RUN.c.id)
 )
@@ -206,32 +212,49 @@ def renew(
     return True, bool(row[0])
 
 
-def complete(
-    session: Session,
-    claim_: Claim,
-    status: RunStatus,
-    *,
-    counts: dict[str, Any] | None = None,
-    messages: list[dict[str, Any]] | None = None,
-    error: str | None = None,
-    plan: dict[str, Any] | None = None,
-) -> bool:
+def complete(session: Session, claim_: Claim, outcome: Outcome) -> bool:
     """Record how the run ended; False when the lease was lost and another worker owns it."""
     result = session.execute(
         _COMPLETE,
         {
             "rid": claim_.run_id,
             "owner": claim_.owner,
-            "status": status,
+            "status": outcome.status,
             "finished_at": utcnow(),
-            "counts": counts or {},
-            "messages": messages or [],
-            "error": error,
-            "plan": plan,
+            "counts": outcome.counts or {},
+            "messages": outcome.messages or [],
+            "error": outcome.error,
+            "plan": outcome.plan,
+            "stop_reason": outcome.stop_reason,
+            "review": outcome.review,
+            "report": outcome.report,
         },
     ).first()
     session.commit()
     return result is not None
+
+
+def retry_later(session: Session, claim_: Claim, delay: float, error: str) -> bool:
+    """Queue the run again after ``delay`` seconds, the failed attempt logged on it; False
+    when the lease was lost."""
+    run = session.get(Run, claim_.run_id, with_for_update=True)
+    if run is None or run.lease_owner != claim_.owner or run.status is not RunStatus.RUNNING:
+        session.rollback()
+        return False
+    now = utcnow()
+    run.attempt_log = [
+        *(run.attempt_log or []),
+        {"attempt": run.attempts, "at": now.isoformat(), "error": error},
+    ]
+    run.status = RunStatus.QUEUED
+    run.not_before = now + timedelta(seconds=delay)
+    run.lease_owner = None
+    run.lease_expires_at = None
+    run.error = (
+        f"attempt {run.attempts} failed, trying again from {run.not_before:%H:%M:%S} UTC: {error}"
+    )
+    session.commit()
+    return True
 
 
 def reap_expired(session: Session, *, now: datetime | None = None) -> list[int]:
@@ -272,3 +295,20 @@ def cancel(session: Session, run_id: int) -> Run:
         run.cancel_requested = True
     session.flush()
     return run
+
+
+def confirm(session: Session, run: Run, requested_by: str) -> Run:
+    """Queue a run that applies the removals the stopped ``run`` asked to confirm (and no
+    others: when the source changed so much that it would remove more, it stops again)."""
+    if run.status is not RunStatus.AWAITING_CONFIRMATION:
+        raise ConfigError(
+            f"run {run.id} is {run.status.value}: only a run awaiting confirmation can be "
+            "confirmed",
+            field="run",
+        )
+    already = session.scalar(select(Run.id).where(Run.confirms_run_id == run.id))
+    if already is not None:
+        raise ConfigError(f"run {run.id} was already confirmed by run {already}", field="run")
+    return enqueue(
+        session, run.task, Trigger.MANUAL, requested_by=requested_by, confirms_run_id=run.id
+    )

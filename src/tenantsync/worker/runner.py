@@ -15,13 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from tenantsync.errors import GuardStop, RunCancelled, TenantSyncError
+from tenantsync.engine.pipeline import execute
+from tenantsync.engine.registry import Registry
+from tenantsync.engine.run import Outcome, RunContext, TaskInfo
+from tenantsync.engine.sources import Sources
+from tenantsync.errors import RunCancelled, SourceError, TenantSyncError
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
 from tenantsync.worker import queue, scheduler
-from tenantsync.engine.run import Outcome, RunContext, TaskInfo
-from tenantsync.engine.registry import Registry
 
 log = logging.getLogger(__name__)
 MAX_OUTAGE_PAUSE = 60.0
@@ -41,12 +43,14 @@ class Worker:
         settings: Settings,
         registry: Registry,
         *,
+        sources: Sources | None = None,
         name: str | None = None,
         with_scheduler: bool = False,
     ) -> None:
         self.db = db
         self.settings = settings
         self.registry = registry
+        self.sources = sources or Sources()
         self.name = name or worker_name()
         self.with_scheduler = with_scheduler
         self.stop_event = threading.Event()
@@ -101,7 +105,7 @@ class Worker:
         return True
 
     def execute(self, claim: queue.Claim) -> None:
-        """Run the handler for a claimed run while a keeper thread renews the lease."""
+        """Run the pipeline for a claimed run while a keeper thread renews the lease."""
         with self.db.sessions() as session:
             ctx = self._context(session, claim.run_id)
         keeper = _LeaseKeeper(self.db, claim, self.settings.lease_seconds, ctx)
@@ -111,28 +115,27 @@ class Worker:
         finally:
             keeper.stop()
         with self.db.sessions() as session:
-            finished = queue.complete(
-                session,
-                claim,
-                outcome.status,
-                counts=outcome.counts,
-                messages=outcome.messages,
-                error=outcome.error,
-                plan=outcome.plan,
-            )
+            if isinstance(outcome, SourceError):
+                delay = self.settings.retry_backoff_seconds * 2 ** (ctx.attempt - 1)
+                finished = queue.retry_later(session, claim, delay, str(outcome))
+            else:
+                finished = queue.complete(session, claim, outcome)
         if not finished:
             log.warning(
                 "run %s: lease lost before it finished; its result was discarded", claim.run_id
             )
 
-    def _call(self, ctx: RunContext) -> Outcome:
-        handler = self.registry.get(ctx.task.definition_type).handler
+    def _call(self, ctx: RunContext) -> Outcome | SourceError:
+        """The run's outcome, or the transient failure to try again after."""
+        definition = self.registry.get(ctx.task.definition_type)
         try:
-            return handler(ctx)
+            return execute(ctx, definition, self.sources)
         except RunCancelled as exc:
             return Outcome(status=RunStatus.CANCELLED, error=str(exc))
-        except GuardStop as exc:
-            return Outcome(status=RunStatus.WARNING, error=str(exc), plan=exc.plan)
+        except SourceError as exc:
+            if exc.retryable and ctx.attempt < self.settings.run_attempts:
+                return exc
+            return Outcome(status=RunStatus.FAILED, error=str(exc))
         except TenantSyncError as exc:
             return Outcome(status=RunStatus.FAILED, error=str(exc))
         except Exception as exc:
@@ -164,7 +167,17 @@ class Worker:
             ),
             options=options,
             confirm_removals=run.confirm_removals,
+            review=_review(session, run),
+            attempt=run.attempts,
         )
+
+
+def _review(session: Session, run: Run) -> frozenset[str] | None:
+    """The removals an administrator reviewed, when ``run`` confirms a threshold stop."""
+    if run.confirms_run_id is None:
+        return None
+    stopped = session.get(Run, run.confirms_run_id)
+    return frozenset(stopped.review or ()) if stopped is not None else frozenset()
 
 
 class _LeaseKeeper:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tenantsync.config.apply import apply_document
 from tenantsync.config.loader import parse_document
 from tenantsync.connectors import CheckLine, check_connection
+from tenantsync.engine.registry import default_registry
 from tenantsync.sandbox import ServedSandbox, create_app, sandbox_of, serve_in_thread
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
@@ -18,7 +19,6 @@ from tenantsync.store.directory import find_task
 from tenantsync.store.models import Connection, Run, RunStatus, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.integration.connectors.conftest import connector_for_app
 

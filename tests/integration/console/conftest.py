@@ -19,11 +19,11 @@ from fastapi import FastAPI
 
 from tenantsync.console import create_app
 from tenantsync.console.ratelimit import SignInLimiter
+from tenantsync.engine.registry import Registry
 from tenantsync.settings import Settings
 from tenantsync.store.accounts import issue_token
 from tenantsync.store.database import Database
 from tenantsync.store.models import ConsoleAccount, Role
-from tenantsync.engine.registry import Registry
 from tests.support.console import EMAILS, PASSWORD, console_registry, seed_accounts
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tenantsync.engine import housekeeping, user_sync
+from tenantsync.engine.registry import Registry
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
     Base,
@@ -24,7 +25,6 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
-from tenantsync.engine.registry import Registry
 from tests.support.console import PROBE, Seeded, seed_directory
 
 # Each is valid but for its length, which is over what its column holds.

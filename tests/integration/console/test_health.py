@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.sandbox import ServedSandbox, create_app, generate_tenant, serve_in_thread
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Role, Run, RunStatus
-from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.worker.runner import Worker
 from tests.integration.console.test_workflow import run_id_of
 from tests.support.console import seed_directory

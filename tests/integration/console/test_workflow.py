@@ -173,7 +173,7 @@ def test_a_run_stopped_at_the_threshold_waits_for_a_super_administrator(
         {"name": "remover", "definition_id": str(definition), "scope_kind": "all"},
     )
     stopped = run_id_of(root.submit(f"{created.headers['location']}/run"))
-    assert work(stopped).status is RunStatus.WARNING
+    assert work(stopped).status is RunStatus.AWAITING_CONFIRMATION
     page = root.page(f"/runs/{stopped}")
     assert "Stopped at the deletion threshold" in page.text
     assert "old119@contoso.example" in page.text and "Confirm the removals" in page.text

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tenantsync.connectors.exchange_permissions import exchange_reader_factory
 from tenantsync.connectors.http import HttpOptions
-from tenantsync.engine.permission_sync import DEFINITION_TYPE, sync_permissions
+from tenantsync.engine.permission_sync import DEFINITION_TYPE
+from tenantsync.engine.registry import Registry
+from tenantsync.engine.sources import Sources
 from tenantsync.sandbox import SandboxTenant, asgi_transport, create_app
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
@@ -30,8 +31,6 @@ from tenantsync.store.models import (
 )
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.engine.run import RunContext
-from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.tenant_rows import Loaded, load_tenant
 from tests.support.factory import make_org, make_task
@@ -119,27 +118,17 @@ class Harness:
     ) -> RunResult:
         """Queue a run of the task and let a worker execute it against a fresh sandbox app."""
         transport = asgi_transport(create_app(self.tenant, **{"latency": 0, **self.app_options}))
-        factory = exchange_reader_factory(transport, self.retries)
-
-        def handler(ctx: RunContext) -> Any:
-            return sync_permissions(ctx, factory)
-
-        registry = Registry(
-            [
-                DefinitionType(
-                    name=DEFINITION_TYPE.name,
-                    title=DEFINITION_TYPE.title,
-                    options_model=DEFINITION_TYPE.options_model,
-                    handler=handler,
-                    needs_connection=True,
-                )
-            ]
-        )
+        sources = Sources(transport=transport, retries=self.retries)
+        worker = Worker(self.db, self.settings, Registry([DEFINITION_TYPE]), sources=sources)
         with self.db.session() as s:
             task = s.get_one(ScheduledTask, task_id)
             trigger = Trigger.PREVIEW if preview else Trigger.MANUAL
             run_id = queue.enqueue(s, task, trigger, confirm_removals=confirm_removals).id
-        assert Worker(self.db, self.settings, registry).step(run_id)
+        for _attempt in range(self.settings.run_attempts):
+            # A transient failure queues the run again: attempts follow until it ends.
+            assert worker.step(run_id)
+            if self.result(run_id).status != "queued":
+                break
         return self.result(run_id)
 
     def result(self, run_id: int) -> RunResult:

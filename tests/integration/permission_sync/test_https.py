@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tenantsync.engine.registry import default_registry
 from tenantsync.sandbox import create_app, generate_tenant, serve_in_thread
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Connection, ScheduledTask, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.engine.registry import default_registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.harness import Harness
 from tests.integration.permission_sync.tenant_rows import expected_grants

@@ -4,28 +4,24 @@ throttling is waited out, unchanged mailboxes are not read again, and a run can 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from tenantsync.connectors.exchange_permissions import exchange_reader_factory
-from tenantsync.engine.permission_sync import PermissionReader, PermissionSyncOptions
-from tenantsync.engine.permission_sync.handler import sync_permissions
-from tenantsync.errors import RunCancelled
-from tenantsync.sandbox import SandboxTenant, asgi_transport, create_app, generate_tenant
+from tenantsync.sandbox import SandboxTenant, generate_tenant
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
     DelegateGrant,
     Right,
+    Run,
+    RunStatus,
     SourceGroupClosure,
     SourceGroupMember,
-    Trigger,
 )
-from tenantsync.engine.run import RunContext, TaskInfo
+from tenantsync.worker import queue
 from tests.integration.permission_sync.harness import Harness
 from tests.integration.permission_sync.tenant_rows import expected_grants
 
@@ -222,33 +218,24 @@ def test_a_group_member_removed_loses_the_grant_at_the_next_run(harness: Harness
 
 def test_a_cancelled_run_applies_nothing(harness: Harness) -> None:
     task = harness.task("perms")
-    transport = asgi_transport(create_app(harness.tenant, latency=0))
-    inner = exchange_reader_factory(transport)
-    ctx = RunContext(
-        db=harness.db,
-        settings=harness.settings,
-        run_id=0,
-        trigger=Trigger.MANUAL,
-        task=TaskInfo(
-            task,
-            "perms",
-            harness.organization_id,
-            "mailbox_permission_sync",
-            harness.connection_id,
-            "all",
-            None,
-        ),
-        options=PermissionSyncOptions(),
-    )
+    harness.app_options = {"latency": "exchange=0.2"}
 
-    @contextmanager
-    def cancelling(run: RunContext, options: PermissionSyncOptions) -> Iterator[PermissionReader]:
-        with inner(run, options) as reader:
-            run.cancel_event.set()  # the administrator cancels while the read starts
-            yield reader
+    def cancel_when_running() -> None:
+        # The administrator cancels from the console while the read goes on.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with harness.db.session() as s:
+                run = s.scalars(select(Run).where(Run.task_id == task)).first()
+                if run is not None and run.status is RunStatus.RUNNING:
+                    queue.cancel(s, run.id)
+                    return
+            time.sleep(0.05)
 
-    with pytest.raises(RunCancelled):
-        sync_permissions(ctx, cancelling)
+    canceller = threading.Thread(target=cancel_when_running)
+    canceller.start()
+    result = harness.run(task)
+    canceller.join()
+    assert result.status == "cancelled", result.error
     assert harness.grants() == set()
 
 
@@ -271,8 +258,13 @@ def test_a_mass_removal_waits_for_confirmation(harness: Harness) -> None:
     before = harness.grants()
     for entries in tenant.full_access.values():
         entries.clear()  # every explicit Full Access entry vanishes from Exchange
+    preview = harness.run(task, preview=True)
+    assert preview.status == "succeeded"
+    assert any(
+        "a sync would stop here: this run would remove" in m["text"] for m in preview.messages
+    )
     stopped = harness.run(task)
-    assert stopped.status == "warning"
+    assert stopped.status == "awaiting_confirmation"
     assert stopped.error is not None and "confirm" in stopped.error
     assert stopped.plan is not None and stopped.plan["counts"]["delegate_grant.remove"] == len(
         before

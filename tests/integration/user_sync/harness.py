@@ -14,18 +14,17 @@ from starlette.applications import Starlette
 
 from tenantsync.config.apply import apply_document
 from tenantsync.config.loader import parse_document
-from tenantsync.connectors.factory import M365Connector, load_connector
 from tenantsync.connectors.http import HttpOptions
-from tenantsync.engine.user_sync import DEFINITION_TYPE, sync_users
+from tenantsync.engine.registry import Registry
+from tenantsync.engine.sources import Sources
+from tenantsync.engine.user_sync import DEFINITION_TYPE
 from tenantsync.sandbox import SandboxTenant, asgi_transport, parse_faults, sandbox_of
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.directory import find_task
-from tenantsync.store.models import ChangeRecord, Definition, Mailbox, Run, Trigger
+from tenantsync.store.models import ChangeRecord, Definition, Mailbox, Run, RunStatus, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.engine.run import RunContext
-from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 
 # Retries stay real, only quicker than production's half-second first backoff.
@@ -42,6 +41,10 @@ class RunResult:
     messages: list[dict[str, Any]]
     plan: dict[str, Any] | None
     error: str | None
+    stop_reason: str | None = None
+    review: list[str] | None = None
+    attempts: int = 1
+    attempt_log: list[Any] | None = None
 
     def texts(self) -> str:
         """Every message, one per line."""
@@ -103,24 +106,8 @@ class UserSync:
         box = SecretBox.from_key_file(settings.effective_key_file, create=True)
         with db.session() as session:
             apply_document(session, loaded, Registry([DEFINITION_TYPE]), box)
-        kind = DefinitionType(
-            name="user_sync",
-            title="User sync (in-process sandbox)",
-            options_model=DEFINITION_TYPE.options_model,
-            handler=lambda ctx: sync_users(ctx, self._connector),
-            needs_connection=True,
-        )
-        self.worker = Worker(db, settings, Registry([kind]))
-
-    def _connector(self, ctx: RunContext) -> M365Connector:
-        assert ctx.task.connection_id is not None
-        return load_connector(
-            ctx.db,
-            ctx.settings,
-            ctx.task.connection_id,
-            transport=asgi_transport(self.app),
-            http_options=FAST_RETRIES,
-        )
+        sources = Sources(transport=asgi_transport(app), retries=FAST_RETRIES)
+        self.worker = Worker(db, settings, Registry([DEFINITION_TYPE]), sources=sources)
 
     def set_faults(self, spec: str | None) -> None:
         """Inject faults into the running sandbox from now on (None: no more faults)."""
@@ -132,20 +119,42 @@ class UserSync:
             definition = session.scalars(select(Definition)).one()
             definition.options = {**definition.options, **options}
 
-    def run(self, *, preview: bool = False, confirm_removals: bool = False) -> RunResult:
-        """Queue a run of the task and execute it here; its result."""
+    def run(
+        self, *, preview: bool = False, confirm_removals: bool = False, confirms: int | None = None
+    ) -> RunResult:
+        """Queue a run of the task (one confirming the stopped run ``confirms``) and execute
+        it here; its result."""
         with self.db.session() as session:
             task = find_task(session, "users")
             trigger = Trigger.PREVIEW if preview else Trigger.MANUAL
             run_id = queue.enqueue(
-                session, task, trigger, requested_by="test", confirm_removals=confirm_removals
+                session,
+                task,
+                trigger,
+                requested_by="test",
+                confirm_removals=confirm_removals,
+                confirms_run_id=confirms,
             ).id
-        self.worker.step(run_id)
+        for _attempt in range(self.settings.run_attempts):
+            # A transient failure queues the run again: attempts follow until it ends.
+            self.worker.step(run_id)
+            with self.db.session() as session:
+                if session.get_one(Run, run_id).status is not RunStatus.QUEUED:
+                    break
         with self.db.session() as session:
             run = session.get(Run, run_id)
             assert run is not None
             return RunResult(
-                run.id, run.status.value, run.counts, run.messages, run.plan, run.error
+                run.id,
+                run.status.value,
+                run.counts,
+                run.messages,
+                run.plan,
+                run.error,
+                run.stop_reason,
+                run.review,
+                run.attempts,
+                run.attempt_log,
             )
 
     def mailboxes(self, *, active: bool = True) -> dict[str, Mailbox]:

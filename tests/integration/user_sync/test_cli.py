@@ -4,10 +4,14 @@ connection check, a preview, then the sync; the sandbox served over HTTPS with i
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tenantsync.sandbox import (
     SandboxTenant,
@@ -17,6 +21,7 @@ from tenantsync.sandbox import (
     serve_in_thread,
 )
 from tenantsync.store.database import Database
+from tenantsync.store.models import Run, RunStatus
 from tests.integration.cli.test_commands import Cli
 
 CONFIG = """\
@@ -115,3 +120,81 @@ def test_apply_check_preview_then_sync_from_the_command_line(
     assert {"shared", "room"} <= kinds
     assert all(m["non_billable_reason"] for m in shared)
     assert all(not m["address"].endswith(".onmicrosoft.com") for m in shared)
+
+
+def _configured(served: ServedSandbox, tmp_path: Path) -> Cli:
+    tenant = served.tenant
+    cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
+    cli.env["SANDBOX_SECRET"] = tenant.client_secret
+    cli.env["LIMITED_SECRET"] = tenant.clients[1].client_secret
+    config = tmp_path / "proseware.yaml"
+    config.write_text(
+        CONFIG.format(
+            domains=json.dumps(list(tenant.domains)),
+            tenant_id=tenant.tenant_id,
+            client_id=tenant.client_id,
+            limited_id=tenant.clients[1].client_id,
+            base=served.base_url,
+            ca_file=served.ca_file,
+        )
+    )
+    Database(cli.url).upgrade()
+    cli("apply", str(config))
+    return cli
+
+
+def test_a_threshold_stop_exits_7_and_runs_confirm_applies_it(
+    served: ServedSandbox, tmp_path: Path
+) -> None:
+    cli = _configured(served, tmp_path)
+    cli("task", "run", "users", "--wait")
+    before = mailbox_count(cli)
+    tenant = served.tenant
+    people = sorted(
+        uid for uid, u in tenant.users.items() if u.mailbox == "user" and u.account_enabled
+    )
+    for uid in people[:8]:
+        tenant.remove_user(uid)
+    tenant.expire_delta_tokens()
+    stopped = cli("task", "run", "users", "--wait", check=7)
+    assert stopped.stderr.strip().count("\n") == 0
+    assert "ended awaiting_confirmation" in stopped.stderr
+    assert mailbox_count(cli) == before
+    run_id = json.loads(cli("runs", "list", "--json").stdout)[0]["id"]
+    shown = cli("runs", "show", str(run_id))
+    assert "awaiting confirmation: this run would remove 8 of" in shown.stdout
+    assert "removals to confirm" in shown.stdout
+    confirmed = cli("runs", "confirm", str(run_id), "--wait")
+    assert "succeeded" in confirmed.stdout
+    assert mailbox_count(cli) == before  # removed mailboxes are kept, soft-deleted
+    listed = json.loads(cli("users", "list", "proseware", "--json").stdout)
+    assert len(listed) == before - 8
+
+
+def test_a_cancelled_run_exits_8(tmp_path: Path) -> None:
+    tenant = generate_tenant(30, seed=9)
+    app = create_app(tenant, latency="graph=2,exchange=2")
+    with serve_in_thread(app, data_dir=tmp_path / "sandbox") as served:
+        cli = _configured(served, tmp_path)
+        # A short lease: the worker learns of a cancel request when it renews the lease.
+        cli.env["TENANTSYNC_LEASE_SECONDS"] = "1.5"
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "tenantsync", "task", "run", "users", "--wait"],
+            env=cli.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        running: int | None = None
+        db = Database(cli.url)
+        while time.monotonic() < deadline and running is None:
+            with db.session() as session:
+                running = session.scalar(select(Run.id).where(Run.status == RunStatus.RUNNING))
+            time.sleep(0.1)
+        db.dispose()
+        assert running is not None, "the run never started"
+        cli("runs", "cancel", str(running))
+        _out, errors = waiting.communicate(timeout=60)
+    assert waiting.returncode == 8, errors
+    assert "cancelled" in errors

@@ -28,10 +28,13 @@ def test_a_mass_removal_stops_until_confirmed(sync: UserSync, tenant: SandboxTen
     for uid in doomed:
         tenant.remove_user(uid)
     stopped = sync.run()
-    assert stopped.status == "warning"
-    assert stopped.error is not None
-    assert "would remove 10 of" in stopped.error and "--confirm-removals" in stopped.error
+    assert stopped.status == "awaiting_confirmation"
+    assert stopped.stop_reason is not None
+    assert "would remove 10 of" in stopped.stop_reason
+    assert f"runs confirm {stopped.id}" in stopped.stop_reason
+    assert "--confirm-removals" in stopped.stop_reason
     assert stopped.plan is not None and stopped.plan["counts"]["mailbox.remove"] == 10
+    assert stopped.review is not None and len(stopped.review) == 10
     assert len(sync.mailboxes()) == before
     assert sync.change_records(stopped.id) == []
     confirmed = sync.run(confirm_removals=True)
@@ -40,11 +43,35 @@ def test_a_mass_removal_stops_until_confirmed(sync: UserSync, tenant: SandboxTen
     assert not set(doomed) & set(sync.mailboxes())
 
 
+def test_confirming_applies_the_reviewed_removals_and_refuses_new_ones(
+    sync: UserSync, tenant: SandboxTenant
+) -> None:
+    sync.run()
+    staff = people(tenant)
+    for uid in staff[:10]:
+        tenant.remove_user(uid)
+    stopped = sync.run()
+    assert stopped.status == "awaiting_confirmation"
+    # More people leave before the administrator confirms: the plan is not the one reviewed.
+    for uid in staff[10:12]:
+        tenant.remove_user(uid)
+    again = sync.run(confirms=stopped.id)
+    assert again.status == "awaiting_confirmation"
+    assert again.stop_reason is not None
+    assert "2 removals are not in it" in again.stop_reason
+    assert len(sync.mailboxes()) == len(sync.mailboxes())  # nothing changed
+    assert not sync.change_records(again.id)
+    confirmed = sync.run(confirms=again.id)
+    assert confirmed.status == "succeeded", confirmed.error
+    assert confirmed.counts["mailboxes_removed"] == 12
+    assert not set(staff[:12]) & set(sync.mailboxes())
+
+
 def test_the_threshold_is_configurable(sync: UserSync, tenant: SandboxTenant) -> None:
     sync.run()
     sync.set_options(max_removals=0)
     tenant.remove_user(people(tenant)[0])
-    assert sync.run().status == "warning"
+    assert sync.run().status == "awaiting_confirmation"
     sync.set_options(max_removals=5, max_removal_percent=50)
     assert sync.run().counts["mailboxes_removed"] == 1
 
@@ -107,9 +134,9 @@ def test_a_wrong_secret_fails_with_a_clear_message(
     (tmp_path / "client-secret.txt").write_text("not-the-secret")
     from tenantsync.config.apply import apply_document
     from tenantsync.config.loader import parse_document
+    from tenantsync.engine.registry import Registry
     from tenantsync.engine.user_sync import DEFINITION_TYPE
     from tenantsync.store.secretbox import SecretBox
-    from tenantsync.engine.registry import Registry
     from tests.integration.user_sync.harness import document
 
     loaded = parse_document(document(tenant, tmp_path / "client-secret.txt", {}), "t.yaml")
@@ -143,3 +170,19 @@ def test_without_exchange_rights_users_still_sync_with_kinds_from_graph(
     tenant.remove_user(gone)
     assert sync.run().counts["mailboxes_removed"] == 1
     assert gone not in sync.mailboxes()
+
+
+def test_a_source_down_past_the_retry_budget_requeues_the_run_which_then_finishes(
+    sync: UserSync, tenant: SandboxTenant
+) -> None:
+    sync.run()
+    tenant.update_user(people(tenant)[0], department="After the outage")
+    # Graph answers 503 to every retry of the first attempt's users read (8 attempts),
+    # then recovers: the run is queued again and its second attempt finishes.
+    sync.set_faults("graph.users:503@1/count=8")
+    result = sync.run()
+    assert result.status == "succeeded", (result.error, result.texts())
+    assert result.attempts == 2
+    assert result.attempt_log is not None and len(result.attempt_log) == 1
+    assert "service unavailable (HTTP 503)" in result.attempt_log[0]["error"]
+    assert sync.mailboxes()[people(tenant)[0]].attributes["department"] == "After the outage"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tenantsync.engine.registry import Registry
 from tenantsync.engine.user_sync import DEFINITION_TYPE, UserSyncOptions
 from tenantsync.errors import ConfigError
-from tenantsync.engine.registry import Registry
 
 
 def validate(options: dict[str, object]) -> UserSyncOptions:

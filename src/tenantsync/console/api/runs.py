@@ -70,6 +70,8 @@ def get_run(run_id: Id, db: DbSession, who: Reader) -> RunDetail:
             for g in groups
         ],
         awaits_confirmation=ops.stopped_at_threshold(run),
+        stop_reason=run.stop_reason,
+        attempt_log=list(run.attempt_log or []),
         grant_details_hidden=bool(hidden or any(g.hidden for g in groups)),
     )
 

@@ -288,6 +288,14 @@ class RunDetail(RunOut):
     plan_total: int | None
     plan: list[PlanGroupOut]
     awaits_confirmation: bool
+    stop_reason: str | None = Field(
+        default=None,
+        description="why a run stopped at the removal threshold (or, for a "
+        "preview, why a real run would stop)",
+    )
+    attempt_log: list[Any] = Field(
+        default_factory=list, description="earlier attempts that failed transiently"
+    )
     grant_details_hidden: bool = Field(
         default=False,
         description=f"messages or plan entries naming delegate grants were left out: "

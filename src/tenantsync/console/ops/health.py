@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.engine.registry import Registry
 from tenantsync.store.models import Connection, Definition, Run, ScheduledTask, Trigger
 from tenantsync.worker import queue
-from tenantsync.engine.registry import Registry
 
 CHECK_TYPE = "connection_check"
 DEFINITION_NAME = "connection check"

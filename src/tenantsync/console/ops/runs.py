@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_grants
 from tenantsync.console.ops.paging import Page, paginate
-from tenantsync.errors import ConfigError
 from tenantsync.store.models import (
     ChangeRecord,
     Mailbox,
@@ -35,37 +34,13 @@ def start_run(session: Session, task: ScheduledTask, trigger: Trigger, requested
 
 
 def stopped_at_threshold(run: Run) -> bool:
-    """Whether a run stopped at the deletion threshold and waits for confirmation.
-
-    The worker records a guard stop (``GuardStop``) as a warning with the stop's message as
-    the error and the plan kept; no other ending leaves all three on an unconfirmed run.
-    """
-    return (
-        run.status is RunStatus.WARNING
-        and run.plan is not None
-        and run.error is not None
-        and run.trigger is not Trigger.PREVIEW
-        and not run.confirm_removals
-    )
+    """Whether a run stopped at the removal threshold and waits for confirmation."""
+    return run.status is RunStatus.AWAITING_CONFIRMATION
 
 
 def confirm_run(session: Session, run: Run, requested_by: str) -> Run:
-    """Queue a run that may carry out the removals the stopped run refused."""
-    if not stopped_at_threshold(run):
-        raise ConfigError(
-            "only a run stopped at the deletion threshold can be confirmed", field="run"
-        )
-    already = session.scalar(select(Run.id).where(Run.confirms_run_id == run.id))
-    if already is not None:
-        raise ConfigError(f"run {run.id} was already confirmed by run {already}", field="run")
-    return queue.enqueue(
-        session,
-        run.task,
-        Trigger.MANUAL,
-        requested_by=requested_by,
-        confirm_removals=True,
-        confirms_run_id=run.id,
-    )
+    """Queue the run that confirms a threshold stop (see :func:`queue.confirm`)."""
+    return queue.confirm(session, run, requested_by)
 
 
 @dataclass(frozen=True)

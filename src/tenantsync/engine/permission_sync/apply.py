@@ -1,22 +1,21 @@
 """Applying a grant plan in one transaction: bulk deletes, updates and inserts (COPY or
-executemany at the driver's speed), every change recorded against the run."""
+executemany at the driver's speed), and the plan as changes for the run's records."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterator, Sequence
+from typing import cast
 
 from sqlalchemy import Table, delete, update
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant, origin_of
 from tenantsync.engine.plan import Change
+from tenantsync.engine.run import RunContext
 from tenantsync.model.permissions import Grant, Right
 from tenantsync.store.bulk import BulkWriter, chunks
-from tenantsync.store.models import ChangeRecord, DelegateGrant
+from tenantsync.store.models import DelegateGrant
 from tenantsync.timeutil import utcnow
-from tenantsync.engine.run import RunContext
 
 ENTITY = "delegate_grant"
 GRANT_COLUMNS = (
@@ -29,17 +28,6 @@ GRANT_COLUMNS = (
     "via_group_id",
     "created_at",
     "run_id",
-)
-CHANGE_COLUMNS = (
-    "run_id",
-    "organization_id",
-    "at",
-    "actor",
-    "entity",
-    "key",
-    "action",
-    "before",
-    "after",
 )
 
 
@@ -92,8 +80,8 @@ def plan_changes(plan: GrantPlan, names: Names) -> Iterator[Change]:
         )
 
 
-def apply_grant_plan(session: Session, ctx: RunContext, plan: GrantPlan, names: Names) -> None:
-    """Execute ``plan`` in the caller's transaction and record each change against the run."""
+def apply_grant_plan(session: Session, ctx: RunContext, plan: GrantPlan) -> None:
+    """Execute ``plan`` in the caller's transaction (the pipeline records the changes)."""
     _delete(session, plan.removes)
     if plan.updates:
         session.execute(
@@ -102,8 +90,6 @@ def apply_grant_plan(session: Session, ctx: RunContext, plan: GrantPlan, names: 
         )
     if plan.adds:
         _insert(session, ctx, plan.adds)
-    if len(plan):
-        _record(session, ctx, plan_changes(plan, names))
 
 
 def _delete(session: Session, rows: Sequence[StoredGrant]) -> None:
@@ -121,41 +107,4 @@ def _insert(session: Session, ctx: RunContext, grants: Sequence[Grant]) -> None:
     writer.write(
         (org, g.mailbox_id, g.delegate_id, rights[g.right], origin, task, g.via_group_id, now, run)
         for g in grants
-    )
-
-
-def _record(session: Session, ctx: RunContext, changes: Iterable[Change]) -> None:
-    """One change record per change, as ``record_changes`` writes them, in bulk."""
-    writer = BulkWriter(session, cast(Table, ChangeRecord.__table__), CHANGE_COLUMNS)
-    org, run, actor = ctx.task.organization_id, ctx.run_id, ctx.actor
-    at = writer.bind("at", utcnow())
-    # Before/after documents repeat (the same group, or none): serialize each once.
-    documents: dict[tuple[str, tuple[Any, ...]], Any] = {}
-
-    def document(column: str, value: dict[str, Any] | None) -> Any:
-        if value is None:
-            return None
-        key: tuple[str, tuple[Any, ...]]
-        try:
-            key = (column, tuple(sorted(value.items())))
-            hash(key)
-        except TypeError:  # unhashable values: compare by their JSON text
-            key = (column, (json.dumps(value, sort_keys=True),))
-        if key not in documents:
-            documents[key] = writer.bind(column, value)
-        return documents[key]
-
-    writer.write(
-        (
-            run,
-            org,
-            at,
-            actor,
-            c.entity,
-            c.key,
-            c.action,
-            document("before", c.before),
-            document("after", c.after),
-        )
-        for c in changes
     )

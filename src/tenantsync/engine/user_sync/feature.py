@@ -8,6 +8,7 @@ the time of the last full read are saved only when a complete read was applied.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,7 +138,9 @@ class UserSync:
         """User sync runs at the connection's own limits."""
         return None
 
-    def read(self, ctx: RunContext, source: OpenedSource, *, full: str | None = None) -> UserReading:
+    def read(
+        self, ctx: RunContext, source: OpenedSource, *, full: str | None = None
+    ) -> UserReading:
         """A full read when due (or ``full`` says why), else a delta read."""
         options = ctx.options
         assert isinstance(options, UserSyncOptions)

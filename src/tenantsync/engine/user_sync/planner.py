@@ -21,11 +21,11 @@ from tenantsync.engine.user_sync.groups import (
 )
 from tenantsync.engine.user_sync.membership import MembershipGraph, member_changes_touch_groups
 from tenantsync.engine.user_sync.options import UserSyncOptions
-from tenantsync.model.snapshot import Snapshot
 from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
 from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.errors import ConfigError, DeltaExpired
 from tenantsync.model import DirectoryGroup, MailboxKind
+from tenantsync.model.snapshot import Snapshot
 
 
 class NeedFullRead(DeltaExpired):
@@ -183,8 +183,11 @@ def propose(
     proposal.closure_full = snapshot.full
     proposal.messages.extend(diff.work.warnings)
     proposal.messages.extend(snapshot.notes)
-    if snapshot.complete and snapshot.full and scope.kind != "all" and not _admitted(
-        diff.work.synced
+    if (
+        snapshot.complete
+        and snapshot.full
+        and scope.kind != "all"
+        and not _admitted(diff.work.synced)
     ):
         # A scope that takes in nobody is a misnamed group or OU far more often than an
         # emptied one: removing everything the task synced would be the wrong answer.

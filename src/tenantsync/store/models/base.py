@@ -72,9 +72,11 @@ class RunStatus(enum.StrEnum):
     WARNING = "warning"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
 
     @property
     def finished(self) -> bool:
+        """Whether the run is over (one awaiting confirmation is: a new run confirms it)."""
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 

@@ -118,6 +118,11 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stop_reason: Mapped[str | None] = mapped_column(Text, doc="why a threshold stop waits")
+    review: Mapped[list[str] | None] = mapped_column(JSON, doc="removals a stop asks to confirm")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="a feature's report output")
+    not_before: Mapped[datetime | None] = mapped_column(doc="a re-queued run waits until then")
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list, doc="attempts that failed")
 
     task: Mapped[ScheduledTask] = relationship()
 
