@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 
 from bench.permission import apply, rate  # noqa: E402
 from tenantsync.engine.permission_sync import DEFINITION_TYPE  # noqa: E402
+from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.sandbox import (  # noqa: E402
     SandboxTenant,
     ServedSandbox,
@@ -48,7 +49,6 @@ from tenantsync.store.database import Database  # noqa: E402
 from tenantsync.store.models import Connection, Run, ScheduledTask, Trigger  # noqa: E402
 from tenantsync.store.secretbox import SecretBox  # noqa: E402
 from tenantsync.worker import queue  # noqa: E402
-from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.worker.runner import Worker  # noqa: E402
 from tests.integration.permission_sync.tenant_rows import load_tenant  # noqa: E402
 from tests.support.factory import make_org, make_task  # noqa: E402

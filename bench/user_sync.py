@@ -44,6 +44,7 @@ import httpx  # noqa: E402
 from bench.support.memory import peak_mb, reset_peak  # noqa: E402
 from tenantsync.connectors.exchange import GROUP_FIELDS, MAILBOX_FIELDS  # noqa: E402
 from tenantsync.connectors.graph_items import GROUP_SELECT, USER_SELECT  # noqa: E402
+from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.settings import Settings  # noqa: E402
 from tenantsync.store.database import Database  # noqa: E402
 from tenantsync.store.directory import create_organization  # noqa: E402
@@ -57,7 +58,6 @@ from tenantsync.store.models import (  # noqa: E402
 )
 from tenantsync.store.secretbox import SecretBox  # noqa: E402
 from tenantsync.worker import queue  # noqa: E402
-from tenantsync.engine.registry import default_registry  # noqa: E402
 from tenantsync.worker.runner import Worker  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

@@ -15,10 +15,12 @@ from sqlalchemy import func, insert, select
 
 from bench.support.memory import peak_mb
 from tenantsync.engine.permission_sync import PermissionSyncOptions
-from tenantsync.engine.permission_sync.apply import Names, apply_grant_plan
+from tenantsync.engine.permission_sync.apply import Names, apply_grant_plan, plan_changes
 from tenantsync.engine.permission_sync.diff import GrantPlan
+from tenantsync.engine.run import RunContext, TaskInfo
 from tenantsync.model.permissions import Grant, Right
 from tenantsync.settings import Settings
+from tenantsync.store.changes import record_changes
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
     ChangeRecord,
@@ -29,7 +31,6 @@ from tenantsync.store.models import (
     Trigger,
 )
 from tenantsync.worker import queue
-from tenantsync.engine.run import RunContext, TaskInfo
 from tests.support.factory import make_org, make_task
 
 PER_MAILBOX = 50
@@ -99,7 +100,14 @@ def ours(url: str, grants: int, out: Any) -> None:
     )
     start = time.perf_counter()
     with db.session() as s:
-        apply_grant_plan(s, ctx, plan, names)
+        apply_grant_plan(s, ctx, plan)
+        record_changes(
+            s,
+            plan_changes(plan, names),
+            run_id=run_id,
+            organization_id=ctx.task.organization_id,
+            actor=ctx.actor,
+        )
     elapsed = time.perf_counter() - start
     with db.session() as s:
         stored = s.scalar(select(func.count()).select_from(DelegateGrant))

@@ -10,16 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tenantsync.connectors.exchange_permissions import exchange_reader_factory
-from tenantsync.engine.permission_sync import DEFINITION_TYPE, sync_permissions
+from tenantsync.engine.permission_sync import DEFINITION_TYPE
+from tenantsync.engine.registry import Registry
+from tenantsync.engine.sources import Sources
 from tenantsync.sandbox import asgi_transport, create_app, generate_tenant
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Connection, Run, ScheduledTask, Trigger
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker import queue
-from tenantsync.engine.run import Outcome, RunContext
-from tenantsync.engine.registry import DefinitionType, Registry
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.tenant_rows import load_tenant
 from tests.support.factory import make_org, make_task
@@ -31,18 +30,7 @@ def measure(mailboxes: int, rate: float, concurrency: int) -> None:
     """One full permission sync of ``mailboxes`` behind a limit of ``rate`` calls/s."""
     tenant = generate_tenant(mailboxes, seed=2)
     app = create_app(tenant, rate_limit=rate)  # default latency: ~0.5 s per cmdlet
-    factory = exchange_reader_factory(asgi_transport(app))
-
-    def handler(ctx: RunContext) -> Outcome:
-        return sync_permissions(ctx, factory)
-
-    kind = DefinitionType(
-        name=DEFINITION_TYPE.name,
-        title=DEFINITION_TYPE.title,
-        options_model=DEFINITION_TYPE.options_model,
-        handler=handler,
-        needs_connection=True,
-    )
+    sources = Sources(transport=asgi_transport(app))
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/rate.db")
         db = Database.from_settings(settings)
@@ -75,7 +63,7 @@ def measure(mailboxes: int, rate: float, concurrency: int) -> None:
             s.flush()
             run_id = queue.enqueue(s, s.get_one(ScheduledTask, task.id), Trigger.MANUAL).id
         start = time.perf_counter()
-        assert Worker(db, settings, Registry([kind])).step(run_id)
+        assert Worker(db, settings, Registry([DEFINITION_TYPE]), sources=sources).step(run_id)
         elapsed = time.perf_counter() - start
         with db.session() as s:
             run = s.get_one(Run, run_id)

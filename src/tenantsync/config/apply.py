@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tenantsync.config.loader import LoadedDocument
 from tenantsync.config.schema import ConnectionSpec, OrganizationSpec, SecretRef
 from tenantsync.engine.registry import Registry
+from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.directory import create_organization
 from tenantsync.store.models import (
@@ -25,7 +26,6 @@ from tenantsync.store.models import (
 )
 from tenantsync.store.secret_binding import check_connection_change
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tenantsync.model.snapshot import Snapshot
-
 from tenantsync.engine.user_sync.membership import MembershipGraph
 from tenantsync.engine.user_sync.options import UserSyncOptions
 from tenantsync.engine.user_sync.planner import hold_removals, propose
@@ -18,6 +16,7 @@ from tenantsync.model import (
     MailboxKind,
     MemberRef,
 )
+from tenantsync.model.snapshot import Snapshot
 
 DOMAINS = frozenset({"contoso.com"})
 TASK = 7

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
 from tenantsync.engine.registry import Registry
+from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.errors import ConfigError
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
@@ -25,7 +26,6 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
-from tenantsync.worker.references import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 

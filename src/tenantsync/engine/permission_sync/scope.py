@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.permission_sync.directory import Directory
+from tenantsync.engine.scope import SyncedDirectory
 from tenantsync.errors import ConfigError
 from tenantsync.model.permissions import MailboxRef
 from tenantsync.store.models import Mailbox, MailboxKind, SourceGroup
@@ -41,21 +42,25 @@ class ScopeError(ConfigError):
 def resolve_scope(
     session: Session, organization_id: int, kind: str, value: str | None, directory: Directory
 ) -> Scope:
-    """The mailboxes a scope covers; a scope that resolves to nothing raises ScopeError."""
+    """The mailboxes a scope covers; a scope that resolves to nothing raises ScopeError.
+
+    Groups are found by name, id, address and DN the one way :mod:`tenantsync.engine.scope`
+    defines (the way a scope is checked when a task is saved)."""
     if kind == "all":
         return Scope("all", "all mailboxes", _mailboxes(session, organization_id))
     if not value or not value.strip():
         raise ScopeError(kind, value, "no value was given")
     value = value.strip()
+    synced = SyncedDirectory(session, organization_id)
     if kind == "group":
-        group = _group_by_name_or_id(session, organization_id, value)
+        group = _by_name_or_id(synced, value)
     elif kind == "dn":
-        by_dn = _live_group(session, organization_id, func.lower(SourceGroup.dn) == value.lower())
+        by_dn = synced.group_by_dn(value)
         if by_dn is None:
             return _dn_without_group(session, organization_id, value)
         group = by_dn
     elif kind == "address":
-        group = _group_by_address(session, organization_id, value)
+        group = _by_address(session, synced, organization_id, value)
     else:
         raise ScopeError(kind, value, "unknown scope kind (use all, group, dn or address)")
     reached = directory.expand(group.id)
@@ -63,20 +68,8 @@ def resolve_scope(
     return Scope(kind, f"members of {group.name}", members, group.id)
 
 
-def _group_by_name_or_id(session: Session, org: int, value: str) -> SourceGroup:
-    conditions = [SourceGroup.name == value, SourceGroup.source_id == value]
-    if value.isdigit():
-        conditions.append(SourceGroup.id == int(value))
-    groups = session.scalars(
-        select(SourceGroup).where(SourceGroup.organization_id == org, or_(*conditions))
-    ).all()
-    if not groups:
-        folded = session.scalars(
-            select(SourceGroup).where(
-                SourceGroup.organization_id == org, func.lower(SourceGroup.name) == value.lower()
-            )
-        ).all()
-        groups = list(folded)
+def _by_name_or_id(synced: SyncedDirectory, value: str) -> SourceGroup:
+    groups = synced.groups(value, by_row_id=True)
     live = [g for g in groups if g.deleted_at is None]
     if not groups:
         raise ScopeError("group", value, "no synced group has this name or id (run user sync?)")
@@ -90,25 +83,15 @@ def _group_by_name_or_id(session: Session, org: int, value: str) -> SourceGroup:
     return live[0]
 
 
-def _group_by_address(session: Session, org: int, value: str) -> SourceGroup:
-    groups = session.scalars(
-        select(SourceGroup).where(
-            SourceGroup.organization_id == org, func.lower(SourceGroup.mail) == value.lower()
-        )
-    ).all()
-    live = [g for g in groups if g.deleted_at is None]
-    if live:
-        return live[0]
-    if groups:
+def _by_address(session: Session, synced: SyncedDirectory, org: int, value: str) -> SourceGroup:
+    group = synced.group_by_address(value)
+    if group is not None and group.deleted_at is None:
+        return group
+    if group is not None:
         raise ScopeError(
-            "address", value, f"the group was removed from the source ({_when(groups[0])})"
+            "address", value, f"the group was removed from the source ({_when(group)})"
         )
-    mailbox = session.scalar(
-        select(Mailbox.primary_address).where(
-            Mailbox.organization_id == org, func.lower(Mailbox.primary_address) == value.lower()
-        )
-    )
-    if mailbox is not None:
+    if synced.is_mailbox_address(value):
         raise ScopeError("address", value, "it is a mailbox's address, not a group's")
     raise ScopeError("address", value, "no synced group has this address")
 
@@ -135,16 +118,6 @@ def _dn_without_group(session: Session, org: int, value: str) -> Scope:
     if not dns:
         why += " (no synced mailbox carries a DN: the source gives none)"
     raise ScopeError("dn", value, why)
-
-
-def _live_group(session: Session, org: int, condition: object) -> SourceGroup | None:
-    return session.scalar(
-        select(SourceGroup).where(
-            SourceGroup.organization_id == org,
-            SourceGroup.deleted_at.is_(None),
-            condition,  # type: ignore[arg-type]
-        )
-    )
 
 
 def _when(group: SourceGroup) -> str:

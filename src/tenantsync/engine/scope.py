@@ -1,8 +1,11 @@
-"""What a task's scope and a definition's filter rules name in the directory, checked
-against what has been synced into the store for the organization.
+"""What a task's scope and a definition's filter rules name in the directory: the one
+definition of how a group is found by name or id, by address and by DN in what has been
+synced into the store for the organization.
 
-`tenantsync apply`, the console pages and the REST API all call these functions, so a
-group, address or DN is judged the same way wherever a task or definition is saved.
+Mailbox permission sync resolves its scope through :class:`SyncedDirectory`;
+`tenantsync apply`, the console pages and the REST API check scopes and rules with it,
+so a group, address or DN is judged the same way wherever a task or definition is saved
+and wherever it runs.
 A name can only be checked once the organization has synced groups (source groups, or
 distribution-group addresses): before that, it is accepted with a note that the first
 run checks it. Lengths that no stored value can exceed are refused either way.
@@ -66,6 +69,11 @@ class SyncedDirectory:
 
     def group(self, value: str, *, by_row_id: bool = False) -> SourceGroup | None:
         """The synced group with this source id or name (any case); live ones first."""
+        found = self.groups(value, by_row_id=by_row_id)
+        return found[0] if found else None
+
+    def groups(self, value: str, *, by_row_id: bool = False) -> list[SourceGroup]:
+        """Every synced group with this source id or name (any case); live ones first."""
         # Names are compared in Python: SQLite's lower() folds ASCII letters only.
         conditions = [SourceGroup.source_id == value, func.length(SourceGroup.name) == len(value)]
         if by_row_id and value.isdigit() and len(value) < 10:
@@ -82,22 +90,43 @@ class SyncedDirectory:
             or (by_row_id and str(g.id) == value)
         ]
         found.sort(key=lambda g: g.deleted_at is not None)
+        return found
+
+    def group_by_address(self, value: str) -> SourceGroup | None:
+        """The synced group whose address is ``value`` (any case); a live one first."""
+        wanted = value.lower()
+        rows = self._session.scalars(
+            select(SourceGroup).where(
+                SourceGroup.organization_id == self._org,
+                func.length(SourceGroup.mail) == len(value),
+            )
+        )
+        found = sorted(
+            (g for g in rows if (g.mail or "").lower() == wanted),
+            key=lambda g: g.deleted_at is not None,
+        )
         return found[0] if found else None
+
+    def group_by_dn(self, value: str) -> SourceGroup | None:
+        """The live synced group whose DN is ``value`` (any case)."""
+        wanted = value.lower()
+        rows = self._session.scalars(
+            select(SourceGroup).where(self._live_group(), func.length(SourceGroup.dn) == len(value))
+        )
+        return next((g for g in rows if (g.dn or "").lower() == wanted), None)
 
     def has_address(self, value: str) -> bool:
         """Whether a live group or distribution-group address is ``value`` (any case)."""
+        group = self.group_by_address(value)
+        if group is not None and group.deleted_at is None:
+            return True
         wanted = value.lower()
-        mails = self._session.scalars(
-            select(SourceGroup.mail).where(
-                self._live_group(), func.length(SourceGroup.mail) == len(value)
-            )
-        )
         addresses = self._session.scalars(
             select(Mailbox.primary_address).where(
                 self._group_address(), func.length(Mailbox.primary_address) == len(value)
             )
         )
-        return any((a or "").lower() == wanted for a in (*mails, *addresses))
+        return any(a.lower() == wanted for a in addresses)
 
     def is_mailbox_address(self, value: str) -> bool:
         """Whether ``value`` is the address of a synced mailbox that is not a group."""
@@ -115,14 +144,9 @@ class SyncedDirectory:
     def has_dn(self, value: str) -> bool:
         """Whether ``value`` is a live group's DN, a mailbox's DN, or a container of
         mailboxes (what both syncs resolve a DN scope to)."""
-        wanted = value.lower()
-        dns = self._session.scalars(
-            select(SourceGroup.dn).where(
-                self._live_group(), func.length(SourceGroup.dn) == len(value)
-            )
-        )
-        if any((dn or "").lower() == wanted for dn in dns):
+        if self.group_by_dn(value) is not None:
             return True
+        wanted = value.lower()
         mailbox_dn = Mailbox.source_dn
         return self._exists(
             select(Mailbox.id).where(
