@@ -25,9 +25,10 @@ from tenantsync.connectors.exchange_acl import (
     send_on_behalf_entries,
     when_changed,
 )
-from tenantsync.connectors.factory import ConnectionParams, M365Connector, connector_for
+from tenantsync.connectors.factory import connector_for
 from tenantsync.connectors.health import Check
 from tenantsync.connectors.http import HttpOptions, httpx
+from tenantsync.connectors.m365 import M365, M365Connector, M365Params
 from tenantsync.errors import AuthError, ConfigError, SourceError
 from tenantsync.model.permissions import AclEntry, MailboxAcl, MailboxRef, ReadFailure, Right
 from tenantsync.store.models import Connection
@@ -307,7 +308,7 @@ def _find(listing: dict[str, dict[str, Any]], mailbox: MailboxRef) -> dict[str, 
     return None
 
 
-def http_options(params: ConnectionParams, options: PermissionSyncOptions) -> HttpOptions:
+def http_options(params: M365Params, options: PermissionSyncOptions) -> HttpOptions:
     """The connection's HTTP limits tightened by the definition's: never above either."""
     rates = [r for r in (params.requests_per_second, options.rate_limit) if r]
     return HttpOptions(
@@ -334,7 +335,7 @@ def open_reader(
             raise ConfigError(f"task {ctx.task.name!r} has no connection", field="connection")
         session.expunge(connection)
     box = SecretBox.from_key_file(ctx.settings.effective_key_file)
-    params = ConnectionParams.from_params(connection.params)
+    params = M365.stored_params(connection.params)
     limits = http_options(params, options)
     if retries is not None:
         limits = replace(
