@@ -131,12 +131,11 @@ class ConnectionKind(Generic[P, C]):
         return self.connect(parsed, secrets, transport, http_options)
 
     def require_serves(self, definition_type: str) -> None:
-        """Refuse (naming the connection) a definition type this kind cannot serve."""
+        """Refuse a definition type this kind cannot serve."""
         if definition_type not in self.serves:
             served = ", ".join(sorted(self.serves)) or "nothing"
             raise ConfigError(
-                f"a {self.name} connection cannot serve {definition_type} (it serves {served})",
-                field="connection",
+                f"a {self.title} connection cannot serve {definition_type} (it serves {served})"
             )
 
 

@@ -8,6 +8,7 @@ A kind is one module that declares a :class:`ConnectionKind` (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tenantsync.connectors.kind import ConnectionKind, ParamField, SecretField, param_fields
@@ -22,6 +23,7 @@ __all__ = [
     "connection_kind",
     "connection_kinds",
     "kind_of",
+    "points_at",
     "register",
     "unregister",
 ]
@@ -68,6 +70,15 @@ def connection_kind(name: str) -> ConnectionKind[Any, Any]:
 def connection_kinds() -> list[ConnectionKind[Any, Any]]:
     """Every known kind, the default first, then by name."""
     return sorted(_KINDS.values(), key=lambda k: (k.name != DEFAULT_KIND, k.name))
+
+
+def points_at(kind: str, params: Mapping[str, Any]) -> str:
+    """Where a connection points, for lists: the value of its kind's first parameter (so a
+    kind declares that one first; for Microsoft 365 the tenant id); empty if it has none."""
+    model = _KINDS[kind].params_model if kind in _KINDS else None
+    first = next(iter(model.model_fields), None) if model else None
+    value = params.get(first) if first else None
+    return "" if value is None else str(value)
 
 
 def kind_of(connector: object) -> ConnectionKind[Any, Any]:
