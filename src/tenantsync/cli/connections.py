@@ -40,7 +40,8 @@ def connection_check(
     ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
-    """Check a connection: token, read users, read mailbox settings, reach Exchange."""
+    """Check a connection with its kind's checks (Microsoft 365: token, read users, read
+    mailbox settings, reach Exchange)."""
     from tenantsync.connectors.exchange_permissions import permissions_check
     from tenantsync.engine.connection_check import check_stored_connection
 
