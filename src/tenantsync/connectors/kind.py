@@ -15,7 +15,7 @@ from __future__ import annotations
 import types
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -54,7 +54,6 @@ class ParamField:
     title: str
     type: type
     required: bool
-    optional: bool
     default: Any
     help: str
 
@@ -146,7 +145,7 @@ def param_fields(model: type[BaseModel]) -> tuple[ParamField, ...]:
 
 
 def _param(name: str, info: FieldInfo, model: type[BaseModel]) -> ParamField:
-    scalar, optional = _scalar(info.annotation)
+    scalar = _scalar(info.annotation)
     if scalar is None:
         raise TypeError(
             f"{model.__name__}.{name}: a connection parameter is text, a number or yes/no, "
@@ -157,22 +156,21 @@ def _param(name: str, info: FieldInfo, model: type[BaseModel]) -> ParamField:
         title=info.title or name.replace("_", " ").capitalize(),
         type=scalar,
         required=info.is_required(),
-        optional=optional,
         default=None if info.is_required() else info.get_default(call_default_factory=True),
         help=info.description or "",
     )
 
 
-def _scalar(annotation: Any) -> tuple[type | None, bool]:
-    """The scalar type of ``annotation`` and whether it may be empty (``X | None``)."""
+def _scalar(annotation: Any) -> type | None:
+    """The scalar type of ``annotation`` (``X`` or ``X | None``), None for anything else."""
     annotation = _bare(annotation)
     if annotation in SCALARS:
-        return annotation, False
+        return cast(type, annotation)
     if get_origin(annotation) in (Union, types.UnionType):
         args = [_bare(a) for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1 and args[0] in SCALARS and len(get_args(annotation)) == 2:
-            return args[0], True
-    return None, False
+            return cast(type, args[0])
+    return None
 
 
 def _bare(annotation: Any) -> Any:

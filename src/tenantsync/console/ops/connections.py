@@ -54,15 +54,19 @@ def _secret(kind: ConnectionKind[Any, Any], data: ConnectionInput) -> dict[str, 
     }
 
 
+def _enough(kind: ConnectionKind[Any, Any], secret: Mapping[str, str]) -> None:
+    problem = kind.secret_problem(secret)
+    if problem is not None:
+        raise FieldErrors({problem[0]: problem[1]})
+
+
 def create_connection(
     session: Session, box: SecretBox, org_id: int, data: ConnectionInput
 ) -> Connection:
     """A new connection; its secret goes straight into encrypted storage."""
     kind, params = _checked(data)
     secret = _secret(kind, data)
-    problem = kind.secret_problem(secret)
-    if problem is not None:
-        raise FieldErrors({problem[0]: problem[1]})
+    _enough(kind, secret)
     _name_free(session, org_id, data.name.strip())
     conn = Connection(
         organization_id=org_id,
@@ -88,6 +92,8 @@ def update_connection(
     secret = _secret(kind, data)
     moved = moved_params(kind, conn.params, params, before_kind=conn.kind)
     require_secret_again(kind, moved, secret)
+    if moved:  # what is entered replaces everything stored, so it must be enough alone
+        _enough(kind, secret)
     before = shown_params(conn) if conn.kind == kind.name else {}
     changed = ["kind"] if conn.kind != kind.name else []
     changed += [k for k, v in params.items() if before.get(k) != v]
