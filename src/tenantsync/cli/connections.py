@@ -1,4 +1,5 @@
-"""Connections: list them and check that one works (token, Graph reads, Exchange admin API)."""
+"""Connections: list them and check that one works (the checks its kind declares: for
+Microsoft 365 a token, Graph reads and the Exchange admin API)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def connection_check(
     ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
-    """Check a connection: token, read users, read mailbox settings, reach Exchange."""
+    """Check a connection with its kind's checks (Microsoft 365: token, read users, read
+    mailbox settings, reach Exchange)."""
     from tenantsync.connectors.exchange_permissions import permissions_check
     from tenantsync.engine.connection_check import check_stored_connection
 
@@ -69,7 +71,9 @@ def connection_check(
 
 @connection_app.command("list")
 def connection_list(as_json: bool = typer.Option(False, "--json", help="JSON for scripts")) -> None:
-    """Connections with their kind and the result of their last check."""
+    """Connections with their kind, where they point and the result of their last check."""
+    from tenantsync.connectors.kinds import points_at
+
     settings = load_settings()
     db = open_db(settings)
     with db.session() as session:
@@ -78,7 +82,7 @@ def connection_list(as_json: bool = typer.Option(False, "--json", help="JSON for
                 "organization": c.organization.name,
                 "name": c.name,
                 "kind": c.kind,
-                "tenant_id": c.params.get("tenant_id"),
+                "points_at": points_at(c.kind, c.params),
                 "last_check_at": c.last_check_at,
                 "last_check_ok": c.last_check_ok,
             }
@@ -89,13 +93,13 @@ def connection_list(as_json: bool = typer.Option(False, "--json", help="JSON for
         return
     table(
         "connections",
-        ["organization", "name", "kind", "tenant", "last check", "ok"],
+        ["organization", "name", "kind", "points at", "last check", "ok"],
         [
             [
                 r["organization"],
                 r["name"],
                 r["kind"],
-                r["tenant_id"],
+                r["points_at"],
                 fmt_time(r["last_check_at"]),
                 {True: "yes", False: "no", None: ""}[r["last_check_ok"]],
             ]

@@ -60,12 +60,7 @@ def resolve_secret(ref: SecretRef) -> str:
 
 def connection_secret(spec: ConnectionSpec) -> dict[str, str]:
     """The resolved secret material of a connection."""
-    secret: dict[str, str] = {}
-    if spec.client_secret is not None:
-        secret["client_secret"] = resolve_secret(spec.client_secret)
-    if spec.certificate is not None:
-        secret["certificate"] = resolve_secret(spec.certificate)
-    return secret
+    return {key: resolve_secret(ref) for key, ref in spec.secret_refs().items()}
 
 
 def check_document(loaded: LoadedDocument, registry: Registry) -> None:
@@ -96,7 +91,7 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
             _check_timing(loaded, (*base, "schedules", j), timing)
         definitions = {d.name: d for d in org.definitions}
         schedules = {s.name for s in org.schedules}
-        connections = {c.name for c in org.connections}
+        connections = {c.name: c for c in org.connections}
         for j, task in enumerate(org.tasks):
             loc = (*base, "tasks", j)
             definition = definitions.get(task.definition)
@@ -114,6 +109,13 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
             dtype = _at(loaded, (*loc, "definition"), lambda d=definition: registry.get(d.type))
             if dtype.needs_connection and task.connection is None:
                 _fail(loaded, (*loc, "connection"), f"a {dtype.name} task needs a connection")
+            if dtype.needs_connection and task.connection is not None:
+                kind_of_connection = connections[task.connection].connection_kind
+                _at(
+                    loaded,
+                    (*loc, "connection"),
+                    lambda k=kind_of_connection, t=dtype.name: k.require_serves(t),
+                )
 
 
 def _unique(
@@ -209,8 +211,9 @@ def _apply_org(
             session.add(Domain(organization_id=org.id, name=name))
             report.note("created", f"domain {name}")
     for conn in spec.connections:
+        params, secret = conn.params(), connection_secret(conn)
         # The file's secret then replaces the stored one entirely (see _upsert).
-        check_connection_change(session, org.id, conn.name, conn.params(), connection_secret(conn))
+        check_connection_change(session, org.id, conn.name, conn.connection_kind, params, secret)
         _upsert(
             session,
             report,
@@ -218,12 +221,8 @@ def _apply_org(
             org.id,
             conn.name,
             "connection",
-            {
-                "kind": conn.kind,
-                "params": conn.params(),
-                "secret_ref": conn.secret_ref(),
-            },
-            secret=(box, connection_secret(conn)),
+            {"kind": conn.kind, "params": params, "secret_ref": conn.secret_ref()},
+            secret=(box, secret),
         )
     definitions = {
         d.name: _upsert(

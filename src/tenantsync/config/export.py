@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.config.schema import SecretRef, format_interval
+from tenantsync.connectors.kinds import connection_kind
 from tenantsync.store.directory import organization_by_name
 from tenantsync.store.models import Connection, Definition, Schedule, ScheduledTask
 
@@ -48,16 +49,10 @@ def export_organization(session: Session, name: str) -> str:
 
 
 def _connection(conn: Connection) -> dict[str, Any]:
+    """The connection's entry: its kind's parameters where they differ from the defaults."""
+    params = connection_kind(conn.kind).stored_params(conn.params)
     out: dict[str, Any] = {"name": conn.name, "kind": conn.kind}
-    defaults = {
-        "authority_host": "https://login.microsoftonline.com",
-        "graph_url": "https://graph.microsoft.com",
-        "exchange_url": "https://outlook.office365.com",
-        "ca_file": None,
-    }
-    for key, value in conn.params.items():
-        if defaults.get(key, object()) != value:
-            out[key] = value
+    out.update(params.model_dump(mode="json", exclude_defaults=True))
     for part in filter(None, (conn.secret_ref or "").split(";")):
         key, _, ref = part.partition("=")
         out[key] = SecretRef.parse(ref).model_dump(exclude_none=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from tenantsync.connectors.kind_shapes import KindShaped
 from tenantsync.store import limits
 
 _NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
@@ -41,7 +42,8 @@ DefinitionName = Annotated[str, _name(limits.DEFINITION_NAME)]
 ScheduleName = Annotated[str, _name(limits.SCHEDULE_NAME)]
 TaskName = Annotated[str, _name(limits.TASK_NAME)]
 ScopeValue = Annotated[str, _text(limits.SCOPE_VALUE)]
-# A connection stores its references as "client_secret=env:…;certificate=file:…".
+# A connection stores its references as "client_secret=env:…;certificate=file:…": two of
+# this length always fit (a kind with more secrets is checked on the whole, see below).
 _SECRET_REF_PART = (limits.SECRET_REF - len("client_secret=file:;certificate=file:")) // 2
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -72,41 +74,36 @@ class SecretRef(Strict):
         return cls(env=value) if kind == "env" else cls(file=value)
 
 
-class ConnectionSpec(Strict):
-    """A Microsoft 365 tenant (or the sandbox tenant, which speaks the same wire formats)."""
+class ConnectionSpec(KindShaped):
+    """A connection: its name, its kind (``m365`` when not given), the kind's parameters and
+    its secrets as references (see connectors.kind_shapes for how the kind shapes it)."""
+
+    secret_type: ClassVar[Any] = SecretRef
 
     name: ConnectionName
-    kind: Literal["m365"] = "m365"
-    tenant_id: str = Field(min_length=1)
-    client_id: str = Field(min_length=1)
-    client_secret: SecretRef | None = None
-    certificate: SecretRef | None = None
-    authority_host: str = "https://login.microsoftonline.com"
-    graph_url: str = "https://graph.microsoft.com"
-    exchange_url: str = "https://outlook.office365.com"
-    ca_file: str | None = None
 
     @model_validator(mode="after")
     def _credential(self) -> ConnectionSpec:
-        if self.client_secret is None and self.certificate is None:
-            raise ValueError("give client_secret or certificate (as {env: ...} or {file: ...})")
+        problem = self.connection_kind.secret_problem(self.secrets())
+        if problem is not None:
+            raise ValueError(f"{problem[1]} (as {{env: ...}} or {{file: ...}})")
+        refs = self.secret_ref()
+        if len(refs) > limits.SECRET_REF:
+            too_long = limits.longer_than(limits.SECRET_REF, refs)
+            raise ValueError(f"secret references, together: {too_long}")
         return self
 
-    @field_validator("authority_host", "graph_url", "exchange_url")
-    @classmethod
-    def _https(cls, value: str) -> str:
-        if not value.startswith("https://"):
-            raise ValueError("must be an https:// URL")
-        return value.rstrip("/")
-
     def params(self) -> dict[str, Any]:
-        """The non-secret parameters stored with the connection."""
-        return self.model_dump(exclude={"name", "kind", "client_secret", "certificate"})
+        """The non-secret parameters stored with the connection, defaults filled in."""
+        return self.parameters().model_dump(mode="json")
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        """Where each secret comes from, by key."""
+        return {k: v for k, v in self.secrets().items() if isinstance(v, SecretRef)}
 
     def secret_ref(self) -> str:
         """Where the secrets come from, as stored with the connection."""
-        refs = (("client_secret", self.client_secret), ("certificate", self.certificate))
-        return ";".join(f"{k}={r.describe()}" for k, r in refs if r is not None)
+        return ";".join(f"{k}={r.describe()}" for k, r in self.secret_refs().items())
 
 
 class DefinitionSpec(Strict):

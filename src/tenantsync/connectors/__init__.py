@@ -7,26 +7,23 @@ Public surface:
 * :class:`MsalTokenSource`, :class:`FormTokenSource`, :class:`Credential` (``auth``);
 * :class:`GraphClient` (``graph``) and :class:`ExchangeClient` (``exchange``, whose
   ``invoke(cmdlet, parameters)`` other features build on);
-* :class:`M365Connector`, :func:`connector_for`, :func:`load_connector` (``factory``): all
-  of the above for a stored connection;
+* :class:`ConnectionKind`, :func:`connection_kind`, :func:`connection_kinds` (``kinds``):
+  what each kind of connection takes, checks, serves and opens;
+* :class:`M365Params`, :class:`M365Connector` (``m365``): the Microsoft 365 kind;
 * :func:`check_connection` (``health``).
 """
 
 from tenantsync.connectors.auth import Credential, FormTokenSource, MsalTokenSource, TokenSource
 from tenantsync.connectors.exchange import ExchangeClient
-from tenantsync.connectors.factory import (
-    ConnectionParams,
-    M365Connector,
-    connector_for,
-    load_connector,
-)
 from tenantsync.connectors.graph import GraphClient
 from tenantsync.connectors.health import CheckLine, check_connection
 from tenantsync.connectors.http import HttpClient, HttpOptions, RateLimiter
+from tenantsync.connectors.kinds import ConnectionKind, connection_kind, connection_kinds
+from tenantsync.connectors.m365 import M365Connector, M365Params
 
 __all__ = [
     "CheckLine",
-    "ConnectionParams",
+    "ConnectionKind",
     "Credential",
     "ExchangeClient",
     "FormTokenSource",
@@ -34,10 +31,11 @@ __all__ = [
     "HttpClient",
     "HttpOptions",
     "M365Connector",
+    "M365Params",
     "MsalTokenSource",
     "RateLimiter",
     "TokenSource",
     "check_connection",
-    "connector_for",
-    "load_connector",
+    "connection_kind",
+    "connection_kinds",
 ]

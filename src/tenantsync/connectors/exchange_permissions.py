@@ -24,9 +24,9 @@ from tenantsync.connectors.exchange_acl import (
     send_on_behalf_entries,
     when_changed,
 )
-from tenantsync.connectors.factory import M365Connector
 from tenantsync.connectors.health import Check
 from tenantsync.connectors.loop import LoopThread
+from tenantsync.connectors.m365 import M365Connector
 from tenantsync.errors import AuthError, SourceError
 from tenantsync.model.permissions import AclEntry, MailboxAcl, MailboxRef, ReadFailure, Right
 

@@ -1,14 +1,24 @@
-"""The connection health check: can we get a token, read users and mailbox settings,
-and reach the Exchange admin API? Each line says what is missing when it fails."""
+"""The connection health check: the checks a connection's kind declares, run in order, each
+line saying what was found or what is missing.
+
+The first check of a kind is getting in (a token, a sign-in): when it fails, the others
+are skipped. :func:`run_checks` is the one routine; the CLI's ``connection check``, the
+console's health check and the ``connection_check`` definition type all come through it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tenantsync.connectors.factory import M365Connector
+from tenantsync.connectors.kind import Check
+from tenantsync.connectors.kinds import DEFAULT_KIND, connection_kind, kind_of
 from tenantsync.errors import SourceError
+
+__all__ = ["Check", "CheckLine", "NamedCheck", "check_connection", "run_checks", "unreachable"]
+
+NamedCheck = tuple[str, Check]
 
 
 @dataclass(frozen=True)
@@ -24,62 +34,37 @@ class CheckLine:
         return asdict(self)
 
 
-Check = Callable[[M365Connector], Awaitable[str]]
-"""An extra check: returns what it found, raises SourceError naming what is missing."""
-
-CHECK_NAMES = ("token", "read users", "read mailbox settings", "Exchange admin API")
-
-
-def unreachable(error: Exception, extra: Sequence[tuple[str, Check]] = ()) -> list[CheckLine]:
-    """The lines of a check that could not even open the connection."""
-    names = [*CHECK_NAMES, *(name for name, _check in extra)]
-    return [CheckLine(names[0], False, str(error))] + [
-        CheckLine(name, False, "skipped: no token") for name in names[1:]
-    ]
-
-
-async def check_connection(
-    connector: M365Connector, extra: Sequence[tuple[str, Check]] = ()
-) -> list[CheckLine]:
-    """Run every check in order (``extra`` ones last); all are skipped without a token."""
+async def run_checks(checks: Sequence[NamedCheck], connector: object) -> list[CheckLine]:
+    """Run ``checks`` on an opened connector in order; all are skipped when the first fails."""
     lines: list[CheckLine] = []
-
-    async def token() -> str:
-        await connector.tokens.token(connector.graph.scope)
-        return "token issued for Microsoft Graph"
-
-    async def users() -> str:
-        await connector.graph.probe("users")
-        return "users readable (User.Read.All)"
-
-    async def settings() -> str:
-        await connector.graph.probe("mailboxSettings")
-        return "mailbox settings readable (MailboxSettings.Read)"
-
-    async def exchange() -> str:
-        await connector.exchange.run("Get-Mailbox", {"ResultSize": 1})
-        return "Exchange admin API answered Get-Mailbox (Exchange.ManageAsApp + role)"
-
-    checks: list[tuple[str, Callable[[], Awaitable[str]]]] = [
-        (CHECK_NAMES[0], token),
-        (CHECK_NAMES[1], users),
-        (CHECK_NAMES[2], settings),
-        (CHECK_NAMES[3], exchange),
-    ]
-    checks.extend((name, _bound(check, connector)) for name, check in extra)
     for name, check in checks:
         if lines and not lines[0].ok:
-            lines.append(CheckLine(name, False, "skipped: no token"))
+            lines.append(CheckLine(name, False, _skipped(checks)))
             continue
         try:
-            lines.append(CheckLine(name, True, await check()))
+            lines.append(CheckLine(name, True, await check(connector)))
         except SourceError as exc:
             lines.append(CheckLine(name, False, str(exc)))
     return lines
 
 
-def _bound(check: Check, connector: M365Connector) -> Callable[[], Awaitable[str]]:
-    async def run() -> str:
-        return await check(connector)
+async def check_connection(connector: object, extra: Sequence[NamedCheck] = ()) -> list[CheckLine]:
+    """The checks of the kind of an opened ``connector``, then the ``extra`` ones."""
+    return await run_checks([*kind_of(connector).checks, *extra], connector)
 
-    return run
+
+def unreachable(
+    error: Exception, extra: Sequence[NamedCheck] = (), *, kind: str = DEFAULT_KIND
+) -> list[CheckLine]:
+    """The lines of a check of a ``kind`` connection that could not even be opened."""
+    checks = [*connection_kind(kind).checks, *extra]
+    if not checks:
+        return [CheckLine("open", False, str(error))]
+    first, *rest = checks
+    return [CheckLine(first[0], False, str(error))] + [
+        CheckLine(name, False, _skipped(checks)) for name, _check in rest
+    ]
+
+
+def _skipped(checks: Sequence[NamedCheck]) -> str:
+    return f"skipped: no {checks[0][0]}"

@@ -19,8 +19,8 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from tenantsync.connectors.factory import M365Connector
 from tenantsync.connectors.graph import DELTA_VERSION
+from tenantsync.connectors.m365 import M365Connector
 from tenantsync.errors import AuthError, DeltaExpired, SourceError
 from tenantsync.model import DirectoryGroup, MailboxInfo, MemberRef
 from tenantsync.model.snapshot import Snapshot

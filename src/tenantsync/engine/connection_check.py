@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from tenantsync.connectors.health import Check, CheckLine, check_connection, unreachable
+from tenantsync.connectors.kinds import DEFAULT_KIND
 from tenantsync.engine.feature import ChangeList, Limits
 from tenantsync.engine.plan import Plan
 from tenantsync.engine.registry import DefinitionType
@@ -45,12 +46,18 @@ def check_stored_connection(
             async with connector as opened:
                 return await check_connection(opened, extra)
         except (SourceError, ConfigError) as exc:
-            return unreachable(exc, extra)
+            return unreachable(exc, extra, kind=_kind(db, connection_id))
 
     lines = asyncio.run(run())
     with db.session() as session:
         _record(session, connection_id, lines)
     return lines
+
+
+def _kind(db: Database, connection_id: int) -> str:
+    with db.session() as session:
+        connection = session.get(Connection, connection_id)
+        return connection.kind if connection is not None else DEFAULT_KIND
 
 
 def _record(session: Session, connection_id: int, lines: Sequence[CheckLine]) -> None:

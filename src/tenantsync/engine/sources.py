@@ -13,14 +13,11 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
-from tenantsync.connectors.auth import Credential
-from tenantsync.connectors.exchange_permissions import ExchangePermissionReader
-from tenantsync.connectors.factory import ConnectionParams, M365Connector
 from tenantsync.connectors.http import HttpOptions, httpx
+from tenantsync.connectors.kinds import connection_kind
 from tenantsync.connectors.loop import LoopThread, running
-from tenantsync.connectors.m365_directory import M365Directory
 from tenantsync.engine.feature import Limits
 from tenantsync.engine.registry import DefinitionType
 from tenantsync.engine.run import RunContext
@@ -98,10 +95,31 @@ class PermissionSource(Protocol):
         ...
 
 
+class Connector(Protocol):
+    """What an opened connector of any kind offers the engine."""
+
+    def directory_source(self) -> DirectorySource:
+        """The connection's directory."""
+        ...
+
+    def permission_source(self, loop: LoopThread, concurrency: int) -> PermissionSource:
+        """The connection's mailbox permissions."""
+        ...
+
+
+@runtime_checkable
+class HasHttpOptions(Protocol):
+    """Parameters of a kind that limits its own traffic (calls in flight, per second)."""
+
+    def http_options(self) -> HttpOptions:
+        """The HTTP behaviour the connection asks for."""
+        ...
+
+
 class OpenedSource:
     """A connection's connector, opened on its own event loop for the length of a read."""
 
-    def __init__(self, loop: LoopThread, connector: M365Connector, name: str) -> None:
+    def __init__(self, loop: LoopThread, connector: Any, name: str) -> None:
         self.loop = loop
         self.connector = connector
         self.name = name
@@ -113,11 +131,11 @@ class OpenedSource:
     @property
     def directory(self) -> DirectorySource:
         """The connection's directory."""
-        return M365Directory(self.connector)
+        return cast(Connector, self.connector).directory_source()
 
     def permissions(self, concurrency: int) -> PermissionSource:
         """The connection's mailbox permissions, read ``concurrency`` mailboxes at a time."""
-        return ExchangePermissionReader(self.connector.exchange, self.loop, concurrency)
+        return cast(Connector, self.connector).permission_source(self.loop, concurrency)
 
 
 class Sources:
@@ -142,41 +160,39 @@ class Sources:
         if ctx.task.connection_id is None:
             raise ConfigError(f"task {ctx.task.name!r} has no connection", field="connection")
         limits = definition.feature.limits(ctx.options)
-        with self.open_connection(ctx.db, ctx.settings, ctx.task.connection_id, limits) as src:
-            yield src
-
-    @contextmanager
-    def open_connection(
-        self, db: Database, settings: Settings, connection_id: int, limits: Limits | None = None
-    ) -> Iterator[OpenedSource]:
-        """A stored connection's source, opened until the block ends."""
-        connector, name = self.connector(db, settings, connection_id, limits)
+        connector, name = self.connector(
+            ctx.db, ctx.settings, ctx.task.connection_id, limits, serves=definition.name
+        )
         with running(connector, name=f"source-{name}") as (loop, opened):
             yield OpenedSource(loop, opened, name)
 
     def connector(
-        self, db: Database, settings: Settings, connection_id: int, limits: Limits | None = None
-    ) -> tuple[M365Connector, str]:
-        """The unopened connector of a stored connection, and the connection's name."""
+        self,
+        db: Database,
+        settings: Settings,
+        connection_id: int,
+        limits: Limits | None = None,
+        *,
+        serves: str | None = None,
+    ) -> tuple[Any, str]:
+        """The unopened connector of a stored connection (checked to serve the definition
+        type ``serves``), and the connection's name."""
         with db.session() as session:
             connection = session.get(Connection, connection_id)
             if connection is None:
                 raise NotFound(f"connection {connection_id} does not exist")
             session.expunge(connection)
-        if connection.kind != "m365":
-            raise ConfigError(f"connection {connection.name!r} is of kind {connection.kind!r}")
+        kind = connection_kind(connection.kind)
+        if serves is not None:
+            kind.require_serves(serves)
         if connection.secret_ciphertext is None:
             raise ConfigError(f"connection {connection.name!r} has no stored credential")
         box = SecretBox.from_key_file(settings.effective_key_file, create=False)
         secret = box.decrypt(connection.secret_ciphertext)
-        params = ConnectionParams.from_params(connection.params)
-        options = self._http_options(params.http_options(), limits)
-        connector = M365Connector(
-            params,
-            Credential.from_secret({k: str(v) for k, v in secret.items()}),
-            transport=self.transport,
-            http_options=options,
-        )
+        params = kind.stored_params(connection.params)
+        own = params.http_options() if isinstance(params, HasHttpOptions) else HttpOptions()
+        options = self._http_options(own, limits)
+        connector = kind.open(params, secret, transport=self.transport, http_options=options)
         return connector, connection.name
 
     def _http_options(self, own: HttpOptions, limits: Limits | None) -> HttpOptions:

@@ -1,18 +1,23 @@
-"""A connection's stored secret belongs to the tenant, the app and the endpoints it was stored for.
+"""A connection's stored secret belongs to the kind, the tenant, the app and the endpoints it
+was stored for.
 
-Changing any of them (tenant id, client id, authority host, Graph URL, Exchange URL, CA file)
-would send the stored client secret, or an assertion signed with a stored certificate, to
-wherever the new values point: an account allowed to edit a connection could collect the
-secret on a host of its choosing by running a health check. So such a change needs the secret
-entered again, and what is entered with it replaces everything stored (nothing stored is
-carried over to the new endpoints). The console's operations and ``tenantsync apply`` both
-check through here.
+Changing any of them (for Microsoft 365: tenant id, client id, authority host, Graph URL,
+Exchange URL, CA file) would send the stored client secret, or an assertion signed with a
+stored certificate, to wherever the new values point: an account allowed to edit a
+connection could collect the secret on a host of its choosing by running a health check.
+So such a change needs the secret entered again, and what is entered with it replaces
+everything stored (nothing stored is carried over to the new endpoints). The console's
+operations and ``tenantsync apply`` both check through here.
+
+Which parameters a secret is bound to is the connection kind's declaration
+(``endpoint_fields``); the store does not know kinds, so callers hand the kind in, read
+here through :class:`BoundKind`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,43 +25,69 @@ from sqlalchemy.orm import Session
 from tenantsync.errors import ConfigError
 from tenantsync.store.models import Connection
 
-BOUND_PARAMS = ("tenant_id", "client_id", "authority_host", "graph_url", "exchange_url", "ca_file")
-SECRET_FIELD = "client_secret"  # noqa: S105 - a field name, not a secret
+
+class NamedSecret(Protocol):
+    """A secret a kind takes: its key and a lower-case noun naming it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
 
 
-def moved_params(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """The parameters a stored secret is bound to that differ between ``before`` and ``after``."""
-    return [k for k in BOUND_PARAMS if (before.get(k) or None) != (after.get(k) or None)]
+class BoundKind(Protocol):
+    """What a connection kind declares about its secret."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def endpoint_fields(self) -> tuple[str, ...]: ...
+
+    @property
+    def secret_fields(self) -> Sequence[NamedSecret]: ...
 
 
-def require_secret_to_move(
-    before: Mapping[str, Any], after: Mapping[str, Any], entered: Mapping[str, str]
+def moved_params(
+    kind: BoundKind, before: Mapping[str, Any], after: Mapping[str, Any], *, before_kind: str
 ) -> list[str]:
-    """The bound parameters that change; refused (naming ``client_secret``) when some change
-    and no secret was ``entered`` with them."""
-    moved = moved_params(before, after)
-    if moved and not any(entered.values()):
-        raise ConfigError(
-            f"changing {', '.join(moved)} needs the credentials again: enter the client secret "
-            "again (or the certificate); a stored secret is only sent where it was stored for",
-            field=SECRET_FIELD,
-        )
-    return moved
+    """What a stored secret is bound to that differs between ``before`` (of a connection of
+    ``before_kind``) and ``after`` (of ``kind``): the kind itself, or endpoint parameters."""
+    if before_kind != kind.name:
+        return ["kind"]
+    return [k for k in kind.endpoint_fields if (before.get(k) or None) != (after.get(k) or None)]
+
+
+def require_secret_again(kind: BoundKind, moved: Sequence[str], entered: Mapping[str, str]) -> None:
+    """Refuse (naming the kind's first secret) a change of ``moved`` without a secret
+    ``entered`` with it; a kind that takes no secret has nothing stored to protect."""
+    if not moved or any(entered.values()) or not kind.secret_fields:
+        return
+    first, *others = kind.secret_fields
+    alternatives = "".join(f" (or the {s.title})" for s in others)
+    raise ConfigError(
+        f"changing {', '.join(moved)} needs the credentials again: enter the {first.title} "
+        f"again{alternatives}; a stored secret is only sent where it was stored for",
+        field=first.name,
+    )
 
 
 def check_connection_change(
     session: Session,
     organization_id: int,
     name: str,
+    kind: BoundKind,
     params: Mapping[str, Any],
     entered: Mapping[str, str],
 ) -> None:
-    """Refuse to give the stored connection ``name`` these ``params`` unless a secret was
-    ``entered`` with them, when they move it (a new connection is always allowed)."""
-    before = session.scalar(
-        select(Connection.params).where(
+    """Refuse to make the stored connection ``name`` one of ``kind`` with these ``params``
+    unless a secret was ``entered`` with them, when that moves it (a new one is allowed)."""
+    before = session.execute(
+        select(Connection.kind, Connection.params).where(
             Connection.organization_id == organization_id, Connection.name == name
         )
-    )
+    ).first()
     if before is not None:
-        require_secret_to_move(before, params, entered)
+        moved = moved_params(kind, before.params, params, before_kind=before.kind)
+        require_secret_again(kind, moved, entered)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantsync.connectors import ConnectionParams, Credential, M365Connector
+from tenantsync.connectors import Credential, M365Connector, M365Params
 from tenantsync.sandbox import (
     SandboxTenant,
     ServedSandbox,
@@ -32,9 +32,9 @@ def served(
         yield running
 
 
-def params_for(served: ServedSandbox, client_id: str | None = None) -> ConnectionParams:
+def params_for(served: ServedSandbox, client_id: str | None = None) -> M365Params:
     """A connection's parameters pointing at the served sandbox."""
-    return ConnectionParams(
+    return M365Params(
         tenant_id=served.tenant.tenant_id,
         client_id=client_id or served.tenant.client_id,
         authority_host=served.base_url,

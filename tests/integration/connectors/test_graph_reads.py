@@ -8,13 +8,13 @@ import time
 import pytest
 
 from tenantsync.connectors import (
-    ConnectionParams,
     Credential,
     FormTokenSource,
     GraphClient,
     HttpClient,
     HttpOptions,
     M365Connector,
+    M365Params,
 )
 from tenantsync.connectors.auth import GRAPH_SCOPE
 from tenantsync.errors import SourceError
@@ -26,7 +26,7 @@ QUICK = HttpOptions(max_attempts=4, backoff_base=0.01, backoff_max=0.02)
 
 def connector(tenant: SandboxTenant, **app_args: object) -> M365Connector:
     app = create_app(tenant, latency=0, **app_args)  # type: ignore[arg-type]
-    params = ConnectionParams(
+    params = M365Params(
         tenant_id=tenant.tenant_id,
         client_id=tenant.client_id,
         authority_host="https://sandbox",

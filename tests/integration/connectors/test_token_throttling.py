@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantsync.connectors import ConnectionParams, Credential, HttpOptions, M365Connector
+from tenantsync.connectors import Credential, HttpOptions, M365Connector, M365Params
 from tenantsync.errors import AuthError, SourceError
 from tenantsync.sandbox import SandboxTenant, asgi_transport, create_app, serve_in_thread
 
@@ -26,7 +26,7 @@ def connector(
     app = create_app(tenant, latency=0, faults=faults)
     credential = Credential(client_secret=tenant.client_secret)
     if path == "in-process":
-        params = ConnectionParams(
+        params = M365Params(
             tenant_id=tenant.tenant_id,
             client_id=tenant.client_id,
             authority_host="https://sandbox",
@@ -36,7 +36,7 @@ def connector(
         yield M365Connector(params, credential, transport=asgi_transport(app), http_options=QUICK)
         return
     with serve_in_thread(app, data_dir=tmp_path) as served:
-        params = ConnectionParams(
+        params = M365Params(
             tenant_id=tenant.tenant_id,
             client_id=tenant.client_id,
             authority_host=served.base_url,

@@ -34,7 +34,7 @@ def _out(conn: Connection, box: SecretBox) -> ConnectionOut:
         organization_id=conn.organization_id,
         name=conn.name,
         kind=conn.kind,
-        params=dict(conn.params),
+        params=ops.shown_params(conn),
         secrets_stored=ops.secret_kinds(conn, box),
         last_check_at=conn.last_check_at,
         last_check_ok=conn.last_check_ok,
@@ -43,7 +43,8 @@ def _out(conn: Connection, box: SecretBox) -> ConnectionOut:
 
 
 def _input(body: ConnectionIn) -> ops.ConnectionInput:
-    return ops.ConnectionInput(**body.model_dump())
+    params = body.parameters().model_dump(mode="json")
+    return ops.ConnectionInput(body.name, body.kind, params, body.secrets())
 
 
 @router.get("/organizations/{org_id}/connections", response_model=PageOut[ConnectionOut])
@@ -87,9 +88,11 @@ def get_connection(
 def update_connection(
     connection_id: Id, body: ConnectionIn, db: DbSession, who: Writer, request: Request
 ) -> ConnectionOut:
-    """Change a connection; omitted secrets keep the stored ones. Changing the tenant id,
-    client id, a URL or the CA file without entering the secret again is refused (422 naming
-    ``client_secret``); with it, what is entered replaces every stored secret."""
+    """Change a connection (its kind is ``m365`` when omitted); omitted secrets keep the stored
+    ones. Changing the kind or what a secret is bound to (for ``m365`` the tenant id, client
+    id, a URL or the CA file) without entering the secret again is refused (422 naming the
+    kind's first secret, ``client_secret``); with it, what is entered replaces every stored
+    secret."""
     conn = get_or_404(db, Connection, connection_id, "connection")
     box = state_of(request).box
     changed = ops.update_connection(db, box, conn, _input(body))

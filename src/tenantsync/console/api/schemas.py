@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tenantsync.connectors.kind_shapes import AnyKindParams, KindShaped
 from tenantsync.console.ops.paging import Page
 from tenantsync.store import limits
 from tenantsync.store.models import GroupKind, MailboxKind, Right, Role, RunStatus, Trigger
@@ -136,19 +137,14 @@ class GrantIn(BaseModel):
     right: Right
 
 
-class ConnectionIn(BaseModel):
-    """A connection; secrets are write-only and never returned."""
+class ConnectionIn(KindShaped):
+    """A connection: its name, its kind (``m365`` when omitted), the kind's parameters (left
+    out: the kind's defaults) and its secrets, which are write-only and never returned."""
 
-    model_config = ConfigDict(extra="forbid")
+    secret_type: ClassVar[Any] = SecretText
+    secret_schema: ClassVar[dict[str, Any]] = {"writeOnly": True}
+
     name: Annotated[str, text(limits.CONNECTION_NAME, min_length=1)]
-    tenant_id: Line
-    client_id: Line
-    authority_host: Line = "https://login.microsoftonline.com"
-    graph_url: Line = "https://graph.microsoft.com"
-    exchange_url: Line = "https://outlook.office365.com"
-    ca_file: Line | None = None
-    client_secret: SecretText | None = Field(default=None, json_schema_extra={"writeOnly": True})
-    certificate: SecretText | None = Field(default=None, json_schema_extra={"writeOnly": True})
 
 
 class ConnectionOut(Out):
@@ -156,7 +152,9 @@ class ConnectionOut(Out):
     organization_id: int
     name: str
     kind: str
-    params: dict[str, Any]
+    params: Annotated[dict[str, Any], AnyKindParams()] = Field(
+        description="the kind's parameters, defaults filled in"
+    )
     secrets_stored: list[str]
     last_check_at: datetime | None
     last_check_ok: bool | None

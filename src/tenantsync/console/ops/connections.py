@@ -1,86 +1,77 @@
 """Connections: credentials go into encrypted storage and are never shown again, and are only
-ever sent where they were stored for (see ``store.secret_binding``)."""
+ever sent where they were stored for (see ``store.secret_binding``). A connection's fields
+are its kind's: parameters from its parameters model, defaults included, and its secrets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.connectors.kinds import ConnectionKind, connection_kind
+from tenantsync.console.ops.errors import FieldErrors, from_validation
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.models import Connection, ScheduledTask
-from tenantsync.store.secret_binding import BOUND_PARAMS, require_secret_to_move
+from tenantsync.store.secret_binding import moved_params, require_secret_again
 from tenantsync.store.secretbox import SecretBox
-
-PARAM_FIELDS = BOUND_PARAMS
-URL_FIELDS = ("authority_host", "graph_url", "exchange_url")
-DEFAULTS = {
-    "authority_host": "https://login.microsoftonline.com",
-    "graph_url": "https://graph.microsoft.com",
-    "exchange_url": "https://outlook.office365.com",
-}
 
 
 @dataclass(frozen=True)
 class ConnectionInput:
-    """What an administrator types for a connection; empty secrets keep the stored ones
-    unless the tenant, the app or an endpoint changes."""
+    """What an administrator gives for a connection: its name and kind, the kind's parameters
+    (one left out takes its default) and the secrets entered. Empty secrets keep the stored
+    ones unless the kind or what a secret is bound to changes."""
 
     name: str
-    tenant_id: str
-    client_id: str
-    authority_host: str = DEFAULTS["authority_host"]
-    graph_url: str = DEFAULTS["graph_url"]
-    exchange_url: str = DEFAULTS["exchange_url"]
-    ca_file: str | None = None
-    client_secret: str | None = None
-    certificate: str | None = None
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str | None] = field(default_factory=dict)
 
 
-def _params(data: ConnectionInput) -> dict[str, Any]:
+def _checked(data: ConnectionInput) -> tuple[ConnectionKind[Any, Any], dict[str, Any]]:
+    """The kind and its parameters as they will be stored; every bad field named."""
+    kind = connection_kind(data.kind)
     errors: dict[str, str] = {}
     params: dict[str, Any] = {}
-    for name in PARAM_FIELDS:
-        value = (getattr(data, name) or "").strip()
-        if name in URL_FIELDS:
-            value = value.rstrip("/") or DEFAULTS[name]
-            if not value.startswith("https://"):
-                errors[name] = "must be an https:// URL"
-        elif name in ("tenant_id", "client_id") and not value:
-            errors[name] = "must not be empty"
-        params[name] = value or None
+    try:
+        params = kind.params_model.model_validate(dict(data.params)).model_dump(mode="json")
+    except ValidationError as exc:
+        errors.update(from_validation(exc).errors)
     if not data.name.strip():
         errors["name"] = "must not be empty"
     if errors:
         raise FieldErrors(errors)
-    return params
+    return kind, params
 
 
-def _secret(data: ConnectionInput) -> dict[str, str]:
-    secret: dict[str, str] = {}
-    if data.client_secret and data.client_secret.strip():
-        secret["client_secret"] = data.client_secret.strip()
-    if data.certificate and data.certificate.strip():
-        secret["certificate"] = data.certificate.strip()
-    return secret
+def _secret(kind: ConnectionKind[Any, Any], data: ConnectionInput) -> dict[str, str]:
+    return {
+        k: v.strip() for k, v in data.secrets.items() if k in kind.secret_names and v and v.strip()
+    }
+
+
+def _enough(kind: ConnectionKind[Any, Any], secret: Mapping[str, str]) -> None:
+    problem = kind.secret_problem(secret)
+    if problem is not None:
+        raise FieldErrors({problem[0]: problem[1]})
 
 
 def create_connection(
     session: Session, box: SecretBox, org_id: int, data: ConnectionInput
 ) -> Connection:
     """A new connection; its secret goes straight into encrypted storage."""
-    params = _params(data)
-    secret = _secret(data)
-    if not secret:
-        raise FieldErrors({"client_secret": "give a client secret or a certificate"})
+    kind, params = _checked(data)
+    secret = _secret(kind, data)
+    _enough(kind, secret)
     _name_free(session, org_id, data.name.strip())
     conn = Connection(
         organization_id=org_id,
         name=data.name.strip(),
-        kind="m365",
+        kind=kind.name,
         params=params,
         secret_ciphertext=box.encrypt(secret),
     )
@@ -94,17 +85,24 @@ def update_connection(
 ) -> list[str]:
     """Change a connection; returns the names of the fields that changed (secrets by name only).
 
-    Changing the tenant, the app or an endpoint is refused unless a secret is entered with it,
-    which then replaces every stored one; otherwise entered secrets update the stored ones."""
-    params = _params(data)
-    secret = _secret(data)
-    moved = require_secret_to_move(conn.params, params, secret)
-    changed = [k for k in PARAM_FIELDS if conn.params.get(k) != params[k]]
+    Changing the kind or what its secret is bound to (for Microsoft 365 the tenant, the app
+    or an endpoint) is refused unless a secret is entered with it, which then replaces every
+    stored one; otherwise entered secrets update the stored ones."""
+    kind, params = _checked(data)
+    secret = _secret(kind, data)
+    moved = moved_params(kind, conn.params, params, before_kind=conn.kind)
+    require_secret_again(kind, moved, secret)
+    if moved:  # what is entered replaces everything stored, so it must be enough alone
+        _enough(kind, secret)
+    before = shown_params(conn) if conn.kind == kind.name else {}
+    changed = ["kind"] if conn.kind != kind.name else []
+    changed += [k for k, v in params.items() if before.get(k) != v]
     name = data.name.strip()
     if name != conn.name:
         _name_free(session, conn.organization_id, name)
         conn.name = name
         changed.append("name")
+    conn.kind = kind.name
     conn.params = params
     if secret:
         kept = {} if moved or not conn.secret_ciphertext else box.decrypt(conn.secret_ciphertext)
@@ -122,6 +120,16 @@ def delete_connection(session: Session, conn: Connection) -> None:
         raise ConfigError(f"task {used!r} uses this connection", field="connection")
     session.delete(conn)
     session.flush()
+
+
+def shown_params(conn: Connection) -> dict[str, Any]:
+    """The connection's parameters as its kind reads them (defaults filled in); as stored
+    when its kind is unknown here or they no longer fit it."""
+    try:
+        params: BaseModel = connection_kind(conn.kind).stored_params(conn.params)
+    except ConfigError:
+        return dict(conn.params)
+    return params.model_dump(mode="json")
 
 
 def secret_kinds(conn: Connection, box: SecretBox) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.connectors.kinds import connection_kind
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
 from tenantsync.engine.registry import Registry
@@ -227,13 +228,15 @@ def save_task(
     connection = _owned(session, Connection, data.connection_id, org_id)
     if data.connection_id is not None and connection is None:
         errors["connection_id"] = "pick a connection of this organization"
-    if (
-        definition is not None
-        and definition.type in registry.names()
-        and registry.get(definition.type).needs_connection
-        and connection is None
-    ):
-        errors["connection_id"] = f"a {definition.type} task needs a connection"
+    known = definition is not None and definition.type in registry.names()
+    dtype = registry.get(definition.type) if definition is not None and known else None
+    if dtype is not None and dtype.needs_connection and connection is None:
+        errors["connection_id"] = f"a {dtype.name} task needs a connection"
+    elif dtype is not None and dtype.needs_connection:
+        try:
+            connection_kind(connection.kind).require_serves(dtype.name)
+        except ConfigError as exc:
+            errors["connection_id"] = str(exc)
     scope_value, notes = _scope(session, org_id, data, errors)
     if errors:
         raise FieldErrors(errors)

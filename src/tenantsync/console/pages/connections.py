@@ -1,13 +1,22 @@
-"""Connections: add, edit (secrets never shown), delete, run the health check."""
+"""Connections: add, edit (secrets never shown), delete, run the health check. The form's
+fields are those of the connection's kind: its parameters (defaults filled in) and secrets."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from tenantsync.connectors.kinds import (
+    DEFAULT_KIND,
+    ConnectionKind,
+    connection_kind,
+    connection_kinds,
+)
 from tenantsync.console.api.schemas import Id
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter, Principal
@@ -23,23 +32,46 @@ from tenantsync.store.models import Connection, Organization
 
 router = APIRouter()
 Form = Annotated[dict[str, str], Depends(form_data)]
-FIELDS = ("name", *ops.PARAM_FIELDS)
+KindQuery = Annotated[str, Query(max_length=32, pattern=r"^\w*$", description="its kind")]
 
 
-def _input(form: dict[str, str]) -> ops.ConnectionInput:
+@dataclass(frozen=True)
+class FormField:
+    """One input of the form, from a parameter of the connection's kind."""
+
+    name: str
+    label: str
+    input: str
+    required: bool
+    help: str
+
+
+def _fields(kind: ConnectionKind[Any, Any]) -> list[FormField]:
+    inputs = {bool: "checkbox", int: "number"}
+    return [
+        FormField(p.name, p.title, inputs.get(p.type, "text"), p.required, p.help)
+        for p in kind.param_fields
+    ]
+
+
+def _shown(kind: ConnectionKind[Any, Any], params: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter values as the form shows them (empty for none, "true"/"false" for yes/no)."""
+    return {p.name: _text(params.get(p.name)) for p in kind.param_fields}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _input(form: dict[str, str], kind: ConnectionKind[Any, Any]) -> ops.ConnectionInput:
     if errors := too_long(Connection, name=form.get("name", "").strip()):
         raise FieldErrors(errors)
-    return ops.ConnectionInput(
-        name=form.get("name", ""),
-        tenant_id=form.get("tenant_id", ""),
-        client_id=form.get("client_id", ""),
-        authority_host=form.get("authority_host", ""),
-        graph_url=form.get("graph_url", ""),
-        exchange_url=form.get("exchange_url", ""),
-        ca_file=form.get("ca_file") or None,
-        client_secret=form.get("client_secret") or None,
-        certificate=form.get("certificate") or None,
-    )
+    # A field left empty takes the kind's default (a required one is then named as missing).
+    params = {p.name: v for p in kind.param_fields if (v := form.get(p.name, "").strip())}
+    secrets = {name: form.get(name) or None for name in kind.secret_names}
+    return ops.ConnectionInput(form.get("name", ""), kind.name, params, secrets)
 
 
 def _form(
@@ -48,12 +80,15 @@ def _form(
     me: Principal,
     org: Organization,
     conn: Connection | None,
+    kind: ConnectionKind[Any, Any],
     values: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
 ) -> HTMLResponse:
     # Secret inputs are always rendered empty: a stored secret is never sent back.
     box = state_of(request).box
+    fields = _fields(kind)
+    bound = [f.label for f in fields if f.name in kind.endpoint_fields]
     return render(
         request,
         "connection.html",
@@ -61,7 +96,11 @@ def _form(
         status,
         org=org,
         conn=conn,
-        values={k: values.get(k, "") for k in FIELDS},
+        kind=kind,
+        kinds=connection_kinds(),
+        fields=fields,
+        bound=bound,
+        values={k: values.get(k, "") for k in ("name", *(f.name for f in fields))},
         errors=errors,
         stored=ops.secret_kinds(conn, box) if conn else [],
         can_check=health.available(state_of(request).registry),
@@ -70,10 +109,14 @@ def _form(
 
 
 @router.get("/organizations/{org_id}/connections/new", response_class=HTMLResponse)
-def new_connection(request: Request, org_id: Id, db: DbSession, me: PageWriter) -> HTMLResponse:
-    """The form for a new connection."""
+def new_connection(
+    request: Request, org_id: Id, db: DbSession, me: PageWriter, kind: KindQuery = DEFAULT_KIND
+) -> HTMLResponse:
+    """The form for a new connection of ``kind``, its parameters' defaults filled in."""
     org = get_or_404(db, Organization, org_id, "organization")
-    return _form(request, db, me, org, None, dict(ops.DEFAULTS), {})
+    chosen = connection_kind(kind)
+    defaults = {p.name: p.default for p in chosen.param_fields}
+    return _form(request, db, me, org, None, chosen, _shown(chosen, defaults), {})
 
 
 @router.post("/organizations/{org_id}/connections/new", response_model=None)
@@ -82,10 +125,11 @@ def create_connection(
 ) -> HTMLResponse | RedirectResponse:
     """Save a new connection; the secret goes into encrypted storage."""
     org = get_or_404(db, Organization, org_id, "organization")
+    kind = connection_kind(form.get("kind") or DEFAULT_KIND)
     try:
-        conn = ops.create_connection(db, state_of(request).box, org.id, _input(form))
+        conn = ops.create_connection(db, state_of(request).box, org.id, _input(form, kind))
     except ConfigError as exc:
-        return _form(request, db, me, org, None, form, field_errors(exc), 422)
+        return _form(request, db, me, org, None, kind, form, field_errors(exc), 422)
     record(db, me, "connection.create", conn.name, {"organization_id": org.id})
     return redirect(request, f"/connections/{conn.id}", f"Connection {conn.name} saved")
 
@@ -94,8 +138,9 @@ def create_connection(
 def connection(request: Request, connection_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
     """A connection: parameters, stored secret kinds, the last health check."""
     conn = get_or_404(db, Connection, connection_id, "connection")
-    values = {"name": conn.name, **{k: str(v or "") for k, v in conn.params.items()}}
-    return _form(request, db, me, conn.organization, conn, values, {})
+    kind = connection_kind(conn.kind)
+    values = {"name": conn.name, **_shown(kind, ops.shown_params(conn))}
+    return _form(request, db, me, conn.organization, conn, kind, values, {})
 
 
 @router.post("/connections/{connection_id}", response_model=None)
@@ -105,10 +150,11 @@ def update_connection(
     """Save changes; empty secret fields keep the stored secrets, unless the tenant, the app
     or an endpoint changes: then the secret is asked for again (shown next to its field)."""
     conn = get_or_404(db, Connection, connection_id, "connection")
+    kind = connection_kind(conn.kind)
     try:
-        changed = ops.update_connection(db, state_of(request).box, conn, _input(form))
+        changed = ops.update_connection(db, state_of(request).box, conn, _input(form, kind))
     except ConfigError as exc:
-        return _form(request, db, me, conn.organization, conn, form, field_errors(exc), 422)
+        return _form(request, db, me, conn.organization, conn, kind, form, field_errors(exc), 422)
     record(db, me, "connection.update", conn.name, {"changed": changed})
     return redirect(request, f"/connections/{conn.id}", f"Connection {conn.name} saved")
 

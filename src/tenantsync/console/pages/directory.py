@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from tenantsync.connectors.kinds import points_at
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter, Principal
@@ -81,6 +82,11 @@ def _organization_page(
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The organization page; with ``errors`` the domain form shows them (422)."""
+    connections = list(
+        db.scalars(
+            select(Connection).where(Connection.organization_id == org.id).order_by(Connection.name)
+        )
+    )
     return render(
         request,
         "organization.html",
@@ -88,7 +94,8 @@ def _organization_page(
         200 if errors is None else 422,
         org=org,
         counts=mailbox_counts(db, org.id),
-        connections=_listing(db, Connection, org.id),
+        connections=connections,
+        points_at={c.id: points_at(c.kind, c.params) for c in connections},
         definitions=_listing(db, Definition, org.id),
         schedules=_listing(db, Schedule, org.id),
         tasks=_listing(db, ScheduledTask, org.id),
