@@ -24,6 +24,7 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from tenantsync.engine.run import Outcome  # noqa: E402
 from tenantsync.store.database import Database  # noqa: E402
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger  # noqa: E402
 from tenantsync.worker import queue  # noqa: E402
@@ -43,6 +44,8 @@ def fill(db: Database, runs: int, tasks: int) -> None:
                 for i in range(runs)
             ],
         )
+
+DONE = Outcome(RunStatus.SUCCEEDED)
 
 
 def drain(url: str, name: str, ready: Any, go: Any, done: mp.Queue[int]) -> None:
@@ -64,7 +67,7 @@ def drain(url: str, name: str, ready: Any, go: Any, done: mp.Queue[int]) -> None
                 if not pending:
                     break
                 continue
-            queue.complete(s, claim, RunStatus.SUCCEEDED)
+            queue.complete(s, claim, DONE)
             handled += 1
     db.dispose()
     done.put(handled)

@@ -22,12 +22,12 @@ from tenantsync.config.loader import parse_document
 from tenantsync.connectors.health import check_connection
 from tenantsync.connectors.http import HttpOptions, httpx
 from tenantsync.connectors.kinds import ConnectionKind, SecretField, register, unregister
+from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.errors import ConfigError, SourceError
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Connection, Role
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.worker.registry import Registry, default_registry
 from tests.support.console import seed_directory
 
 
