@@ -10,6 +10,8 @@ from tenantsync.model.directory import (
     MailboxInfo,
     MailboxKind,
     MemberRef,
+    is_billable,
+    non_billable_reason,
 )
 from tenantsync.model.pages import DeltaPage, GroupDeltaPage, MembershipChange
 
@@ -23,4 +25,6 @@ __all__ = [
     "MailboxKind",
     "MemberRef",
     "MembershipChange",
+    "is_billable",
+    "non_billable_reason",
 ]

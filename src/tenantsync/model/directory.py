@@ -17,6 +17,30 @@ class MailboxKind(enum.StrEnum):
     GROUP = "group"
 
 
+# The one kind of mailbox that bills (with a licence, on an enabled account).
+BILLABLE_KIND = MailboxKind.USER
+
+
+def is_billable(kind: MailboxKind, *, licensed: bool, enabled: bool, removed: bool = False) -> bool:
+    """Whether a mailbox bills: only licensed, enabled user mailboxes that are not removed."""
+    return non_billable_reason(kind, licensed=licensed, enabled=enabled, removed=removed) is None
+
+
+def non_billable_reason(
+    kind: MailboxKind, *, licensed: bool, enabled: bool, removed: bool = False
+) -> str | None:
+    """Why a mailbox does not bill (the first reason that applies), or None when it does."""
+    if removed:
+        return "removed"
+    if kind != BILLABLE_KIND:
+        return f"{MailboxKind(kind).value} mailbox"
+    if not licensed:
+        return "unlicensed"
+    if not enabled:
+        return "disabled account"
+    return None
+
+
 class GroupKind(enum.StrEnum):
     """The kinds of source group."""
 

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantsync.engine.user_sync.rules import RuleSet, pick_addresses
-from tenantsync.model import DirectoryGroup, DirectoryUser, MailboxKind
+from tenantsync.model import (
+    DirectoryGroup,
+    DirectoryUser,
+    MailboxKind,
+    is_billable,
+    non_billable_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -28,19 +34,13 @@ class MailboxRow:
 
     @property
     def billable(self) -> bool:
-        """Only licensed, enabled user mailboxes bill."""
-        return self.kind is MailboxKind.USER and self.licensed and self.enabled
+        """Whether the mailbox bills (``model.is_billable``)."""
+        return is_billable(self.kind, licensed=self.licensed, enabled=self.enabled)
 
     @property
     def non_billable_reason(self) -> str | None:
         """Why this mailbox does not bill, or None."""
-        if self.kind is not MailboxKind.USER:
-            return f"{self.kind.value} mailbox"
-        if not self.licensed:
-            return "unlicensed"
-        if not self.enabled:
-            return "disabled account"
-        return None
+        return non_billable_reason(self.kind, licensed=self.licensed, enabled=self.enabled)
 
 
 @dataclass(frozen=True)

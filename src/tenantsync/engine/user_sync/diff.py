@@ -8,7 +8,7 @@ from typing import Any
 from tenantsync.engine.plan import Change, Plan
 from tenantsync.engine.user_sync.desired import MailboxRow
 from tenantsync.engine.user_sync.state import StoredMailbox, StoreView
-from tenantsync.model import MailboxKind
+from tenantsync.model import MailboxKind, is_billable
 
 COMPARED = ("primary_address", "display_name", "kind", "licensed", "enabled", "dn")
 
@@ -236,7 +236,7 @@ class MailboxDiff:
 
 
 def _billable(stored: StoredMailbox) -> bool:
-    return stored.kind is MailboxKind.USER and stored.licensed and stored.enabled
+    return is_billable(stored.kind, licensed=stored.licensed, enabled=stored.enabled)
 
 
 def _row_json(row: MailboxRow) -> dict[str, Any]:

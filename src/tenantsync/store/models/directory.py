@@ -17,6 +17,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from tenantsync.model.directory import BILLABLE_KIND, is_billable, non_billable_reason
 from tenantsync.store.models.base import Base, GroupKind, MailboxKind, Right, enum_type
 from tenantsync.timeutil import utcnow
 
@@ -130,19 +131,20 @@ class Mailbox(Base):
 
     @hybrid_property
     def billable(self) -> bool:
-        """Only licensed, enabled user mailboxes that are not removed bill."""
-        return (
-            self.kind == MailboxKind.USER
-            and self.licensed
-            and self.enabled
-            and self.deleted_at is None
+        """Whether the mailbox bills (``model.is_billable``; not once removed)."""
+        return is_billable(
+            self.kind,
+            licensed=self.licensed,
+            enabled=self.enabled,
+            removed=self.deleted_at is not None,
         )
 
     @billable.inplace.expression
     @classmethod
     def _billable_expression(cls) -> ColumnElement[bool]:
+        # The SQL twin of model.is_billable, for filters and counts; a test holds them equal.
         return and_(
-            cls.kind == MailboxKind.USER,
+            cls.kind == BILLABLE_KIND,
             cls.licensed.is_(True),
             cls.enabled.is_(True),
             cls.deleted_at.is_(None),
@@ -151,15 +153,12 @@ class Mailbox(Base):
     @property
     def non_billable_reason(self) -> str | None:
         """Why this mailbox does not bill, or None when it does."""
-        if self.deleted_at is not None:
-            return "removed"
-        if self.kind != MailboxKind.USER:
-            return f"{self.kind.value} mailbox"
-        if not self.licensed:
-            return "unlicensed"
-        if not self.enabled:
-            return "disabled account"
-        return None
+        return non_billable_reason(
+            self.kind,
+            licensed=self.licensed,
+            enabled=self.enabled,
+            removed=self.deleted_at is not None,
+        )
 
 
 class MailboxAlias(Base):
