@@ -4,9 +4,11 @@ Connectors turn each source's wire format into these; the engine sees nothing el
 """
 
 from tenantsync.model.directory import (
+    LOCATION_TITLES,
     DirectoryGroup,
     DirectoryUser,
     GroupKind,
+    Location,
     MailboxInfo,
     MailboxKind,
     MemberRef,
@@ -16,11 +18,13 @@ from tenantsync.model.directory import (
 from tenantsync.model.pages import DeltaPage, GroupDeltaPage, MembershipChange
 
 __all__ = [
+    "LOCATION_TITLES",
     "DeltaPage",
     "DirectoryGroup",
     "DirectoryUser",
     "GroupDeltaPage",
     "GroupKind",
+    "Location",
     "MailboxInfo",
     "MailboxKind",
     "MemberRef",

@@ -23,6 +23,7 @@ from tenantsync.model import DirectoryGroup
 from tenantsync.store.bulk import chunks, insert_chunked
 from tenantsync.store.models import (
     GroupKind,
+    Location,
     Mailbox,
     MailboxAlias,
     MailboxKind,
@@ -121,6 +122,10 @@ class ProposalWriter:
         }
         if row.exchange_guid is not None:
             values["exchange_guid"] = row.exchange_guid
+        if row.placed or mailbox_id is None:
+            # A read that did not say where the mailbox lives leaves the stored answer.
+            values["location"] = Location(row.location.value)
+            values["recipient_type"] = row.recipient_type
         if mailbox_id is not None:
             values["id"] = mailbox_id
         return values

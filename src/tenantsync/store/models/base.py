@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 
 # The model's enums, stored as their values (re-exported for the tables and their users).
 from tenantsync.model.directory import GroupKind as GroupKind
+from tenantsync.model.directory import Location as Location
 from tenantsync.model.directory import MailboxKind as MailboxKind
 from tenantsync.model.permissions import Right as Right
 

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from tenantsync.model.directory import BILLABLE_KIND, is_billable, non_billable_reason
-from tenantsync.store.models.base import Base, GroupKind, MailboxKind, Right, enum_type
+from tenantsync.store.models.base import (
+    Base,
+    GroupKind,
+    Location,
+    MailboxKind,
+    Right,
+    enum_type,
+)
 from tenantsync.timeutil import utcnow
 
 
@@ -91,7 +98,7 @@ class PolicyGroup(Base):
 
 
 class Mailbox(Base):
-    """A directory entry with a primary address, aliases, kind and flags."""
+    """A directory entry with a primary address, aliases, kind, where it lives, and flags."""
 
     __tablename__ = "mailbox"
     __table_args__ = (
@@ -106,6 +113,14 @@ class Mailbox(Base):
     primary_address: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(255), default="")
     kind: Mapped[MailboxKind] = mapped_column(enum_type(MailboxKind, "mailbox_kind"))
+    location: Mapped[Location] = mapped_column(
+        enum_type(Location, "mailbox_location"),
+        default=Location.CLOUD,
+        server_default=Location.CLOUD.value,
+    )
+    recipient_type: Mapped[str | None] = mapped_column(
+        String(64), doc="Exchange's exact RecipientTypeDetails, when a source named it"
+    )
     licensed: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
     policy_group_id: Mapped[int | None] = mapped_column(
