@@ -10,6 +10,7 @@ from tenantsync.store.models.base import (
     NAMING,
     Base,
     GroupKind,
+    LinkKind,
     Location,
     MailboxKind,
     Right,
@@ -29,6 +30,7 @@ from tenantsync.store.models.directory import (
     SourceGroup,
     SourceGroupClosure,
     SourceGroupMember,
+    SourceLink,
 )
 from tenantsync.store.models.tasks import (
     ChangeRecord,
@@ -52,6 +54,7 @@ __all__ = [
     "DelegateGrant",
     "Domain",
     "GroupKind",
+    "LinkKind",
     "Location",
     "Mailbox",
     "MailboxAlias",
@@ -67,6 +70,7 @@ __all__ = [
     "SourceGroup",
     "SourceGroupClosure",
     "SourceGroupMember",
+    "SourceLink",
     "SyncState",
     "Trigger",
     "UTCDateTime",

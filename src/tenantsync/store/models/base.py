@@ -79,6 +79,13 @@ class RunStatus(enum.StrEnum):
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
+class LinkKind(enum.StrEnum):
+    """What kind of our object a source link points at."""
+
+    MAILBOX = "mailbox"
+    GROUP = "group"
+
+
 class Trigger(enum.StrEnum):
     SCHEDULE = "schedule"
     MANUAL = "manual"

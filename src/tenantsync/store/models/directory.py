@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CheckConstraint,
     ForeignKey,
     Index,
     LargeBinary,
@@ -21,6 +22,7 @@ from tenantsync.model.directory import BILLABLE_KIND, is_billable, non_billable_
 from tenantsync.store.models.base import (
     Base,
     GroupKind,
+    LinkKind,
     Location,
     MailboxKind,
     Right,
@@ -243,6 +245,44 @@ class SourceGroupClosure(Base):
     mailbox_id: Mapped[int] = mapped_column(
         ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class SourceLink(Base):
+    """Which of our objects a source's object is: (connection, kind, the source's id) → our
+    mailbox or source group. A removed object keeps its link; a purged one takes it along."""
+
+    __tablename__ = "source_link"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object_kind", "source_id"),
+        CheckConstraint(
+            "(object_kind = 'mailbox' AND mailbox_id IS NOT NULL AND group_id IS NULL) OR "
+            "(object_kind = 'group' AND group_id IS NOT NULL AND mailbox_id IS NULL)",
+            name="one_object",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    object_kind: Mapped[LinkKind] = mapped_column(enum_type(LinkKind, "link_kind"))
+    # One column per kind of object, so the database removes a link with its object.
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_group.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def object_id(self) -> int:
+        """Our object's id (a mailbox's or a source group's, by ``object_kind``)."""
+        found = self.mailbox_id if self.object_kind is LinkKind.MAILBOX else self.group_id
+        assert found is not None
+        return found
 
 
 class DelegateGrant(Base):

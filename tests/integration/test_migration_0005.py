@@ -1,0 +1,116 @@
+"""Upgrading a store that has data to revision 0005 and back: what was stored keeps its
+meaning (links of synced mailboxes, a mailbox's location, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from sqlalchemy import Connection, MetaData, select
+
+from tenantsync.store.database import Database, alembic_config
+from tenantsync.timeutil import utcnow
+
+
+def _downgrade(database: Database, revision: str) -> None:
+    with database.engine.begin() as conn:
+        cfg = alembic_config(database.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _insert(conn: Connection, tables: MetaData, table: str, **values: Any) -> int:
+    """A row in ``table`` as the schema of the database's revision has it; its id."""
+    result = conn.execute(tables.tables[table].insert().values(**values))
+    key = result.inserted_primary_key
+    return int(key[0]) if key else 0
+
+
+def _legacy_store(database: Database) -> dict[str, int]:
+    """An organization as revision 0004 held it: a user sync task over a connection and the
+    mailboxes it synced, and one mailbox nobody synced."""
+    now = utcnow()
+    with database.engine.begin() as conn:
+        tables = MetaData()
+        tables.reflect(conn)
+        org = _insert(conn, tables, "organization", name="contoso", display_name="", created_at=now)
+        connection = _insert(
+            conn,
+            tables,
+            "connection",
+            organization_id=org,
+            name="m365",
+            kind="m365",
+            params={},
+            created_at=now,
+            updated_at=now,
+        )
+        definition = _insert(
+            conn,
+            tables,
+            "definition",
+            organization_id=org,
+            name="users",
+            type="user_sync",
+            options={},
+            created_at=now,
+            updated_at=now,
+        )
+        task = _insert(
+            conn,
+            tables,
+            "scheduled_task",
+            organization_id=org,
+            name="users",
+            definition_id=definition,
+            connection_id=connection,
+            scope_kind="all",
+            enabled=True,
+            created_at=now,
+        )
+        ids = {"org": org, "connection": connection, "task": task}
+        for name, owner in (("adele", task), ("info", task), ("hand", None)):
+            ids[name] = _insert(
+                conn,
+                tables,
+                "mailbox",
+                organization_id=org,
+                primary_address=f"{name}@contoso.com",
+                display_name=name,
+                kind="user",
+                licensed=True,
+                enabled=True,
+                source_id=f"aad-{name}",
+                attributes={},
+                synced_by_task_id=owner,
+                first_seen=now,
+                last_seen=now,
+            )
+    return ids
+
+
+def test_an_upgrade_links_synced_mailboxes_and_places_them_in_the_cloud(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    database.upgrade("0004")
+    ids = _legacy_store(database)
+    database.upgrade()
+    with database.engine.begin() as conn:
+        tables = MetaData()
+        tables.reflect(conn)
+        link = tables.tables["source_link"]
+        links = conn.execute(
+            select(link.c.connection_id, link.c.object_kind, link.c.source_id, link.c.mailbox_id)
+        ).all()
+        mailbox = tables.tables["mailbox"]
+        places = set(conn.execute(select(mailbox.c.location, mailbox.c.recipient_type)).all())
+    assert sorted(tuple(r) for r in links) == [
+        (ids["connection"], "mailbox", "aad-adele", ids["adele"]),
+        (ids["connection"], "mailbox", "aad-info", ids["info"]),
+    ]
+    assert places == {("cloud", None)}
+    _downgrade(database, "0004")
+    database.upgrade()
+    database.check_schema()
+    database.dispose()
