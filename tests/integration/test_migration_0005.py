@@ -3,13 +3,28 @@ meaning (links of synced mailboxes, a mailbox's location, ...)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic import command
 from sqlalchemy import Connection, MetaData, select
 
+from tenantsync.engine.permission_sync.state import MailboxRead, load_state
+from tenantsync.model.permissions import AclEntry, Right, Trustee
 from tenantsync.store.database import Database, alembic_config
 from tenantsync.timeutil import utcnow
+
+LAST_FULL = datetime(2026, 11, 1, tzinfo=UTC)
+# An entry as permission sync stored it: mailbox, trustee name, SID, UPN, id, right, deny.
+ENTRY = [
+    "info@contoso.com",
+    "Adele Vance",
+    None,
+    "adele@contoso.com",
+    "aad-adele",
+    "send_as",
+    False,
+]
 
 
 def _downgrade(database: Database, revision: str) -> None:
@@ -68,7 +83,30 @@ def _legacy_store(database: Database) -> dict[str, int]:
             enabled=True,
             created_at=now,
         )
-        ids = {"org": org, "connection": connection, "task": task}
+        perms_definition = _insert(
+            conn,
+            tables,
+            "definition",
+            organization_id=org,
+            name="perms",
+            type="mailbox_permission_sync",
+            options={},
+            created_at=now,
+            updated_at=now,
+        )
+        perms = _insert(
+            conn,
+            tables,
+            "scheduled_task",
+            organization_id=org,
+            name="perms",
+            definition_id=perms_definition,
+            connection_id=connection,
+            scope_kind="all",
+            enabled=True,
+            created_at=now,
+        )
+        ids = {"org": org, "connection": connection, "task": task, "perms": perms}
         for name, owner in (("adele", task), ("info", task), ("hand", None)):
             ids[name] = _insert(
                 conn,
@@ -86,6 +124,26 @@ def _legacy_store(database: Database) -> dict[str, int]:
                 first_seen=now,
                 last_seen=now,
             )
+        conn.execute(
+            tables.tables["sync_state"]
+            .insert()
+            .values(
+                task_id=perms,
+                key="permission_sync",
+                updated_at=now,
+                value={
+                    "version": 2,
+                    "last_full_at": LAST_FULL.isoformat(),
+                    "rights": ["full_access", "send_as"],
+                    "unresolved": 2,
+                    "mailboxes": {
+                        str(ids["info"]): ["stamp-info", [ENTRY]],
+                        str(ids["adele"]): [None, []],
+                        "999999": ["gone", []],  # a mailbox removed from the store since
+                    },
+                },
+            )
+        )
     return ids
 
 
@@ -113,4 +171,42 @@ def test_an_upgrade_links_synced_mailboxes_and_places_them_in_the_cloud(
     _downgrade(database, "0004")
     database.upgrade()
     database.check_schema()
+    database.dispose()
+
+
+def test_what_permission_sync_remembered_moves_into_rows_and_back(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade("0004")
+    ids = _legacy_store(database)
+    database.upgrade()
+    with database.session() as session:
+        state = load_state(session, ids["perms"])
+    entry = AclEntry(
+        "info@contoso.com",
+        Trustee("Adele Vance", None, "adele@contoso.com", "aad-adele"),
+        Right.SEND_AS,
+    )
+    assert state.last_full_at == LAST_FULL
+    assert state.rights == frozenset({Right.FULL_ACCESS, Right.SEND_AS})
+    assert state.unresolved == 2
+    assert state.mailboxes == {
+        ids["info"]: MailboxRead("stamp-info", (entry,)),
+        ids["adele"]: MailboxRead(None),
+    }
+    _downgrade(database, "0004")
+    with database.engine.begin() as conn:
+        tables = MetaData()
+        tables.reflect(conn)
+        sync_state = tables.tables["sync_state"]
+        value = conn.execute(
+            select(sync_state.c.value).where(sync_state.c.task_id == ids["perms"])
+        ).scalar_one()
+    assert value["version"] == 2
+    assert value["mailboxes"] == {
+        str(ids["info"]): ["stamp-info", [ENTRY]],
+        str(ids["adele"]): [None, []],
+    }
+    database.upgrade()
+    with database.session() as session:
+        assert load_state(session, ids["perms"]) == state
     database.dispose()

@@ -86,6 +86,16 @@ class LinkKind(enum.StrEnum):
     GROUP = "group"
 
 
+class MailboxState(enum.StrEnum):
+    """How a feature stands with one mailbox: never read yet, read, left out on purpose, or
+    in need of attention (its last read failed; the reason is kept with it)."""
+
+    PENDING = "pending"
+    HEALTHY = "healthy"
+    SKIPPED = "skipped"
+    ATTENTION = "attention"
+
+
 class Trigger(enum.StrEnum):
     SCHEDULE = "schedule"
     MANUAL = "manual"

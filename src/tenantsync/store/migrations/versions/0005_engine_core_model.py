@@ -13,6 +13,14 @@ this revision adds.
   ids. Mailboxes synced so far are linked here to their task's connection; source groups
   are linked by the next run of the user sync that reads them (which connection read a
   group was never stored).
+* ``mailbox_sync_state``: per task and mailbox, a watermark or delta link, the last full
+  reconciliation and a state (pending, healthy, skipped, attention with the reason).
+  Mailbox permission sync kept this as one JSON document per task in ``sync_state``,
+  rewritten whole by every run and blind to why a mailbox failed. The documents are moved
+  into rows (each remembered mailbox healthy, its change stamp the watermark, its entries
+  the row's data) rather than dropped: dropping is safe (the next run would read every
+  mailbox again) but costs a full read, one Exchange call per mailbox, right after the
+  upgrade. Mailboxes removed from the store since are left out.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +28,8 @@ Create Date: 2026-11-27 18:00:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -33,6 +43,36 @@ LOCATION = sa.Enum(
     "cloud", "on_premises", "remote", name="mailbox_location", native_enum=False, length=32
 )
 LINK_KIND = sa.Enum("mailbox", "group", name="link_kind", native_enum=False, length=32)
+MAILBOX_STATE = sa.Enum(
+    "pending",
+    "healthy",
+    "skipped",
+    "attention",
+    name="mailbox_state",
+    native_enum=False,
+    length=32,
+)
+PERMISSION_KEY = "permission_sync"
+PERMISSION_FEATURE = "mailbox_permission_sync"
+CHUNK = 2000
+
+SYNC_STATE = sa.table(
+    "sync_state",
+    sa.column("task_id", sa.Integer),
+    sa.column("key", sa.String),
+    sa.column("value", sa.JSON),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+MAILBOX_SYNC_STATE = sa.table(
+    "mailbox_sync_state",
+    sa.column("task_id", sa.Integer),
+    sa.column("mailbox_id", sa.Integer),
+    sa.column("feature", sa.String),
+    sa.column("watermark", sa.String),
+    sa.column("state", sa.String),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+    sa.column("data", sa.JSON),
+)
 
 # Every mailbox a task synced through a connection, once per source id (the oldest row).
 BACKFILL_LINKS = """
@@ -110,8 +150,114 @@ def upgrade() -> None:
         )
     op.execute(BACKFILL_LINKS)
 
+    op.create_table(
+        "mailbox_sync_state",
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("mailbox_id", sa.Integer(), nullable=False),
+        sa.Column("feature", sa.String(length=64), nullable=False),
+        sa.Column("watermark", sa.String(length=255), nullable=True),
+        sa.Column("delta_link", sa.Text(), nullable=True),
+        sa.Column("last_full_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("state", MAILBOX_STATE, nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["mailbox_id"],
+            ["mailbox.id"],
+            name=op.f("fk_mailbox_sync_state_mailbox_id_mailbox"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["scheduled_task.id"],
+            name=op.f("fk_mailbox_sync_state_task_id_scheduled_task"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("task_id", "mailbox_id", name=op.f("pk_mailbox_sync_state")),
+    )
+    with op.batch_alter_table("mailbox_sync_state", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_mailbox_sync_state_mailbox_id"), ["mailbox_id"], unique=False
+        )
+    _permission_state_into_rows()
+
+
+def _permission_state_into_rows() -> None:
+    """Each permission sync task's remembered mailboxes (state version 2) become rows."""
+    conn = op.get_bind()
+    live = set(conn.execute(sa.text("SELECT id FROM mailbox")).scalars())
+    now = datetime.now(UTC)
+    documents = conn.execute(
+        sa.select(SYNC_STATE.c.task_id, SYNC_STATE.c.value).where(
+            SYNC_STATE.c.key == PERMISSION_KEY
+        )
+    ).all()
+    for task_id, value in documents:
+        if not isinstance(value, dict) or value.get("version") != 2:
+            continue  # of no version a run reads: it remembers nothing either way
+        rows = [
+            {
+                "task_id": task_id,
+                "mailbox_id": int(mid),
+                "feature": PERMISSION_FEATURE,
+                "watermark": stamp,
+                "state": "healthy",
+                "updated_at": now,
+                "data": {"entries": entries},
+            }
+            for mid, (stamp, entries) in (value.get("mailboxes") or {}).items()
+            if int(mid) in live
+        ]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(MAILBOX_SYNC_STATE.insert(), rows[start : start + CHUNK])
+        task_level = {k: value.get(k) for k in ("last_full_at", "rights", "unresolved")}
+        _set_document(conn, task_id, {"version": 3, **task_level}, now)
+
+
+def _rows_into_permission_state() -> None:
+    """The downgrade's way back: healthy rows into each task's document (version 2)."""
+    conn = op.get_bind()
+    now = datetime.now(UTC)
+    documents = conn.execute(
+        sa.select(SYNC_STATE.c.task_id, SYNC_STATE.c.value).where(
+            SYNC_STATE.c.key == PERMISSION_KEY
+        )
+    ).all()
+    for task_id, value in documents:
+        if not isinstance(value, dict) or value.get("version") != 3:
+            continue
+        rows = conn.execute(
+            sa.select(
+                MAILBOX_SYNC_STATE.c.mailbox_id,
+                MAILBOX_SYNC_STATE.c.watermark,
+                MAILBOX_SYNC_STATE.c.data,
+            ).where(
+                MAILBOX_SYNC_STATE.c.task_id == task_id,
+                MAILBOX_SYNC_STATE.c.feature == PERMISSION_FEATURE,
+                MAILBOX_SYNC_STATE.c.state == "healthy",
+            )
+        )
+        mailboxes = {
+            str(mid): [watermark, (data or {}).get("entries", [])]
+            for mid, watermark, data in rows
+        }
+        _set_document(conn, task_id, {**value, "version": 2, "mailboxes": mailboxes}, now)
+
+
+def _set_document(conn: Any, task_id: int, value: dict[str, Any], now: datetime) -> None:
+    conn.execute(
+        SYNC_STATE.update()
+        .where(SYNC_STATE.c.task_id == task_id, SYNC_STATE.c.key == PERMISSION_KEY)
+        .values(value=value, updated_at=now)
+    )
+
 
 def downgrade() -> None:
+    _rows_into_permission_state()
+    with op.batch_alter_table("mailbox_sync_state", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mailbox_sync_state_mailbox_id"))
+    op.drop_table("mailbox_sync_state")
     with op.batch_alter_table("source_link", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_source_link_organization_id"))
         batch_op.drop_index(batch_op.f("ix_source_link_mailbox_id"))
