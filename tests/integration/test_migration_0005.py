@@ -12,6 +12,7 @@ from sqlalchemy import Connection, MetaData, select
 from tenantsync.engine.permission_sync.state import MailboxRead, load_state
 from tenantsync.model.permissions import AclEntry, Right, Trustee
 from tenantsync.store.database import Database, alembic_config
+from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.timeutil import utcnow
 
 LAST_FULL = datetime(2026, 11, 1, tzinfo=UTC)
@@ -209,4 +210,31 @@ def test_what_permission_sync_remembered_moves_into_rows_and_back(database_url: 
     database.upgrade()
     with database.session() as session:
         assert load_state(session, ids["perms"]) == state
+    database.dispose()
+
+
+def test_a_downgrade_turns_a_run_awaiting_confirmation_into_the_warning_it_was(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    database.upgrade("0004")
+    ids = _legacy_store(database)
+    database.upgrade()
+    with database.session() as session:
+        run = Run(
+            task_id=ids["task"],
+            trigger=Trigger.MANUAL,
+            status=RunStatus.AWAITING_CONFIRMATION,
+            stop_reason="this run would remove 600 mailboxes (more than 500)",
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    _downgrade(database, "0004")
+    with database.engine.begin() as conn:
+        tables = MetaData()
+        tables.reflect(conn)
+        runs = tables.tables["run"]
+        row = conn.execute(select(runs.c.status, runs.c.error).where(runs.c.id == run_id)).one()
+    assert tuple(row) == ("warning", "this run would remove 600 mailboxes (more than 500)")
     database.dispose()

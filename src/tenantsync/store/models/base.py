@@ -73,6 +73,8 @@ class RunStatus(enum.StrEnum):
     WARNING = "warning"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Stopped at the removal guard: nothing applied; the run's review lists what to confirm.
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
 
     @property
     def finished(self) -> bool:

@@ -118,6 +118,16 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Why the run stopped short of applying (a threshold stop), as the console shows it.
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    # What a threshold stop asks to confirm: the keys of the removals it held.
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The result of a feature whose output is a report rather than a list of changes.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A run queued again after a transient failure waits until then.
+    not_before: Mapped[datetime | None]
+    # One entry per attempt: when, and how it ended (visible on the run).
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     task: Mapped[ScheduledTask] = relationship()
 

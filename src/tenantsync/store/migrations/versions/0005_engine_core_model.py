@@ -1,4 +1,5 @@
-"""the engine core's model: where a mailbox lives, and links to each source's ids
+"""the engine core's model: where a mailbox lives, links to each source's ids, per-mailbox
+sync state, and what a run needs to stop, wait and report
 
 Hybrid planning, calendar replication and the on-premises connection all plug into what
 this revision adds.
@@ -21,6 +22,11 @@ this revision adds.
   the row's data) rather than dropped: dropping is safe (the next run would read every
   mailbox again) but costs a full read, one Exchange call per mailbox, right after the
   upgrade. Mailboxes removed from the store since are left out.
+* A run can stop at the removal guard and wait for confirmation (status
+  ``awaiting_confirmation``, ``stop_reason``, ``review``: the removals to confirm), report
+  instead of changing things (``report``), and be queued again after a transient failure
+  (``not_before``, ``attempt_log``). Run statuses are stored as text (the enum is not a
+  database type, on PostgreSQL either), so the new status needs no ALTER TYPE.
 
 Revision ID: 0005
 Revises: 0004
@@ -182,6 +188,15 @@ def upgrade() -> None:
         )
     _permission_state_into_rows()
 
+    with op.batch_alter_table("run", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stop_reason", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("review", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("report", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("not_before", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("attempt_log", sa.JSON(), server_default="[]", nullable=False)
+        )
+
 
 def _permission_state_into_rows() -> None:
     """Each permission sync task's remembered mailboxes (state version 2) become rows."""
@@ -254,6 +269,19 @@ def _set_document(conn: Any, task_id: int, value: dict[str, Any], now: datetime)
 
 
 def downgrade() -> None:
+    # Before this revision a threshold stop ended as a warning with the reason as its error
+    # (which the console read as "awaits confirmation"): runs awaiting one go back to that.
+    op.execute(
+        "UPDATE run SET status = 'warning', "
+        "error = COALESCE(error, stop_reason, 'awaiting confirmation') "
+        "WHERE status = 'awaiting_confirmation'"
+    )
+    with op.batch_alter_table("run", schema=None) as batch_op:
+        batch_op.drop_column("attempt_log")
+        batch_op.drop_column("not_before")
+        batch_op.drop_column("report")
+        batch_op.drop_column("review")
+        batch_op.drop_column("stop_reason")
     _rows_into_permission_state()
     with op.batch_alter_table("mailbox_sync_state", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mailbox_sync_state_mailbox_id"))
