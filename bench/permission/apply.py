@@ -38,7 +38,6 @@ COLUMNS = (
     "mailbox_id",
     "delegate_id",
     "right",
-    "origin",
     "origin_task_id",
     "via_group_id",
     "created_at",
@@ -119,7 +118,6 @@ def floor(url: str, grants: int, out: Any) -> None:
             g.mailbox_id,
             g.delegate_id,
             "full_access",
-            f"task:{task_id}",
             task_id,
             None,
             now,
@@ -136,8 +134,8 @@ def floor(url: str, grants: int, out: Any) -> None:
         stamp = now.isoformat(sep=" ")
         with conn:
             conn.executemany(
-                f"INSERT INTO delegate_grant ({columns}) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(*r[:7], stamp, r[8]) for r in rows],
+                f"INSERT INTO delegate_grant ({columns}) VALUES (?,?,?,?,?,?,?,?)",
+                [(*r[:6], stamp, r[7]) for r in rows],
             )
         conn.close()
     else:

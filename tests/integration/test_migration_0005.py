@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Connection, MetaData, select
+from sqlalchemy import Connection, MetaData, select, text
 
 from tenantsync.engine.permission_sync.state import MailboxRead, load_state
 from tenantsync.model.permissions import AclEntry, Right, Trustee
 from tenantsync.store.database import Database, alembic_config
-from tenantsync.store.models import Run, RunStatus, Trigger
+from tenantsync.store.models import DelegateGrant, Run, RunStatus, Trigger
 from tenantsync.timeutil import utcnow
 
 LAST_FULL = datetime(2026, 11, 1, tzinfo=UTC)
@@ -125,6 +125,72 @@ def _legacy_store(database: Database) -> dict[str, int]:
                 first_seen=now,
                 last_seen=now,
             )
+        _insert(
+            conn,
+            tables,
+            "mailbox_alias",
+            organization_id=org,
+            mailbox_id=ids["adele"],
+            address="av@contoso.com",
+        )
+        ids["run"] = _insert(
+            conn,
+            tables,
+            "run",
+            task_id=task,
+            trigger="manual",
+            status="succeeded",
+            created_at=now,
+            attempts=1,
+            retried=False,
+            cancel_requested=False,
+            confirm_removals=False,
+            counts={},
+            messages=[],
+        )
+        _insert(
+            conn,
+            tables,
+            "change_record",
+            run_id=ids["run"],
+            organization_id=org,
+            at=now,
+            actor="task users",
+            entity="mailbox",
+            key="adele@contoso.com",
+            action="add",
+        )
+        grant = {"organization_id": org, "mailbox_id": ids["info"], "created_at": now}
+        ids["task_grant"] = _insert(
+            conn,
+            tables,
+            "delegate_grant",
+            **grant,
+            delegate_id=ids["adele"],
+            right="full_access",
+            origin=f"task:{perms}",
+            origin_task_id=perms,
+        )
+        ids["manual_grant"] = _insert(
+            conn,
+            tables,
+            "delegate_grant",
+            **grant,
+            delegate_id=ids["hand"],
+            right="send_as",
+            origin="manual",
+            granted_by="ops@msp.example",
+        )
+        # A grant of a task deleted long ago: its task id was set to NULL with the task.
+        _insert(
+            conn,
+            tables,
+            "delegate_grant",
+            **grant,
+            delegate_id=ids["hand"],
+            right="full_access",
+            origin="task:999",
+        )
         conn.execute(
             tables.tables["sync_state"]
             .insert()
@@ -170,6 +236,19 @@ def test_an_upgrade_links_synced_mailboxes_and_places_them_in_the_cloud(
     ]
     assert places == {("cloud", None)}
     _downgrade(database, "0004")
+    with database.engine.begin() as conn:
+        # Nothing that hangs off a mailbox or a run is lost on the way down.
+        counts = {
+            name: conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
+            for name in ("mailbox", "mailbox_alias", "run", "change_record", "delegate_grant")
+        }
+    assert counts == {
+        "mailbox": 3,
+        "mailbox_alias": 1,
+        "run": 1,
+        "change_record": 1,
+        "delegate_grant": 2,
+    }
     database.upgrade()
     database.check_schema()
     database.dispose()
@@ -237,4 +316,37 @@ def test_a_downgrade_turns_a_run_awaiting_confirmation_into_the_warning_it_was(
         runs = tables.tables["run"]
         row = conn.execute(select(runs.c.status, runs.c.error).where(runs.c.id == run_id)).one()
     assert tuple(row) == ("warning", "this run would remove 600 mailboxes (more than 500)")
+    database.dispose()
+
+
+def test_a_grants_origin_is_kept_once_and_written_out_again_on_the_way_down(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    database.upgrade("0004")
+    ids = _legacy_store(database)
+    database.upgrade()
+    with database.session() as session:
+        grants = {
+            g.id: (g.origin_task_id, g.origin, g.granted_by)
+            for g in session.scalars(select(DelegateGrant))
+        }
+    assert grants == {
+        ids["task_grant"]: (ids["perms"], f"task:{ids['perms']}", None),
+        ids["manual_grant"]: (None, "manual", "ops@msp.example"),
+    }
+    _downgrade(database, "0004")
+    with database.engine.begin() as conn:
+        tables = MetaData()
+        tables.reflect(conn)
+        table = tables.tables["delegate_grant"]
+        rows = conn.execute(select(table.c.id, table.c.origin, table.c.origin_task_id)).all()
+    assert sorted(tuple(r) for r in rows) == sorted(
+        [
+            (ids["task_grant"], f"task:{ids['perms']}", ids["perms"]),
+            (ids["manual_grant"], "manual", None),
+        ]
+    )
+    database.upgrade()
+    database.check_schema()
     database.dispose()

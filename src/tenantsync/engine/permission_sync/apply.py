@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, update
 from sqlalchemy.orm import Session
 
-from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant, origin_of
+from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant
 from tenantsync.engine.plan import Change
 from tenantsync.model.permissions import Grant, Right
 from tenantsync.store.bulk import BulkWriter, chunks
@@ -24,7 +24,6 @@ GRANT_COLUMNS = (
     "mailbox_id",
     "delegate_id",
     "right",
-    "origin",
     "origin_task_id",
     "via_group_id",
     "created_at",
@@ -116,10 +115,9 @@ def _insert(session: Session, ctx: RunContext, grants: Sequence[Grant]) -> None:
     writer = BulkWriter(session, cast(Table, DelegateGrant.__table__), GRANT_COLUMNS)
     org, task, run = ctx.task.organization_id, ctx.task.id, ctx.run_id
     rights = {right: writer.bind("right", right) for right in Right}
-    origin = origin_of(task)
     now = writer.bind("created_at", utcnow())
     writer.write(
-        (org, g.mailbox_id, g.delegate_id, rights[g.right], origin, task, g.via_group_id, now, run)
+        (org, g.mailbox_id, g.delegate_id, rights[g.right], task, g.via_group_id, now, run)
         for g in grants
     )
 

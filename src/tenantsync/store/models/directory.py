@@ -13,12 +13,17 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    case,
+    cast,
+    literal,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from tenantsync.model.directory import BILLABLE_KIND, is_billable, non_billable_reason
+from tenantsync.model.permissions import MANUAL_ORIGIN, origin_label
 from tenantsync.store.models.base import (
     Base,
     GroupKind,
@@ -286,13 +291,25 @@ class SourceLink(Base):
 
 
 class DelegateGrant(Base):
-    """(mailbox, delegate, right) with its origin: the task that granted it, or manual."""
+    """(mailbox, delegate, right) with its origin, stored once: the task that granted it
+    (``origin_task_id``), or none for a manual grant (``granted_by`` names the person). A
+    task's grants go with the task."""
 
     __tablename__ = "delegate_grant"
     __table_args__ = (
-        UniqueConstraint("mailbox_id", "delegate_id", "right", "origin"),
+        # One grant per (mailbox, delegate, right) and origin: per task by the constraint,
+        # and among manual grants (whose NULL task ids never clash) by the partial index.
+        UniqueConstraint("mailbox_id", "delegate_id", "right", "origin_task_id"),
+        Index(
+            "uq_delegate_grant_manual",
+            "mailbox_id",
+            "delegate_id",
+            "right",
+            unique=True,
+            sqlite_where=text("origin_task_id IS NULL"),
+            postgresql_where=text("origin_task_id IS NULL"),
+        ),
         Index("ix_delegate_grant_delegate", "delegate_id"),
-        Index("ix_delegate_grant_origin", "origin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -302,9 +319,10 @@ class DelegateGrant(Base):
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
     delegate_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
     right: Mapped[Right] = mapped_column(enum_type(Right, "grant_right"))
-    origin: Mapped[str] = mapped_column(String(40), doc='"task:<id>" or "manual"')
     origin_task_id: Mapped[int | None] = mapped_column(
-        ForeignKey("scheduled_task.id", ondelete="SET NULL")
+        ForeignKey("scheduled_task.id", ondelete="CASCADE"),
+        index=True,
+        doc="the task that granted it; None: a manual grant",
     )
     granted_by: Mapped[str | None] = mapped_column(String(320), doc="account of a manual grant")
     via_group_id: Mapped[int | None] = mapped_column(
@@ -312,3 +330,21 @@ class DelegateGrant(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+
+    @hybrid_property
+    def origin(self) -> str:
+        """The origin as people read it: ``task:<id>`` or ``manual`` (derived, never stored)."""
+        return origin_label(self.origin_task_id)
+
+    @origin.inplace.expression
+    @classmethod
+    def _origin_expression(cls) -> ColumnElement[str]:
+        return case(
+            (cls.origin_task_id.is_(None), literal(MANUAL_ORIGIN)),
+            else_=literal("task:") + cast(cls.origin_task_id, String),
+        )
+
+    @property
+    def manual(self) -> bool:
+        """Whether a person added the grant (syncs never touch it)."""
+        return self.origin_task_id is None

@@ -27,6 +27,17 @@ this revision adds.
   instead of changing things (``report``), and be queued again after a transient failure
   (``not_before``, ``attempt_log``). Run statuses are stored as text (the enum is not a
   database type, on PostgreSQL either), so the new status needs no ALTER TYPE.
+* A grant's origin is stored once. ``delegate_grant`` kept it twice, as ``origin``
+  ("task:<id>" or "manual") beside ``origin_task_id``; only ``origin_task_id`` stays (NULL:
+  a manual grant, ``granted_by`` the person). With NULL meaning "a person", a deleted
+  task's grants can no longer stay behind with their task id set to NULL (they would turn
+  into manual grants): they go with their task (ON DELETE CASCADE), and the grants of tasks
+  deleted before this revision, which no sync maintained any more, are deleted here. One
+  grant per (mailbox, delegate, right, origin) is kept by a unique constraint with the task
+  id (per task) and a partial unique index WHERE origin_task_id IS NULL (among manual
+  grants, whose NULLs never clash), which SQLite and PostgreSQL both enforce and reflect.
+  (A unique index on COALESCE(origin_task_id, 0) would do the same, but SQLite's
+  reflection skips expression indexes, so the schema check could not see it.)
 
 Revision ID: 0005
 Revises: 0004
@@ -197,6 +208,76 @@ def upgrade() -> None:
             sa.Column("attempt_log", sa.JSON(), server_default="[]", nullable=False)
         )
 
+    _grant_origin_stored_once()
+
+
+def _grant_origin_stored_once() -> None:
+    op.execute("DELETE FROM delegate_grant WHERE origin <> 'manual' AND origin_task_id IS NULL")
+    op.execute("UPDATE delegate_grant SET origin_task_id = NULL WHERE origin = 'manual'")
+    with op.batch_alter_table("delegate_grant", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            "uq_delegate_grant_mailbox_id_delegate_id_right_origin", type_="unique"
+        )
+        batch_op.drop_index("ix_delegate_grant_origin")
+        batch_op.drop_constraint(
+            "fk_delegate_grant_origin_task_id_scheduled_task", type_="foreignkey"
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_delegate_grant_origin_task_id_scheduled_task"),
+            "scheduled_task",
+            ["origin_task_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+        batch_op.drop_column("origin")
+        batch_op.create_index(
+            batch_op.f("ix_delegate_grant_origin_task_id"), ["origin_task_id"], unique=False
+        )
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_delegate_grant_mailbox_id_delegate_id_right_origin_task_id"),
+            ["mailbox_id", "delegate_id", "right", "origin_task_id"],
+        )
+    op.create_index(
+        "uq_delegate_grant_manual",
+        "delegate_grant",
+        ["mailbox_id", "delegate_id", "right"],
+        unique=True,
+        sqlite_where=sa.text("origin_task_id IS NULL"),
+        postgresql_where=sa.text("origin_task_id IS NULL"),
+    )
+
+
+def _grant_origin_in_two_columns() -> None:
+    """The downgrade's way back: ``origin`` written out again from ``origin_task_id``."""
+    op.drop_index("uq_delegate_grant_manual", table_name="delegate_grant")
+    with op.batch_alter_table("delegate_grant", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            "uq_delegate_grant_mailbox_id_delegate_id_right_origin_task_id", type_="unique"
+        )
+        batch_op.add_column(sa.Column("origin", sa.String(length=40), nullable=True))
+    op.execute(
+        "UPDATE delegate_grant SET origin = CASE WHEN origin_task_id IS NULL THEN 'manual' "
+        "ELSE 'task:' || CAST(origin_task_id AS VARCHAR(20)) END"
+    )
+    with op.batch_alter_table("delegate_grant", schema=None) as batch_op:
+        batch_op.alter_column("origin", existing_type=sa.String(length=40), nullable=False)
+        batch_op.drop_index(batch_op.f("ix_delegate_grant_origin_task_id"))
+        batch_op.drop_constraint(
+            "fk_delegate_grant_origin_task_id_scheduled_task", type_="foreignkey"
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_delegate_grant_origin_task_id_scheduled_task"),
+            "scheduled_task",
+            ["origin_task_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch_op.create_index("ix_delegate_grant_origin", ["origin"], unique=False)
+        batch_op.create_unique_constraint(
+            "uq_delegate_grant_mailbox_id_delegate_id_right_origin",
+            ["mailbox_id", "delegate_id", "right", "origin"],
+        )
+
 
 def _permission_state_into_rows() -> None:
     """Each permission sync task's remembered mailboxes (state version 2) become rows."""
@@ -276,12 +357,16 @@ def downgrade() -> None:
         "error = COALESCE(error, stop_reason, 'awaiting confirmation') "
         "WHERE status = 'awaiting_confirmation'"
     )
-    with op.batch_alter_table("run", schema=None) as batch_op:
+    # Dropped in place (SQLite 3.35+): a batch copy of run or mailbox would drop the table,
+    # and with foreign keys on, SQLite empties it first, cascading to change records,
+    # aliases and grants.
+    with op.batch_alter_table("run", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("attempt_log")
         batch_op.drop_column("not_before")
         batch_op.drop_column("report")
         batch_op.drop_column("review")
         batch_op.drop_column("stop_reason")
+    _grant_origin_in_two_columns()
     _rows_into_permission_state()
     with op.batch_alter_table("mailbox_sync_state", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mailbox_sync_state_mailbox_id"))
@@ -291,6 +376,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_source_link_mailbox_id"))
         batch_op.drop_index(batch_op.f("ix_source_link_group_id"))
     op.drop_table("source_link")
-    with op.batch_alter_table("mailbox", schema=None) as batch_op:
+    with op.batch_alter_table("mailbox", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("recipient_type")
         batch_op.drop_column("location")
