@@ -4,8 +4,10 @@ mailbox that moves is an update with before and after."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from tenantsync.sandbox import SandboxTenant
-from tenantsync.store.models import Location, MailboxKind
+from tenantsync.store.models import Location, Mailbox, MailboxKind
 from tests.integration.user_sync.harness import UserSync
 
 
@@ -91,3 +93,18 @@ def test_a_delta_read_that_cannot_tell_where_a_mailbox_lives_keeps_what_is_store
     assert record.after == {"display_name": "Renamed Person"}
     stored = sync.mailboxes()[person]
     assert (stored.location, stored.recipient_type) == (Location.REMOTE, "RemoteUserMailbox")
+
+
+def test_a_recipient_type_never_stored_is_filled_in_without_a_change(
+    sync: UserSync, tenant: SandboxTenant
+) -> None:
+    assert sync.run().status == "succeeded"
+    # Mailboxes synced before the store kept recipient types.
+    with sync.db.session() as session:
+        session.execute(update(Mailbox).values(recipient_type=None))
+    sync.set_options(full_reconciliation_hours=0.000001)
+    result = sync.run()
+    assert result.counts["read"] == "full"
+    assert result.counts["changes"] == 0
+    people = [m for m in sync.mailboxes().values() if m.kind is MailboxKind.USER]
+    assert people and {m.recipient_type for m in people} == {"UserMailbox"}

@@ -62,9 +62,11 @@ class ProposalWriter:
         self.task_id = task_id
         self.now = now
         # The connection the run read through (the task's, when not given).
-        self.connection_id = connection_id or session.scalar(
-            select(ScheduledTask.connection_id).where(ScheduledTask.id == task_id)
-        )
+        if connection_id is None:
+            connection_id = session.scalar(
+                select(ScheduledTask.connection_id).where(ScheduledTask.id == task_id)
+            )
+        self.connection_id = connection_id
 
     def apply(self, proposal: Proposal, restore_window_days: int) -> None:
         """Write every change of ``proposal``."""
