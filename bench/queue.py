@@ -45,6 +45,7 @@ def fill(db: Database, runs: int, tasks: int) -> None:
             ],
         )
 
+
 DONE = Outcome(RunStatus.SUCCEEDED)
 
 

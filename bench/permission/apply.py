@@ -39,7 +39,6 @@ COLUMNS = (
     "mailbox_id",
     "delegate_id",
     "right",
-    "origin",
     "origin_task_id",
     "via_group_id",
     "created_at",
@@ -127,7 +126,6 @@ def floor(url: str, grants: int, out: Any) -> None:
             g.mailbox_id,
             g.delegate_id,
             "full_access",
-            f"task:{task_id}",
             task_id,
             None,
             now,
@@ -144,8 +142,8 @@ def floor(url: str, grants: int, out: Any) -> None:
         stamp = now.isoformat(sep=" ")
         with conn:
             conn.executemany(
-                f"INSERT INTO delegate_grant ({columns}) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(*r[:7], stamp, r[8]) for r in rows],
+                f"INSERT INTO delegate_grant ({columns}) VALUES (?,?,?,?,?,?,?,?)",
+                [(*r[:6], stamp, r[7]) for r in rows],
             )
         conn.close()
     else:

@@ -59,7 +59,6 @@ def _setup(db: Database) -> int:
                 mailbox_id=expired.id,
                 delegate_id=live.id,
                 right=Right.FULL_ACCESS,
-                origin="manual",
             )
         )
         old = queue.enqueue(s, task, Trigger.MANUAL)

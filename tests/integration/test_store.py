@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from alembic import command
 from sqlalchemy import select, text
 
 from tenantsync.errors import SchemaMismatch
+from tenantsync.model import is_billable
 from tenantsync.store.database import Database, alembic_config
 from tenantsync.store.models import Mailbox, MailboxKind, PolicyGroup
 from tenantsync.timeutil import utcnow
@@ -91,3 +94,35 @@ def test_times_come_back_aware_utc(db: Database) -> None:
         assert again.created_at.tzinfo is not None
         assert abs((again.created_at - created).total_seconds()) < 1
         assert again.created_at <= utcnow()
+
+
+def test_the_billable_filter_agrees_with_the_one_definition_of_billable(db: Database) -> None:
+    combos = list(itertools.product(MailboxKind, (True, False), (True, False), (True, False)))
+    now = utcnow()
+    with db.session() as session:
+        org = make_org(session)
+        for n, (kind, licensed, enabled, removed) in enumerate(combos):
+            session.add(
+                Mailbox(
+                    organization_id=org.id,
+                    primary_address=f"m{n}@contoso.com",
+                    kind=kind,
+                    licensed=licensed,
+                    enabled=enabled,
+                    deleted_at=now if removed else None,
+                )
+            )
+        session.flush()
+        by_sql = set(session.scalars(select(Mailbox.primary_address).where(Mailbox.billable)))
+        rows = session.scalars(select(Mailbox)).all()
+        by_model = {
+            m.primary_address
+            for m in rows
+            if is_billable(
+                m.kind, licensed=m.licensed, enabled=m.enabled, removed=m.deleted_at is not None
+            )
+        }
+        reasons = {m.primary_address: m.non_billable_reason for m in rows}
+    assert by_sql == by_model == {m.primary_address for m in rows if m.billable}
+    assert len(by_sql) == 1
+    assert {a for a, reason in reasons.items() if reason is None} == by_sql

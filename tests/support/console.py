@@ -219,7 +219,6 @@ def seed_directory(db: Database) -> Seeded:
             mailbox_id=shared.id,
             delegate_id=user.id,
             right=Right.FULL_ACCESS,
-            origin=f"task:{task.id}",
             origin_task_id=task.id,
             via_group_id=group.id,
             run_id=failed.id,

@@ -31,7 +31,7 @@ from typing import Any
 from tenantsync.connectors.auth import EXCHANGE_SCOPE, TokenSource
 from tenantsync.connectors.http import HttpClient, httpx
 from tenantsync.errors import AuthError, IncompleteRead, SourceError
-from tenantsync.model import DirectoryGroup, GroupKind, MailboxInfo, MailboxKind
+from tenantsync.model import DirectoryGroup, GroupKind, Location, MailboxInfo, MailboxKind
 
 APP_ROLE = "Exchange.ManageAsApp"
 DIRECTORY_ROLE = "an Entra directory role such as Exchange Recipient Administrator or Global Reader"
@@ -40,6 +40,8 @@ PAGE_SIZE = 999
 NOT_FOUND = "ManagementObjectNotFoundException"
 MORE_RESULTS = "more results available"
 
+# RecipientTypeDetails of the mailboxes user sync takes in, by kind. A Remote* type is a
+# mailbox on the other side of a hybrid organization: same kind, location remote.
 RECIPIENT_KINDS: dict[str, MailboxKind] = {
     "UserMailbox": MailboxKind.USER,
     "LinkedMailbox": MailboxKind.USER,
@@ -209,7 +211,8 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mailbox(item: dict[str, Any]) -> MailboxInfo | None:
-    kind = RECIPIENT_KINDS.get(str(item.get("RecipientTypeDetails", "")))
+    details = str(item.get("RecipientTypeDetails", ""))
+    kind = RECIPIENT_KINDS.get(details)
     source_id = item.get("ExternalDirectoryObjectId")
     if kind is None or not source_id:
         return None
@@ -220,6 +223,8 @@ def _mailbox(item: dict[str, Any]) -> MailboxInfo | None:
         exchange_guid=str(item["ExchangeGuid"]) if item.get("ExchangeGuid") else None,
         primary_address=str(address).lower() if address else None,
         dn=item.get("DistinguishedName") or None,
+        location=Location.REMOTE if details.startswith("Remote") else Location.CLOUD,
+        recipient_type=details,
     )
 
 

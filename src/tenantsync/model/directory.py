@@ -17,6 +17,46 @@ class MailboxKind(enum.StrEnum):
     GROUP = "group"
 
 
+class Location(enum.StrEnum):
+    """Where a mailbox lives. ``remote`` is a remote mailbox: an object on one side of a
+    hybrid organization that stands for a mailbox living on the other side."""
+
+    CLOUD = "cloud"
+    ON_PREMISES = "on_premises"
+    REMOTE = "remote"
+
+
+LOCATION_TITLES: dict[Location, str] = {
+    Location.CLOUD: "cloud",
+    Location.ON_PREMISES: "on-premises",
+    Location.REMOTE: "remote (stands for a mailbox on the other side)",
+}
+
+
+# The one kind of mailbox that bills (with a licence, on an enabled account).
+BILLABLE_KIND = MailboxKind.USER
+
+
+def is_billable(kind: MailboxKind, *, licensed: bool, enabled: bool, removed: bool = False) -> bool:
+    """Whether a mailbox bills: only licensed, enabled user mailboxes that are not removed."""
+    return non_billable_reason(kind, licensed=licensed, enabled=enabled, removed=removed) is None
+
+
+def non_billable_reason(
+    kind: MailboxKind, *, licensed: bool, enabled: bool, removed: bool = False
+) -> str | None:
+    """Why a mailbox does not bill (the first reason that applies), or None when it does."""
+    if removed:
+        return "removed"
+    if kind != BILLABLE_KIND:
+        return f"{MailboxKind(kind).value} mailbox"
+    if not licensed:
+        return "unlicensed"
+    if not enabled:
+        return "disabled account"
+    return None
+
+
 class GroupKind(enum.StrEnum):
     """The kinds of source group."""
 
@@ -63,13 +103,21 @@ class DirectoryUser:
 
 @dataclass(frozen=True, slots=True)
 class MailboxInfo:
-    """What the mail system says about a user's mailbox: its kind and identifiers."""
+    """What the mail system says about a user's mailbox: its kind, where it lives, and ids.
+
+    ``recipient_type`` is Exchange's exact RecipientTypeDetails (``RemoteSharedMailbox``)
+    when the source named it; None when the kind came from elsewhere (Graph's userPurpose),
+    which says nothing about the recipient type: such an info is ``cloud`` (Graph reads
+    mailboxes in the cloud only), and what is stored about a known mailbox is kept.
+    """
 
     source_id: str
     kind: MailboxKind
     exchange_guid: str | None = None
     primary_address: str | None = None
     dn: str | None = None
+    location: Location = Location.CLOUD
+    recipient_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

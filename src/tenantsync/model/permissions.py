@@ -22,6 +22,15 @@ RIGHT_TITLES: dict[Right, str] = {
 }
 
 
+MANUAL_ORIGIN = "manual"
+
+
+def origin_label(task_id: int | None) -> str:
+    """How a grant's origin is named: ``task:<id>`` for a task's grant, ``manual`` for one a
+    person added (the store keeps only the task id, None for a person's)."""
+    return MANUAL_ORIGIN if task_id is None else f"task:{task_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Trustee:
     """Who an ACL entry names: as the source printed it, plus its SID, UPN and the source's
@@ -99,6 +108,7 @@ class Grant:
 
 
 __all__ = [
+    "MANUAL_ORIGIN",
     "RIGHT_TITLES",
     "AclEntry",
     "Grant",
@@ -107,4 +117,5 @@ __all__ = [
     "ReadFailure",
     "Right",
     "Trustee",
+    "origin_label",
 ]

@@ -40,6 +40,7 @@ CHANGE_OPS = frozenset(
         "grant_send_as",
         "revoke_send_as",
         "set_send_on_behalf",
+        "set_remote_mailbox",
         "set_calendar_permission",
         "remove_calendar_permission",
         "add_event",

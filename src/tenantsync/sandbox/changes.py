@@ -274,6 +274,18 @@ class TenantChanges(TenantData):
         user.send_on_behalf = list(trustee_ids)
         user.when_changed = self.now()
 
+    def set_remote_mailbox(self, user_id: str, remote: bool = True) -> User:
+        """Show a user's mailbox as a remote mailbox (``RemoteUserMailbox``,
+        ``RemoteSharedMailbox``, ...), as Exchange does in a hybrid organization for a
+        mailbox on the other side; ``remote=False`` shows it as an ordinary one again.
+        Graph sees no change; Exchange's change time moves."""
+        user = self._user(user_id)
+        if user.mailbox is None:
+            raise ChangeError(f"user {user_id} has no mailbox")
+        user.remote = remote
+        user.when_changed = self.now()
+        return user
+
     def set_calendar_permission(
         self, mailbox_id: str, trustee: str, role: str, *, flags: int = 0
     ) -> None:

@@ -124,6 +124,9 @@ class User:
     language: str = "en-US"
     business_phones: list[str] = field(default_factory=list)
     mobile_phone: str | None = None
+    # Exchange shows the mailbox as a remote one (RemoteUserMailbox and friends): in a hybrid
+    # organization, it stands for a mailbox that lives on the other side.
+    remote: bool = False
 
 
 @dataclass(slots=True)

@@ -12,6 +12,8 @@ RECIPIENT_TYPE_DETAILS: dict[MailboxKind, str] = {
     "equipment": "EquipmentMailbox",
     "scheduling": "SchedulingMailbox",
 }
+# The kinds Exchange can show as a remote mailbox (there is no remote scheduling mailbox).
+REMOTE_KINDS: frozenset[MailboxKind] = frozenset({"user", "shared", "room", "equipment"})
 GROUP_TYPE_DETAILS = {
     "mail_security": "MailUniversalSecurityGroup",
     "distribution": "MailUniversalDistributionGroup",
@@ -29,7 +31,10 @@ USER_PURPOSE: dict[MailboxKind, str] = {
 def type_details(obj: User | Group | DynamicGroup) -> str:
     """RecipientTypeDetails of a recipient."""
     if isinstance(obj, User):
-        return RECIPIENT_TYPE_DETAILS[obj.mailbox] if obj.mailbox else "GuestMailUser"
+        if obj.mailbox is None:
+            return "GuestMailUser"
+        details = RECIPIENT_TYPE_DETAILS[obj.mailbox]
+        return f"Remote{details}" if obj.remote and obj.mailbox in REMOTE_KINDS else details
     if isinstance(obj, Group):
         return GROUP_TYPE_DETAILS.get(obj.kind, "Group")
     return "DynamicDistributionGroup"

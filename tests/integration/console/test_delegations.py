@@ -117,3 +117,19 @@ def test_a_mailbox_looked_up_by_id_is_that_mailbox_even_if_its_address_is_an_ali
     assert [shape(r) for r in by_id.json()] == [GRANT]
     page = root.page(f"/mailboxes/{seeded.user_id}/delegates")
     assert page.status_code == 200 and "task nightly probe" in page.text
+
+
+def test_deleting_a_task_takes_its_grants_along_and_manual_grants_stay(
+    api: Any, seeded: Seeded
+) -> None:
+    root = api(Role.SUPER_ADMIN)
+    url = f"/api/v1/mailboxes/{seeded.shared_id}/delegates"
+    added = root.post(url, json={"delegate": "room1@contoso.example", "right": "send_as"})
+    assert added.status_code == 201
+    assert {g["origin"] for g in root.get(url).json()} == {f"task:{seeded.task_id}", "manual"}
+    assert api(Role.ADMIN).delete(f"/api/v1/tasks/{seeded.task_id}").status_code == 204
+    left = root.get(url).json()
+    assert [(g["origin"], g["manual"], g["source"]) for g in left] == [
+        ("manual", True, "manual, by root@example.com")
+    ]
+    assert root.get(f"/api/v1/mailboxes/{seeded.user_id}/delegations").json() == []

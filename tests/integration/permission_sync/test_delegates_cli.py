@@ -34,7 +34,6 @@ def cli_env(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -
                     mailbox_id=m["shared"].id,
                     delegate_id=m["alice"].id,
                     right=Right.FULL_ACCESS,
-                    origin=f"task:{task.id}",
                     origin_task_id=task.id,
                 ),
                 DelegateGrant(
@@ -42,7 +41,6 @@ def cli_env(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -
                     mailbox_id=m["shared"].id,
                     delegate_id=m["bob"].id,
                     right=Right.SEND_AS,
-                    origin=f"task:{task.id}",
                     origin_task_id=task.id,
                     via_group_id=d.groups["Helpdesk"].id,
                 ),
@@ -51,7 +49,6 @@ def cli_env(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -
                     mailbox_id=m["bob"].id,
                     delegate_id=m["alice"].id,
                     right=Right.SEND_ON_BEHALF,
-                    origin="manual",
                     granted_by="admin@msp.example",
                 ),
             ]

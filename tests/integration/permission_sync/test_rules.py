@@ -65,7 +65,6 @@ def test_a_task_never_touches_manual_grants_or_other_tasks_grants(harness: Harne
                     mailbox_id=harness.loaded.mailboxes[shared],
                     delegate_id=harness.loaded.mailboxes[delegate],
                     right=Right.SEND_AS if delegate == alice else Right.FULL_ACCESS,
-                    origin="manual",
                     granted_by="ops@msp.example",
                 )
             )

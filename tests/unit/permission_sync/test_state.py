@@ -1,4 +1,6 @@
-"""Incremental reads: unchanged mailboxes are not read again; full reconciliation on schedule."""
+"""Incremental reads: unchanged mailboxes are not read again; full reconciliation on schedule.
+
+How the state survives the store: tests/integration/permission_sync/test_mailbox_state.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from tenantsync.engine.permission_sync.state import (
     needs_full_read,
     stamp_of,
 )
-from tenantsync.model.permissions import AclEntry, MailboxRef, Right, Trustee
+from tenantsync.model.permissions import MailboxRef, Right
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RIGHTS = frozenset({Right.FULL_ACCESS})
@@ -45,19 +47,3 @@ def test_only_new_changed_or_unstamped_mailboxes_are_read() -> None:
     later = T0 + timedelta(minutes=5)
     chosen = mailboxes_to_read(state, scope, {2: later})
     assert [m.id for m in chosen] == [2, 3, 4]
-
-
-def test_state_survives_its_json_form() -> None:
-    entry = AclEntry(
-        "m7@contoso.com",
-        Trustee("Sales", "S-1-5-21-1-2-3-9", None, "g-1"),
-        Right.SEND_AS,
-        deny=True,
-    )
-    state = ReadState(last_full_at=T0, rights=RIGHTS, mailboxes={7: MailboxRead("x", (entry,))})
-    again = ReadState.from_json(state.to_json())
-    assert again == state
-
-
-def test_a_state_of_an_older_version_remembers_nothing() -> None:
-    assert ReadState.from_json({"version": 1, "mailboxes": {"1": ["x", []]}}) == ReadState()

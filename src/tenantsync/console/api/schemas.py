@@ -11,7 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tenantsync.connectors.kind_shapes import AnyKindParams, KindShaped
 from tenantsync.console.ops.paging import Page
 from tenantsync.store import limits
-from tenantsync.store.models import GroupKind, MailboxKind, Right, Role, RunStatus, Trigger
+from tenantsync.store.models import (
+    GroupKind,
+    Location,
+    MailboxKind,
+    Right,
+    Role,
+    RunStatus,
+    Trigger,
+)
 from tenantsync.worker.timing import MAX_INTERVAL_SECONDS
 
 T = TypeVar("T")
@@ -96,6 +104,16 @@ class MailboxOut(Out):
     primary_address: str
     display_name: str
     kind: MailboxKind
+    location: Location = Field(
+        description="where the mailbox lives; remote: it stands for a mailbox on the other side "
+        "of a hybrid organization (set by user sync)",
+        json_schema_extra={"readOnly": True},
+    )
+    recipient_type: str | None = Field(
+        description="Exchange's exact RecipientTypeDetails, e.g. RemoteSharedMailbox; null "
+        "until a read named it (set by user sync)",
+        json_schema_extra={"readOnly": True},
+    )
     licensed: bool
     enabled: bool
     billable: bool

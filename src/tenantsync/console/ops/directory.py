@@ -28,7 +28,6 @@ from tenantsync.store.models import (
     SourceGroupClosure,
 )
 
-MANUAL = "manual"
 M = TypeVar("M")
 
 
@@ -190,11 +189,8 @@ def grants_of_mailbox(session: Session, mailbox: Mailbox) -> list[GrantView]:
     ).all()
     out = []
     for grant, address, task_name, group_name in rows:
-        manual = grant.origin == MANUAL
-        if manual:
-            source = f"manual, by {grant.granted_by or 'unknown'}"
-        else:
-            source = f"task {task_name}" if task_name else grant.origin
+        manual = grant.manual
+        source = f"manual, by {grant.granted_by or 'unknown'}" if manual else f"task {task_name}"
         out.append(
             GrantView(
                 id=grant.id,
@@ -213,7 +209,7 @@ def grants_of_mailbox(session: Session, mailbox: Mailbox) -> list[GrantView]:
 def add_manual_grant(
     session: Session, mailbox: Mailbox, delegate_address: str, right: Right, granted_by: str
 ) -> DelegateGrant:
-    """A grant added by hand (origin "manual"); syncs never touch it."""
+    """A grant added by hand (no origin task: manual); syncs never touch it."""
     address = delegate_address.strip().lower()
     delegate = session.scalar(
         select(Mailbox).where(
@@ -237,7 +233,7 @@ def add_manual_grant(
                 DelegateGrant.mailbox_id == mailbox.id,
                 DelegateGrant.delegate_id == delegate.id,
                 DelegateGrant.right == right,
-                DelegateGrant.origin == MANUAL,
+                DelegateGrant.origin_task_id.is_(None),
             )
         )
     )
@@ -248,7 +244,6 @@ def add_manual_grant(
         mailbox_id=mailbox.id,
         delegate_id=delegate.id,
         right=right,
-        origin=MANUAL,
         granted_by=granted_by,
     )
     session.add(grant)
@@ -259,7 +254,7 @@ def add_manual_grant(
 def remove_manual_grant(session: Session, grant_id: int) -> DelegateGrant:
     """Remove a grant added by hand; grants of a sync belong to their task."""
     grant = get_or_404(session, DelegateGrant, grant_id, "delegate grant")
-    if grant.origin != MANUAL:
+    if not grant.manual:
         raise ConfigError(
             f"this grant comes from {grant.origin}; only manual grants are removed by hand",
             field="grant",

@@ -19,6 +19,7 @@ from tenantsync.console.ops.runs import mailbox_counts
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.errors import ConfigError
+from tenantsync.model import LOCATION_TITLES
 from tenantsync.store.models import (
     Connection,
     Definition,
@@ -205,7 +206,7 @@ def groups(
 
 @router.get("/mailboxes/{mailbox_id}", response_class=HTMLResponse)
 def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
-    """A mailbox: aliases, kind, billable, policy group, groups."""
+    """A mailbox: aliases, kind, where it lives, billable, policy group, groups."""
     mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
     return render(
         request,
@@ -214,6 +215,7 @@ def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> 
         mbx=mbx,
         org=db.get(Organization, mbx.organization_id),
         groups=ops.groups_of_mailbox(db, mbx),
+        location_titles=LOCATION_TITLES,
     )
 
 

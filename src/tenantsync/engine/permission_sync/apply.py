@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, delete, update
 from sqlalchemy.orm import Session
 
-from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant, origin_of
+from tenantsync.engine.permission_sync.diff import GrantPlan, StoredGrant
 from tenantsync.engine.plan import Change
 from tenantsync.engine.run import RunContext
 from tenantsync.model.permissions import Grant, Right
@@ -23,7 +23,6 @@ GRANT_COLUMNS = (
     "mailbox_id",
     "delegate_id",
     "right",
-    "origin",
     "origin_task_id",
     "via_group_id",
     "created_at",
@@ -102,9 +101,8 @@ def _insert(session: Session, ctx: RunContext, grants: Sequence[Grant]) -> None:
     writer = BulkWriter(session, cast(Table, DelegateGrant.__table__), GRANT_COLUMNS)
     org, task, run = ctx.task.organization_id, ctx.task.id, ctx.run_id
     rights = {right: writer.bind("right", right) for right in Right}
-    origin = origin_of(task)
     now = writer.bind("created_at", utcnow())
     writer.write(
-        (org, g.mailbox_id, g.delegate_id, rights[g.right], origin, task, g.via_group_id, now, run)
+        (org, g.mailbox_id, g.delegate_id, rights[g.right], task, g.via_group_id, now, run)
         for g in grants
     )

@@ -46,11 +46,6 @@ class GrantPlan:
         return len(self.adds) + len(self.removes) + len(self.updates)
 
 
-def origin_of(task_id: int) -> str:
-    """The origin written on grants a task makes."""
-    return f"task:{task_id}"
-
-
 def own_grants(session: Session, organization_id: int, task_id: int) -> list[StoredGrant]:
     """Every grant whose origin is this task."""
     rows = session.execute(
@@ -62,7 +57,7 @@ def own_grants(session: Session, organization_id: int, task_id: int) -> list[Sto
             DelegateGrant.via_group_id,
         ).where(
             DelegateGrant.organization_id == organization_id,
-            DelegateGrant.origin == origin_of(task_id),
+            DelegateGrant.origin_task_id == task_id,
         )
     )
     return [StoredGrant(i, m, d, Right(r.value), v) for i, m, d, r, v in rows]

@@ -275,7 +275,9 @@ class PermissionSync:
         if not isinstance(planned, GrantPlanned):
             return
         apply_grant_plan(session, ctx, planned.plan)
-        save_state(session, ctx.task.id, planned.reading.result.state)
+        result = planned.reading.result
+        failures = {f.mailbox.id: f.reason for f in result.failures}
+        save_state(session, ctx.task.id, result.state, failures)
 
 
 def _read(

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tenantsync.errors import ConfigError, NotFound
+from tenantsync.model.permissions import origin_label
 from tenantsync.store.models import (
     DelegateGrant,
     Mailbox,
@@ -88,7 +89,7 @@ def _rows(session: Session, condition: Any) -> list[DelegateRow]:
             owner.primary_address,
             delegate.primary_address,
             DelegateGrant.right,
-            DelegateGrant.origin,
+            DelegateGrant.origin_task_id,
             ScheduledTask.name,
             DelegateGrant.granted_by,
             SourceGroup.name,
@@ -103,15 +104,15 @@ def _rows(session: Session, condition: Any) -> list[DelegateRow]:
         .order_by(owner.primary_address, delegate.primary_address, DelegateGrant.right)
     )
     rows = []
-    for org, mbx, dlg, right, origin, task, granted_by, group, at in session.execute(query):
+    for org, mbx, dlg, right, task_id, task, granted_by, group, at in session.execute(query):
         rows.append(
             DelegateRow(
                 organization=org,
                 mailbox=mbx,
                 delegate=dlg,
                 right=right.value,
-                source=_source(origin, task, granted_by),
-                origin=origin,
+                source=_source(task, granted_by),
+                origin=origin_label(task_id),
                 via_group=group,
                 granted_at=at,
             )
@@ -119,12 +120,11 @@ def _rows(session: Session, condition: Any) -> list[DelegateRow]:
     return rows
 
 
-def _source(origin: str, task: str | None, granted_by: str | None) -> str:
-    if origin == "manual":
-        return f"manual by {granted_by}" if granted_by else "manual"
+def _source(task: str | None, granted_by: str | None) -> str:
+    """Who granted it: the task (by name) or the person of a manual grant."""
     if task is not None:
         return f"task {task}"
-    return f"{origin} (task removed)"
+    return f"manual by {granted_by}" if granted_by else "manual"
 
 
 def _org_name(session: Session, organization_id: int) -> str:

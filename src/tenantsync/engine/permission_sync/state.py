@@ -1,20 +1,36 @@
 """What a task remembers between runs: when it last read each mailbox (by the mailbox's change
-time) and the ACL entries it found, so unchanged mailboxes need not be read again."""
+time) and the ACL entries it found, so unchanged mailboxes need not be read again.
+
+Per mailbox, in ``mailbox_sync_state`` rows (healthy after a read, attention with the
+reason when its read failed; no row: never read): the change stamp as the watermark and
+the relevant entries as the row's data. The task-level part (last full read, rights,
+unresolved trustees) stays in ``sync_state``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tenantsync.model.permissions import AclEntry, MailboxRef, Right, Trustee
-from tenantsync.store.models import SyncState
+from tenantsync.store.mailbox_state import (
+    MailboxStateRow,
+    load_mailbox_states,
+    save_mailbox_states,
+)
+from tenantsync.store.models import MailboxState, SyncState
 
 STATE_KEY = "permission_sync"
-STATE_VERSION = 2
+# The definition type whose rows these are in mailbox_sync_state.
+FEATURE = "mailbox_permission_sync"
+# 3: the mailboxes moved from the task's sync_state into mailbox_sync_state rows.
+STATE_VERSION = 3
+NO_FAILURES: Mapping[int, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -34,35 +50,6 @@ class ReadState:
     rights: frozenset[Right] = frozenset()
     mailboxes: dict[int, MailboxRead] = field(default_factory=dict)
     unresolved: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The state as the JSON kept in SyncState."""
-        return {
-            "version": STATE_VERSION,
-            "last_full_at": self.last_full_at.isoformat() if self.last_full_at else None,
-            "rights": sorted(r.value for r in self.rights),
-            "unresolved": self.unresolved,
-            "mailboxes": {
-                str(mid): [read.stamp, [_entry_json(e) for e in read.entries]]
-                for mid, read in self.mailboxes.items()
-            },
-        }
-
-    @classmethod
-    def from_json(cls, value: dict[str, Any] | None) -> ReadState:
-        """A state read back; anything of another version means "nothing remembered"."""
-        if not value or value.get("version") != STATE_VERSION:
-            return cls()
-        last = value.get("last_full_at")
-        return cls(
-            last_full_at=datetime.fromisoformat(last) if last else None,
-            rights=frozenset(Right(r) for r in value.get("rights", [])),
-            unresolved=int(value.get("unresolved", 0)),
-            mailboxes={
-                int(mid): MailboxRead(stamp, tuple(_entry(e) for e in entries))
-                for mid, (stamp, entries) in value.get("mailboxes", {}).items()
-            },
-        )
 
 
 def _entry_json(entry: AclEntry) -> list[Any]:
@@ -87,17 +74,76 @@ def stamp_of(value: datetime | None) -> str | None:
 
 def load_state(session: Session, task_id: int) -> ReadState:
     """What the task remembered after its last applied run."""
-    row = session.get(SyncState, (task_id, STATE_KEY))
-    return ReadState.from_json(row.value if row else None)
+    task = _task_state(session, task_id)
+    if task is None:
+        return ReadState()
+    last = task.get("last_full_at")
+    rows = load_mailbox_states(session, task_id, FEATURE)
+    return ReadState(
+        last_full_at=datetime.fromisoformat(last) if last else None,
+        rights=frozenset(Right(r) for r in task.get("rights", [])),
+        unresolved=int(task.get("unresolved", 0)),
+        mailboxes={
+            mid: MailboxRead(row.watermark, tuple(_entry(e) for e in row.data.get("entries", [])))
+            for mid, row in rows.items()
+            if row.state is MailboxState.HEALTHY
+        },
+    )
 
 
-def save_state(session: Session, task_id: int, state: ReadState) -> None:
-    """Remember ``state`` for the next run (in the caller's transaction)."""
+def save_state(
+    session: Session, task_id: int, state: ReadState, failures: Mapping[int, str] = NO_FAILURES
+) -> None:
+    """Remember ``state`` for the next run (in the caller's transaction).
+
+    Each mailbox of ``state.mailboxes`` is healthy; each of ``failures`` (mailbox id → why
+    its read failed) needs attention and is read again next run; the task forgets every
+    other mailbox. A run that was a full read sets the last full reconciliation of every
+    mailbox it read.
+    """
+    previous = _task_state(session, task_id) or {}
+    last_full = state.last_full_at.isoformat() if state.last_full_at else None
+    full = last_full is not None and last_full != previous.get("last_full_at")
+    stored = load_mailbox_states(session, task_id, FEATURE)
+
+    def reconciled(mid: int) -> datetime | None:
+        known = stored.get(mid)
+        return known.last_full_at if known is not None else None
+
+    rows = {
+        mid: MailboxStateRow(
+            MailboxState.HEALTHY,
+            watermark=read.stamp,
+            last_full_at=state.last_full_at if full else reconciled(mid),
+            data={"entries": [_entry_json(e) for e in read.entries]},
+        )
+        for mid, read in state.mailboxes.items()
+    }
+    for mid, reason in failures.items():
+        rows[mid] = MailboxStateRow(
+            MailboxState.ATTENTION, reason=reason, last_full_at=reconciled(mid)
+        )
+    save_mailbox_states(session, task_id, FEATURE, rows, stored=stored)
+    value = {
+        "version": STATE_VERSION,
+        "last_full_at": last_full,
+        "rights": sorted(r.value for r in state.rights),
+        "unresolved": state.unresolved,
+    }
     row = session.get(SyncState, (task_id, STATE_KEY))
     if row is None:
-        session.add(SyncState(task_id=task_id, key=STATE_KEY, value=state.to_json()))
+        session.add(SyncState(task_id=task_id, key=STATE_KEY, value=value))
     else:
-        row.value = state.to_json()
+        row.value = value
+
+
+def _task_state(session: Session, task_id: int) -> dict[str, Any] | None:
+    """The task-level state, or None when there is none of this version (nothing is
+    remembered then: the next run reads every mailbox)."""
+    row = session.get(SyncState, (task_id, STATE_KEY))
+    if row is None or not row.value or row.value.get("version") != STATE_VERSION:
+        return None
+    return dict(row.value)
 
 
 def needs_full_read(

@@ -1,8 +1,9 @@
 """Writing a proposal to the store in one transaction, with bulk statements.
 
 Objects before relationships: policy groups, then mailboxes and their aliases, then
-source groups, their direct members and the transitive closure. The large inserts go to
-the tables directly (Core executemany), skipping the ORM's per-row bookkeeping.
+source groups, their direct members and the transitive closure, then the links from the
+connection's ids to every mailbox and group the run read. The large inserts go to the
+tables directly (Core executemany), skipping the ORM's per-row bookkeeping.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from tenantsync.engine.user_sync.planner import Proposal
 from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.model import DirectoryGroup
 from tenantsync.store.bulk import chunks, insert_chunked
+from tenantsync.store.links import save_links
 from tenantsync.store.models import (
     GroupKind,
+    LinkKind,
+    Location,
     Mailbox,
     MailboxAlias,
     MailboxKind,
     PolicyGroup,
+    ScheduledTask,
     SourceGroup,
     SourceGroupClosure,
     SourceGroupMember,
@@ -42,13 +47,26 @@ class ProposalWriter:
     """Applies one proposal for one organization and task."""
 
     def __init__(
-        self, session: Session, view: StoreView, *, org_id: int, task_id: int, now: datetime
+        self,
+        session: Session,
+        view: StoreView,
+        *,
+        org_id: int,
+        task_id: int,
+        now: datetime,
+        connection_id: int | None = None,
     ) -> None:
         self.session = session
         self.view = view
         self.org_id = org_id
         self.task_id = task_id
         self.now = now
+        # The connection the run read through (the task's, when not given).
+        if connection_id is None:
+            connection_id = session.scalar(
+                select(ScheduledTask.connection_id).where(ScheduledTask.id == task_id)
+            )
+        self.connection_id = connection_id
 
     def apply(self, proposal: Proposal, restore_window_days: int) -> None:
         """Write every change of ``proposal``."""
@@ -79,10 +97,28 @@ class ProposalWriter:
         self._aliases(changed_aliases)
         for stored, row in (*work.updates, *work.restores):
             ids[row.source_id] = stored.id
+        group_ids: dict[str, int] = {}
         if proposal.groups is not None:
             group_ids = self._groups(proposal.groups)
             self._members(proposal.groups, group_ids)
             self._closure(proposal, ids, group_ids)
+        self._links(proposal, ids, group_ids)
+
+    def _links(self, proposal: Proposal, ids: dict[str, int], group_ids: dict[str, int]) -> None:
+        """Link the connection's ids to every mailbox and group this run read and holds."""
+        if self.connection_id is None:
+            return
+        mailboxes: dict[str, int] = {}
+        for sid in proposal.mailboxes.synced:
+            stored = self.view.mailboxes.get(sid)
+            found = ids.get(sid) or (stored.id if stored is not None else None)
+            if found is not None:
+                mailboxes[sid] = found
+        link = {"organization_id": self.org_id, "connection_id": self.connection_id}
+        save_links(self.session, **link, kind=LinkKind.MAILBOX, links=mailboxes)
+        if proposal.groups is not None:
+            groups = {sid: group_ids[sid] for sid in proposal.groups.read if sid in group_ids}
+            save_links(self.session, **link, kind=LinkKind.GROUP, links=groups)
 
     def _policy_groups(self, names: list[str]) -> dict[str, int]:
         known = dict(self.view.policy_groups)
@@ -121,6 +157,10 @@ class ProposalWriter:
         }
         if row.exchange_guid is not None:
             values["exchange_guid"] = row.exchange_guid
+        if row.placed or mailbox_id is None:
+            # A read that did not say where the mailbox lives leaves the stored answer.
+            values["location"] = Location(row.location.value)
+            values["recipient_type"] = row.recipient_type
         if mailbox_id is not None:
             values["id"] = mailbox_id
         return values

@@ -6,12 +6,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantsync.engine.user_sync.rules import RuleSet, pick_addresses
-from tenantsync.model import DirectoryGroup, DirectoryUser, MailboxKind
+from tenantsync.model import (
+    DirectoryGroup,
+    DirectoryUser,
+    Location,
+    MailboxKind,
+    is_billable,
+    non_billable_reason,
+)
 
 
 @dataclass(frozen=True)
 class MailboxRow:
-    """The state one mailbox should have, as the store columns see it."""
+    """The state one mailbox should have, as the store columns see it.
+
+    ``recipient_type`` None: the read did not say where the mailbox lives (its kind came
+    from Graph), so a stored mailbox keeps its location and recipient type.
+    """
 
     source_id: str
     primary_address: str
@@ -25,22 +36,23 @@ class MailboxRow:
     aliases: tuple[str, ...]
     attributes: dict[str, Any]
     reason: str = ""
+    location: Location = Location.CLOUD
+    recipient_type: str | None = None
+
+    @property
+    def placed(self) -> bool:
+        """Whether the read said exactly where the mailbox lives."""
+        return self.recipient_type is not None
 
     @property
     def billable(self) -> bool:
-        """Only licensed, enabled user mailboxes bill."""
-        return self.kind is MailboxKind.USER and self.licensed and self.enabled
+        """Whether the mailbox bills (``model.is_billable``)."""
+        return is_billable(self.kind, licensed=self.licensed, enabled=self.enabled)
 
     @property
     def non_billable_reason(self) -> str | None:
         """Why this mailbox does not bill, or None."""
-        if self.kind is not MailboxKind.USER:
-            return f"{self.kind.value} mailbox"
-        if not self.licensed:
-            return "unlicensed"
-        if not self.enabled:
-            return "disabled account"
-        return None
+        return non_billable_reason(self.kind, licensed=self.licensed, enabled=self.enabled)
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,12 @@ class Decider:
         kind: MailboxKind | None,
         groups: frozenset[str],
         exchange_guid: str | None = None,
+        *,
+        location: Location = Location.CLOUD,
+        recipient_type: str | None = None,
     ) -> Decision:
-        """Whether and how one user is synced."""
+        """Whether and how one user is synced; ``location`` and ``recipient_type`` are where
+        the source says the mailbox lives (``recipient_type`` None: it did not say)."""
         if kind is None:
             return Decision(None, "has no mailbox")
         if user.is_guest and not self.include_guests:
@@ -124,6 +140,8 @@ class Decider:
             aliases=aliases,
             attributes=user_attributes(user),
             reason=routing.reason,
+            location=location,
+            recipient_type=recipient_type,
         )
         return Decision(row)
 

@@ -8,9 +8,11 @@ from typing import Any
 from tenantsync.engine.plan import Change, Plan
 from tenantsync.engine.user_sync.desired import MailboxRow
 from tenantsync.engine.user_sync.state import StoredMailbox, StoreView
-from tenantsync.model import MailboxKind
+from tenantsync.model import MailboxKind, is_billable
 
 COMPARED = ("primary_address", "display_name", "kind", "licensed", "enabled", "dn")
+# Where a mailbox lives: compared only when the read said it exactly (see MailboxRow).
+PLACEMENT = ("location", "recipient_type")
 
 
 @dataclass
@@ -183,7 +185,8 @@ class MailboxDiff:
                 stored.exchange_guid,
                 row.exchange_guid,
             )
-        changed_attributes = row.attributes != stored.attributes
+        learnt = self._placement(stored, row, new, old, before, after)
+        changed_attributes = row.attributes != stored.attributes or learnt
         if before:
             billable_before = _billable(stored)
             if billable_before != row.billable:
@@ -217,6 +220,28 @@ class MailboxDiff:
         if before or changed_attributes or target != current:
             self.work.updates.append((stored, row))
 
+    @staticmethod
+    def _placement(
+        stored: StoredMailbox,
+        row: MailboxRow,
+        new: dict[str, Any],
+        old: dict[str, Any],
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> bool:
+        """Add a change of where the mailbox lives to ``before``/``after``; True when only a
+        recipient type never stored before was learnt (written, but no change in the source)."""
+        if not row.placed:
+            return False
+        moved = new["location"] != old["location"]
+        retyped = bool(new["recipient_type"] != old["recipient_type"])
+        if moved or (retyped and stored.recipient_type is not None):
+            for key in PLACEMENT:
+                if new[key] != old[key]:
+                    before[key], after[key] = old[key], new[key]
+            return False
+        return retyped
+
     def _remove(self, stored: StoredMailbox, reason: str) -> None:
         for address in (stored.primary_address, *stored.aliases):
             if self.view.holders.get(address) == stored.source_id:
@@ -236,7 +261,7 @@ class MailboxDiff:
 
 
 def _billable(stored: StoredMailbox) -> bool:
-    return stored.kind is MailboxKind.USER and stored.licensed and stored.enabled
+    return is_billable(stored.kind, licensed=stored.licensed, enabled=stored.enabled)
 
 
 def _row_json(row: MailboxRow) -> dict[str, Any]:
@@ -248,6 +273,8 @@ def _row_json(row: MailboxRow) -> dict[str, Any]:
         "enabled": row.enabled,
         "dn": row.dn,
         "aliases": sorted(row.aliases),
+        "location": row.location.value,
+        "recipient_type": row.recipient_type,
         "billable": row.billable,
     }
     if not row.billable:
@@ -264,4 +291,6 @@ def _stored_json(stored: StoredMailbox) -> dict[str, Any]:
         "enabled": stored.enabled,
         "dn": stored.dn,
         "aliases": sorted(stored.aliases),
+        "location": stored.location.value,
+        "recipient_type": stored.recipient_type,
     }

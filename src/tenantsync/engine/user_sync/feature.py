@@ -192,7 +192,12 @@ class UserSync:
         """Write the proposal; save the delta links when the read was complete."""
         now = utcnow()
         writer = ProposalWriter(
-            session, planned.view, org_id=ctx.task.organization_id, task_id=ctx.task.id, now=now
+            session,
+            planned.view,
+            org_id=ctx.task.organization_id,
+            task_id=ctx.task.id,
+            now=now,
+            connection_id=ctx.task.connection_id,
         )
         window = planned.options.restore_window_days
         writer.apply(

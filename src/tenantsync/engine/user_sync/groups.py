@@ -14,13 +14,15 @@ LISTED_MEMBERS = 200
 
 @dataclass
 class GroupWork:
-    """What apply does to source groups and memberships."""
+    """What apply does to source groups and memberships (``read``: every group the read
+    saw, changed or not)."""
 
     adds: list[DirectoryGroup] = field(default_factory=list)
     updates: list[tuple[StoredGroup, DirectoryGroup]] = field(default_factory=list)
     removals: list[StoredGroup] = field(default_factory=list)
     member_replace: dict[str, set[MemberRef]] = field(default_factory=dict)
     member_changes: list[MembershipChange] = field(default_factory=list)
+    read: set[str] = field(default_factory=set)
 
 
 def diff_groups(
@@ -32,7 +34,7 @@ def diff_groups(
     full: bool,
 ) -> GroupWork:
     """Adds, updates and removals of source groups (all unseen ones removed on a full read)."""
-    work = GroupWork()
+    work = GroupWork(read=set(groups))
     for sid, group in groups.items():
         stored = view.groups.get(sid)
         if stored is None:

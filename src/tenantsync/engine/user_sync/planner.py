@@ -24,7 +24,7 @@ from tenantsync.engine.user_sync.options import UserSyncOptions
 from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
 from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.errors import ConfigError, DeltaExpired
-from tenantsync.model import DirectoryGroup, MailboxKind
+from tenantsync.model import DirectoryGroup, Location, MailboxKind
 from tenantsync.model.snapshot import Snapshot
 
 
@@ -125,6 +125,8 @@ def propose(
             snapshot.kind_of(user),
             graph.groups_of(user.source_id),
             info.exchange_guid if info else None,
+            location=info.location if info else Location.CLOUD,
+            recipient_type=info.recipient_type if info else None,
         )
         if decision.row is not None:
             wanted.append(decision.row)
@@ -255,7 +257,14 @@ def _reroute(
         if stored is None or stored.deleted_at is not None:
             raise NeedFullRead("a membership change touches a user that is not synced yet")
         user = user_from_row(sid, stored.display_name, stored.enabled, stored.dn, stored.attributes)
-        decision = decider.user(user, stored.kind, graph.groups_of(sid), stored.exchange_guid)
+        decision = decider.user(
+            user,
+            stored.kind,
+            graph.groups_of(sid),
+            stored.exchange_guid,
+            location=stored.location,
+            recipient_type=stored.recipient_type,
+        )
         if decision.row is not None:
             diff.keep(decision.row)
         else:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.user_sync.membership import MembershipGraph
-from tenantsync.model import GroupKind, MailboxKind, MemberRef
+from tenantsync.model import GroupKind, Location, MailboxKind, MemberRef
 from tenantsync.store.bulk import chunks
 from tenantsync.store.models import (
     Mailbox,
@@ -45,6 +45,8 @@ class StoredMailbox:
     restore_until: datetime | None
     owner_task_id: int | None
     aliases: frozenset[str]
+    location: Location = Location.CLOUD
+    recipient_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ def _stored(m: Mailbox, aliases: frozenset[str]) -> StoredMailbox:
         restore_until=m.restore_until,
         owner_task_id=m.synced_by_task_id,
         aliases=aliases,
+        location=Location(m.location.value),
+        recipient_type=m.recipient_type,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 
 # The model's enums, stored as their values (re-exported for the tables and their users).
 from tenantsync.model.directory import GroupKind as GroupKind
+from tenantsync.model.directory import Location as Location
 from tenantsync.model.directory import MailboxKind as MailboxKind
 from tenantsync.model.permissions import Right as Right
 
@@ -72,12 +73,30 @@ class RunStatus(enum.StrEnum):
     WARNING = "warning"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Stopped at the removal guard: nothing applied; the run's review lists what to confirm.
     AWAITING_CONFIRMATION = "awaiting_confirmation"
 
     @property
     def finished(self) -> bool:
         """Whether the run is over (one awaiting confirmation is: a new run confirms it)."""
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class LinkKind(enum.StrEnum):
+    """What kind of our object a source link points at."""
+
+    MAILBOX = "mailbox"
+    GROUP = "group"
+
+
+class MailboxState(enum.StrEnum):
+    """How a feature stands with one mailbox: never read yet, read, left out on purpose, or
+    in need of attention (its last read failed; the reason is kept with it)."""
+
+    PENDING = "pending"
+    HEALTHY = "healthy"
+    SKIPPED = "skipped"
+    ATTENTION = "attention"
 
 
 class Trigger(enum.StrEnum):

@@ -6,18 +6,33 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CheckConstraint,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     UniqueConstraint,
     and_,
+    case,
+    cast,
+    literal,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from tenantsync.store.models.base import Base, GroupKind, MailboxKind, Right, enum_type
+from tenantsync.model.directory import BILLABLE_KIND, is_billable, non_billable_reason
+from tenantsync.model.permissions import MANUAL_ORIGIN, origin_label
+from tenantsync.store.models.base import (
+    Base,
+    GroupKind,
+    LinkKind,
+    Location,
+    MailboxKind,
+    Right,
+    enum_type,
+)
 from tenantsync.timeutil import utcnow
 
 
@@ -90,7 +105,7 @@ class PolicyGroup(Base):
 
 
 class Mailbox(Base):
-    """A directory entry with a primary address, aliases, kind and flags."""
+    """A directory entry with a primary address, aliases, kind, where it lives, and flags."""
 
     __tablename__ = "mailbox"
     __table_args__ = (
@@ -105,6 +120,14 @@ class Mailbox(Base):
     primary_address: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(255), default="")
     kind: Mapped[MailboxKind] = mapped_column(enum_type(MailboxKind, "mailbox_kind"))
+    location: Mapped[Location] = mapped_column(
+        enum_type(Location, "mailbox_location"),
+        default=Location.CLOUD,
+        server_default=Location.CLOUD.value,
+    )
+    recipient_type: Mapped[str | None] = mapped_column(
+        String(64), doc="Exchange's exact RecipientTypeDetails, when a source named it"
+    )
     licensed: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
     policy_group_id: Mapped[int | None] = mapped_column(
@@ -130,19 +153,20 @@ class Mailbox(Base):
 
     @hybrid_property
     def billable(self) -> bool:
-        """Only licensed, enabled user mailboxes that are not removed bill."""
-        return (
-            self.kind == MailboxKind.USER
-            and self.licensed
-            and self.enabled
-            and self.deleted_at is None
+        """Whether the mailbox bills (``model.is_billable``; not once removed)."""
+        return is_billable(
+            self.kind,
+            licensed=self.licensed,
+            enabled=self.enabled,
+            removed=self.deleted_at is not None,
         )
 
     @billable.inplace.expression
     @classmethod
     def _billable_expression(cls) -> ColumnElement[bool]:
+        # The SQL twin of model.is_billable, for filters and counts; a test holds them equal.
         return and_(
-            cls.kind == MailboxKind.USER,
+            cls.kind == BILLABLE_KIND,
             cls.licensed.is_(True),
             cls.enabled.is_(True),
             cls.deleted_at.is_(None),
@@ -151,15 +175,12 @@ class Mailbox(Base):
     @property
     def non_billable_reason(self) -> str | None:
         """Why this mailbox does not bill, or None when it does."""
-        if self.deleted_at is not None:
-            return "removed"
-        if self.kind != MailboxKind.USER:
-            return f"{self.kind.value} mailbox"
-        if not self.licensed:
-            return "unlicensed"
-        if not self.enabled:
-            return "disabled account"
-        return None
+        return non_billable_reason(
+            self.kind,
+            licensed=self.licensed,
+            enabled=self.enabled,
+            removed=self.deleted_at is not None,
+        )
 
 
 class MailboxAlias(Base):
@@ -231,14 +252,64 @@ class SourceGroupClosure(Base):
     )
 
 
+class SourceLink(Base):
+    """Which of our objects a source's object is: (connection, kind, the source's id) → our
+    mailbox or source group. A removed object keeps its link; a purged one takes it along."""
+
+    __tablename__ = "source_link"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object_kind", "source_id"),
+        CheckConstraint(
+            "(object_kind = 'mailbox' AND mailbox_id IS NOT NULL AND group_id IS NULL) OR "
+            "(object_kind = 'group' AND group_id IS NOT NULL AND mailbox_id IS NULL)",
+            name="one_object",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id", ondelete="CASCADE"))
+    object_kind: Mapped[LinkKind] = mapped_column(enum_type(LinkKind, "link_kind"))
+    # One column per kind of object, so the database removes a link with its object.
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_group.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def object_id(self) -> int:
+        """Our object's id (a mailbox's or a source group's, by ``object_kind``)."""
+        found = self.mailbox_id if self.object_kind is LinkKind.MAILBOX else self.group_id
+        assert found is not None
+        return found
+
+
 class DelegateGrant(Base):
-    """(mailbox, delegate, right) with its origin: the task that granted it, or manual."""
+    """(mailbox, delegate, right) with its origin, stored once: the task that granted it
+    (``origin_task_id``), or none for a manual grant (``granted_by`` names the person). A
+    task's grants go with the task."""
 
     __tablename__ = "delegate_grant"
     __table_args__ = (
-        UniqueConstraint("mailbox_id", "delegate_id", "right", "origin"),
+        # One grant per (mailbox, delegate, right) and origin: per task by the constraint,
+        # and among manual grants (whose NULL task ids never clash) by the partial index.
+        UniqueConstraint("mailbox_id", "delegate_id", "right", "origin_task_id"),
+        Index(
+            "uq_delegate_grant_manual",
+            "mailbox_id",
+            "delegate_id",
+            "right",
+            unique=True,
+            sqlite_where=text("origin_task_id IS NULL"),
+            postgresql_where=text("origin_task_id IS NULL"),
+        ),
         Index("ix_delegate_grant_delegate", "delegate_id"),
-        Index("ix_delegate_grant_origin", "origin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -248,9 +319,10 @@ class DelegateGrant(Base):
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
     delegate_id: Mapped[int] = mapped_column(ForeignKey("mailbox.id", ondelete="CASCADE"))
     right: Mapped[Right] = mapped_column(enum_type(Right, "grant_right"))
-    origin: Mapped[str] = mapped_column(String(40), doc='"task:<id>" or "manual"')
     origin_task_id: Mapped[int | None] = mapped_column(
-        ForeignKey("scheduled_task.id", ondelete="SET NULL")
+        ForeignKey("scheduled_task.id", ondelete="CASCADE"),
+        index=True,
+        doc="the task that granted it; None: a manual grant",
     )
     granted_by: Mapped[str | None] = mapped_column(String(320), doc="account of a manual grant")
     via_group_id: Mapped[int | None] = mapped_column(
@@ -258,3 +330,21 @@ class DelegateGrant(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+
+    @hybrid_property
+    def origin(self) -> str:
+        """The origin as people read it: ``task:<id>`` or ``manual`` (derived, never stored)."""
+        return origin_label(self.origin_task_id)
+
+    @origin.inplace.expression
+    @classmethod
+    def _origin_expression(cls) -> ColumnElement[str]:
+        return case(
+            (cls.origin_task_id.is_(None), literal(MANUAL_ORIGIN)),
+            else_=literal("task:") + cast(cls.origin_task_id, String),
+        )
+
+    @property
+    def manual(self) -> bool:
+        """Whether a person added the grant (syncs never touch it)."""
+        return self.origin_task_id is None

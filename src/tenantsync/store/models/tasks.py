@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tenantsync.store.models.base import Base, RunStatus, Trigger, enum_type
+from tenantsync.store.models.base import Base, MailboxState, RunStatus, Trigger, enum_type
 from tenantsync.store.models.directory import Connection, Organization
 from tenantsync.timeutil import utcnow
 
@@ -118,11 +118,16 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    stop_reason: Mapped[str | None] = mapped_column(Text, doc="why a threshold stop waits")
-    review: Mapped[list[str] | None] = mapped_column(JSON, doc="removals a stop asks to confirm")
-    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="a feature's report output")
-    not_before: Mapped[datetime | None] = mapped_column(doc="a re-queued run waits until then")
-    attempt_log: Mapped[list[Any]] = mapped_column(default=list, doc="attempts that failed")
+    # Why the run stopped short of applying (a threshold stop), as the console shows it.
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    # What a threshold stop asks to confirm: the keys of the removals it held.
+    review: Mapped[list[str] | None] = mapped_column(JSON)
+    # The result of a feature whose output is a report rather than a list of changes.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A run queued again after a transient failure waits until then.
+    not_before: Mapped[datetime | None]
+    # One entry per attempt: when, and how it ended (visible on the run).
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     task: Mapped[ScheduledTask] = relationship()
 
@@ -155,7 +160,7 @@ class ChangeRecord(Base):
 
 
 class SyncState(Base):
-    """Per-task resumable state such as Graph delta links."""
+    """Per-task resumable state such as Graph delta links (per mailbox: MailboxSyncState)."""
 
     __tablename__ = "sync_state"
 
@@ -165,3 +170,28 @@ class SyncState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MailboxSyncState(Base):
+    """Per task and mailbox: how far the task's feature got with the mailbox (a watermark or
+    delta link, the last full reconciliation, a state with its reason) and what the feature
+    keeps about it between runs (``data``)."""
+
+    __tablename__ = "mailbox_sync_state"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    feature: Mapped[str] = mapped_column(String(64))
+    watermark: Mapped[str | None] = mapped_column(String(255))
+    delta_link: Mapped[str | None] = mapped_column(Text)
+    last_full_at: Mapped[datetime | None]
+    state: Mapped[MailboxState] = mapped_column(
+        enum_type(MailboxState, "mailbox_state"), default=MailboxState.PENDING
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
