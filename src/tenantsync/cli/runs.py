@@ -38,15 +38,10 @@ from tenantsync.worker.runner import Worker
 runs_app = typer.Typer(help="Run history: list, show, cancel.", no_args_is_help=True)
 task_app = typer.Typer(help="Scheduled tasks: list, run now, preview.", no_args_is_help=True)
 
-# What `task run --wait` exits with: the error table's codes for a threshold stop (7) and a
-# cancelled run (8), and codes of their own for the other endings.
-EXIT_BY_STATUS = {
-    RunStatus.SUCCEEDED: 0,
-    RunStatus.WARNING: 10,
-    RunStatus.FAILED: 11,
-    RunStatus.AWAITING_CONFIRMATION: GuardStop.exit_code,
-    RunStatus.CANCELLED: RunCancelled.exit_code,
-}
+# What `task run --wait` exits with when its run ended with warnings or failed; a
+# threshold stop and a cancelled run end it with their errors' codes (7 and 8).
+EXIT_BY_STATUS = {RunStatus.SUCCEEDED: 0, RunStatus.WARNING: 10, RunStatus.FAILED: 11}
+ENDED_BY = {RunStatus.AWAITING_CONFIRMATION: GuardStop, RunStatus.CANCELLED: RunCancelled}
 
 
 def run_summary(run: Run) -> dict[str, Any]:
@@ -296,9 +291,19 @@ def _finish_waiting(db: Any, settings: Any, run_id: int, *, as_json: bool) -> No
             emit_json(run_summary(run) | {"messages": run.messages, "plan": run.plan})
         else:
             _print_result(run)
-    if status is not RunStatus.SUCCEEDED:
-        err.print(f"run {run_id} ended {status.value}" + (f": {run.error}" if run.error else ""))
-        raise typer.Exit(EXIT_BY_STATUS[status])
+        error = run.error
+    end_with(run_id, status, error)
+
+
+def end_with(run_id: int, status: RunStatus, error: str | None) -> None:
+    """Exit as a waited run ended: nothing for success, else one line and the status's code."""
+    if status is RunStatus.SUCCEEDED:
+        return
+    ended = f"run {run_id} ended {status.value}" + (f": {error}" if error else "")
+    if status in ENDED_BY:
+        raise ENDED_BY[status](ended)
+    err.print(ended)
+    raise typer.Exit(EXIT_BY_STATUS[status])
 
 
 def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) -> RunStatus:

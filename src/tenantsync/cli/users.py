@@ -7,8 +7,8 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from tenantsync.cli.common import emit_json, err, fmt_time, load_settings, open_db, out, table
-from tenantsync.cli.runs import EXIT_BY_STATUS, run_summary, wait_for_run
+from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
+from tenantsync.cli.runs import end_with, run_summary, wait_for_run
 from tenantsync.errors import ConfigError
 from tenantsync.store.directory import find_task, organization_by_name
 from tenantsync.store.models import (
@@ -16,7 +16,6 @@ from tenantsync.store.models import (
     Mailbox,
     MailboxKind,
     Run,
-    RunStatus,
     ScheduledTask,
     Trigger,
 )
@@ -46,9 +45,7 @@ def _run(task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool
         else:
             _print(run)
         error = run.error
-    if status is not RunStatus.SUCCEEDED:
-        err.print(f"run {run_id} ended {status.value}" + (f": {error}" if error else ""))
-        raise typer.Exit(EXIT_BY_STATUS[status])
+    end_with(run_id, status, error)
 
 
 def _print(run: Run) -> None:

@@ -24,27 +24,34 @@ from tenantsync.errors import (
 )
 
 PROBLEM = "application/problem+json"
-STATUS: list[tuple[type[TenantSyncError], int, str]] = [
-    (NotSignedIn, 401, "not signed in"),
-    (CsrfRejected, 403, "form rejected"),
-    (TooManyAttempts, 429, "too many attempts"),
-    (PermissionDenied, 403, "forbidden"),
-    (NotFound, 404, "not found"),
-    (LastSuperAdmin, 409, "conflict"),
-    (ConfigError, 422, "invalid input"),
-    (GuardStop, 409, "needs confirmation"),
-    (SourceError, 502, "source directory error"),
-    (StoreError, 503, "store unavailable"),
-    (TenantSyncError, 400, "request refused"),
+# Titles per error; the status is the error's own (errors.ERROR_TABLE), or the console's.
+TITLES: list[tuple[type[TenantSyncError], str]] = [
+    (NotSignedIn, "not signed in"),
+    (CsrfRejected, "form rejected"),
+    (TooManyAttempts, "too many attempts"),
+    (PermissionDenied, "forbidden"),
+    (NotFound, "not found"),
+    (LastSuperAdmin, "conflict"),
+    (ConfigError, "invalid input"),
+    (GuardStop, "needs confirmation"),
+    (SourceError, "source directory error"),
+    (StoreError, "store unavailable"),
 ]
+CONSOLE_STATUS: dict[type[TenantSyncError], int] = {
+    NotSignedIn: 401,
+    CsrfRejected: 403,
+    TooManyAttempts: 429,
+    LastSuperAdmin: 409,
+}
 
 
 def status_of(exc: TenantSyncError) -> tuple[int, str]:
     """The HTTP status and title for one of our exceptions."""
-    for cls, status, title in STATUS:
-        if isinstance(exc, cls):
-            return status, title
-    return 400, "request refused"
+    title = next((t for cls, t in TITLES if isinstance(exc, cls)), "request refused")
+    status = next(
+        (code for cls, code in CONSOLE_STATUS.items() if isinstance(exc, cls)), exc.http_status
+    )
+    return status, title
 
 
 def is_api(request: Request) -> bool:

@@ -19,7 +19,7 @@ from tenantsync.engine.pipeline import execute
 from tenantsync.engine.registry import Registry
 from tenantsync.engine.run import Outcome, RunContext, TaskInfo
 from tenantsync.engine.sources import Sources
-from tenantsync.errors import RunCancelled, SourceError, TenantSyncError
+from tenantsync.errors import SourceError, TenantSyncError
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
@@ -130,14 +130,13 @@ class Worker:
         definition = self.registry.get(ctx.task.definition_type)
         try:
             return execute(ctx, definition, self.sources)
-        except RunCancelled as exc:
-            return Outcome(status=RunStatus.CANCELLED, error=str(exc))
         except SourceError as exc:
             if exc.retryable and ctx.attempt < self.settings.run_attempts:
                 return exc
-            return Outcome(status=RunStatus.FAILED, error=str(exc))
+            return Outcome(status=RunStatus(exc.run_status or "failed"), error=str(exc))
         except TenantSyncError as exc:
-            return Outcome(status=RunStatus.FAILED, error=str(exc))
+            # What each error ends a run with is errors.ERROR_TABLE's (cancelled, failed…).
+            return Outcome(status=RunStatus(exc.run_status or "failed"), error=str(exc))
         except Exception as exc:
             log.error("run %s failed:\n%s", ctx.run_id, traceback.format_exc())
             return Outcome(status=RunStatus.FAILED, error=f"internal error: {exc!r}")
