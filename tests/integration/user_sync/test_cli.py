@@ -83,24 +83,7 @@ def served(tmp_path: Path) -> Iterator[ServedSandbox]:
 def test_apply_check_preview_then_sync_from_the_command_line(
     served: ServedSandbox, tmp_path: Path
 ) -> None:
-    tenant = served.tenant
-    cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
-    cli.env["SANDBOX_SECRET"] = tenant.client_secret
-    cli.env["LIMITED_SECRET"] = tenant.clients[1].client_secret
-    config = tmp_path / "proseware.yaml"
-    config.write_text(
-        CONFIG.format(
-            domains=json.dumps(list(tenant.domains)),
-            tenant_id=tenant.tenant_id,
-            client_id=tenant.client_id,
-            limited_id=tenant.clients[1].client_id,
-            base=served.base_url,
-            ca_file=served.ca_file,
-        )
-    )
-    Database(cli.url).upgrade()
-    cli("apply", str(config))
-
+    cli = _configured(served, tmp_path)
     check = cli("connection", "check", "m365")
     assert check.stdout.count("pass") == 4, check.stdout
     failing = cli("connection", "check", "proseware/limited", check=1)
