@@ -47,21 +47,7 @@ def record_changes(
     """One change record per change, in the session's transaction; how many were written."""
     writer = BulkWriter(session, _TABLE, COLUMNS)
     at = writer.bind("at", utcnow())
-    # Before/after documents repeat (the same group, or none): serialize each once.
-    documents: dict[tuple[str, tuple[Any, ...]], Any] = {}
-
-    def document(column: str, value: dict[str, Any] | None) -> Any:
-        if value is None:
-            return None
-        key: tuple[str, tuple[Any, ...]]
-        try:
-            key = (column, tuple(sorted(value.items())))
-            hash(key)
-        except TypeError:  # unhashable values: compare by their JSON text
-            key = (column, (json.dumps(value, sort_keys=True),))
-        if key not in documents:
-            documents[key] = writer.bind(column, value)
-        return documents[key]
+    documents = _Documents(writer)
 
     return writer.write(
         (
@@ -72,8 +58,46 @@ def record_changes(
             c.entity,
             c.key,
             c.action,
-            document("before", c.before),
-            document("after", c.after),
+            documents.bound("before", c.before),
+            documents.bound("after", c.after),
         )
         for c in changes
     )
+
+
+class _Documents:
+    """Before/after documents bound for the writer, each distinct one serialized once.
+
+    Grant changes repeat a handful of documents (the same group, or none) a million times;
+    a mailbox's documents are each its own. Remembering stops once most lookups miss, so a
+    run of unique documents does not keep every one of them in memory.
+    """
+
+    SAMPLE = 1000
+
+    def __init__(self, writer: BulkWriter) -> None:
+        self._writer = writer
+        self._seen: dict[tuple[str, tuple[Any, ...]], Any] | None = {}
+        self._lookups = 0
+        self._hits = 0
+
+    def bound(self, column: str, value: dict[str, Any] | None) -> Any:
+        """``value`` as the driver takes it for ``column``."""
+        if value is None:
+            return None
+        if self._seen is None:
+            return self._writer.bind(column, value)
+        key: tuple[str, tuple[Any, ...]]
+        try:
+            key = (column, tuple(sorted(value.items())))
+            hash(key)
+        except TypeError:  # unhashable values: compare by their JSON text
+            key = (column, (json.dumps(value, sort_keys=True),))
+        self._lookups += 1
+        if key in self._seen:
+            self._hits += 1
+            return self._seen[key]
+        bound = self._seen[key] = self._writer.bind(column, value)
+        if self._lookups >= self.SAMPLE and self._hits * 2 < self._lookups:
+            self._seen = None
+        return bound
