@@ -14,12 +14,12 @@ def value_bytes(cookie: bytes | None, flags: int) -> bytes:
 
 def test_incremental_values_flags_are_four_signed_bytes() -> None:
     raw = value_bytes(None, ANCESTORS_FIRST | INCREMENTAL_VALUES)
-    assert raw.hex() == "300e" "020480000800" "02047fffffff" "0400"
+    assert raw.hex() == "300e02048000080002047fffffff0400"
 
 
 def test_flags_without_the_high_bit_and_a_cookie() -> None:
     raw = value_bytes(b"\x01\x02", ANCESTORS_FIRST)
-    assert raw.hex() == "300e" "02020800" "02047fffffff" "04020102"
+    assert raw.hex() == "300e0202080002047fffffff04020102"
 
 
 def test_the_control_is_critical_and_named() -> None:

@@ -104,7 +104,7 @@ class Entry:
     def __init__(self, entry: dict[str, Any]) -> None:
         self.ref = parse_dn(str(entry.get("dn", "")))
         self.raw: dict[str, list[bytes]] = {
-            k.lower(): list(v) for k, v in (entry.get("raw_attributes") or {}).items()
+            k.lower(): list(v or ()) for k, v in (entry.get("raw_attributes") or {}).items()
         }
 
     def values(self, name: str) -> list[str]:
@@ -139,7 +139,7 @@ class Entry:
     def is_group(self) -> bool:
         """Whether the entry is a group (by objectClass, else by a groupType)."""
         classes = {c.lower() for c in self.values("objectClass")}
-        return "group" in classes or ("groupType".lower() in self.raw and not classes)
+        return "group" in classes or (bool(self.raw.get("grouptype")) and not classes)
 
     @property
     def is_computer(self) -> bool:
