@@ -15,9 +15,10 @@ from tenantsync.errors import ConfigError
 
 def test_an_unknown_kind_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError) as refused:
-        connection_kind("exchange_onprem")
+        connection_kind("exported_files")
     assert refused.value.field == "kind"
-    assert "'exchange_onprem'" in str(refused.value) and "(known: m365)" in str(refused.value)
+    known = "(known: exchange_onprem, m365)"
+    assert "'exported_files'" in str(refused.value) and known in str(refused.value)
     assert connection_kinds()[0].name == "m365"
 
 
@@ -74,4 +75,4 @@ def test_a_kind_whose_parameters_no_form_or_file_could_carry_is_refused() -> Non
         register(replace(M365, name="lenient", params_model=Lenient, endpoint_fields=()))
     with pytest.raises(TypeError, match="registered already"):
         register(M365)
-    assert [k.name for k in connection_kinds()] == ["m365"]
+    assert [k.name for k in connection_kinds()] == ["m365", "exchange_onprem"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from tenantsync.connectors.kind import ConnectionKind, ParamField, SecretField, param_fields
 from tenantsync.connectors.m365 import M365
+from tenantsync.connectors.onprem.kind import EXCHANGE_ONPREM
 from tenantsync.errors import ConfigError
 
 __all__ = [
@@ -90,3 +91,4 @@ def kind_of(connector: object) -> ConnectionKind[Any, Any]:
 
 
 register(M365)
+register(EXCHANGE_ONPREM)

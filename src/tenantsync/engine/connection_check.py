@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from tenantsync.connectors.health import Check, CheckLine, check_connection, unreachable
-from tenantsync.connectors.kinds import DEFAULT_KIND
+from tenantsync.connectors.kinds import DEFAULT_KIND, kind_of
 from tenantsync.engine.feature import ChangeList, Limits
 from tenantsync.engine.plan import Plan
 from tenantsync.engine.registry import DefinitionType
@@ -98,7 +98,7 @@ class ConnectionCheck:
         try:
             lines = source.run(check_connection(source.connector))
         except (SourceError, ConfigError) as exc:
-            lines = unreachable(exc)
+            lines = unreachable(exc, kind=kind_of(source.connector).name)
         return CheckReading(lines)
 
     def plan(self, ctx: RunContext, session: Session, reading: CheckReading) -> CheckPlan:

@@ -53,6 +53,9 @@ class Snapshot:
     problems: list[str] = field(default_factory=list)
     retry: SourceError | None = None
     notes: list[str] = field(default_factory=list)
+    removals_held: str | None = None
+    """Why this read, complete as it is, may remove nothing (a source that fell back to a
+    full read it cannot vouch for); its links are saved, it is no full reconciliation."""
 
     def fail_part(self, name: str, error: SourceError) -> None:
         """A part of the read did not finish: name it, and keep the first transient cause."""

@@ -186,6 +186,9 @@ class UserSync:
         assert isinstance(options, UserSyncOptions)
         ctx.report("planning", 0)
         proposal, view = _propose(session, ctx, options, reading.snapshot, reading.domains)
+        held = reading.snapshot.removals_held
+        if held:
+            hold_removals(proposal, held, headline="removals held")
         return UserPlan(reading, proposal, view, options)
 
     def apply(self, ctx: RunContext, session: Session, planned: UserPlan) -> None:
@@ -332,8 +335,11 @@ def _next_state(
         out["users_delta"] = snapshot.users_delta_link
     if snapshot.groups_delta_link:
         out["groups_delta"] = snapshot.groups_delta_link
-    if snapshot.full:
+    if snapshot.full and not snapshot.removals_held:
         out["last_full_at"] = now.isoformat()
+    elif snapshot.removals_held:
+        # A full read that removed nothing is no reconciliation: the next run reads in full.
+        out.pop("last_full_at", None)
     out["delta_version"] = version
     # Users this read could not read whole: the links move past their changes, so the
     # next run reads them again by id.

@@ -1,0 +1,263 @@
+"""The on-premises Exchange connection kind: an Active Directory domain controller reached
+over LDAPS or StartTLS, read as a service account (its password encrypted at rest) or
+with Kerberos. It serves user sync, permission sync and the connection check.
+
+:class:`OnPremParams` is the one shape of an ``exchange_onprem`` connection's parameters;
+the health check says, line by line, whether the DC answers, its certificate verifies,
+the bind succeeds, a mailbox and its security descriptors can be read, and whether
+incremental (DirSync) reads are allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from tenantsync.connectors.http import HttpOptions, httpx
+from tenantsync.connectors.kind import Check, ConnectionKind, SecretField
+from tenantsync.connectors.m365 import OptionalText, Text
+from tenantsync.connectors.onprem.entries import Entry, mailbox_of
+from tenantsync.connectors.onprem.ldap import Endpoint, Ldap, sd_flags_control
+from tenantsync.errors import AuthError, ConfigError, SourceError
+
+if TYPE_CHECKING:
+    from tenantsync.connectors.loop import LoopThread
+    from tenantsync.connectors.onprem.directory import OnPremDirectory
+    from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
+
+
+def _one_of(*allowed: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise ValueError(f"must be one of: {', '.join(allowed)}")
+        return value.lower()
+
+    return AfterValidator(check)
+
+
+class OnPremParams(BaseModel):
+    """Where the domain controller is, how it is reached, and as whom."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: Text = Field(
+        title="Domain controller", description="its DNS name, as its certificate names it"
+    )
+    tls: Annotated[Text, _one_of("ldaps", "starttls")] = Field(
+        "ldaps", title="TLS", description="ldaps (port 636) or starttls (port 389)"
+    )
+    port: int | None = Field(None, ge=1, le=65535, title="Port", description="empty: 636 or 389")
+    ca_file: OptionalText = Field(None, title="CA file (for a private certificate authority)")
+    auth: Annotated[Text, _one_of("simple", "kerberos")] = Field(
+        "simple", title="Sign-in", description="simple (bind user and password) or kerberos"
+    )
+    bind_user: OptionalText = Field(
+        None, title="Bind user", description="DOMAIN\\account or account@domain"
+    )
+    base_dn: OptionalText = Field(None, title="Base DN", description="empty: the DC's domain")
+    netbios_domain: OptionalText = Field(
+        None, title="NetBIOS domain", description="empty: read from the directory"
+    )
+    page_size: int = Field(1000, ge=10, le=5000, title="Page size")
+
+    def endpoint(self) -> Endpoint:
+        """Where and as whom to connect."""
+        starttls = self.tls == "starttls"
+        return Endpoint(
+            server=self.server,
+            port=self.port or (389 if starttls else 636),
+            starttls=starttls,
+            ca_file=self.ca_file,
+            user=self.bind_user,
+            kerberos=self.auth == "kerberos",
+        )
+
+
+class OnPremConnector:
+    """One DC connection shared by the directory and permission sources of a run."""
+
+    def __init__(self, params: OnPremParams, password: str | None) -> None:
+        self.params = params
+        self.ldap = Ldap(params.endpoint(), password)
+        self._base_dn = params.base_dn
+        self._netbios = params.netbios_domain
+
+    async def __aenter__(self) -> OnPremConnector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.ldap.close)
+
+    def base_dn(self) -> str:
+        """The domain's naming context: as configured, else the DC's default one."""
+        if self._base_dn is None:
+            root = self.ldap.search("", "(objectClass=*)", ["defaultNamingContext"], scope="BASE")
+            found = Entry(root[0]).text("defaultNamingContext") if root else None
+            if not found:
+                raise SourceError("the DC did not name its domain (defaultNamingContext)")
+            self._base_dn = found
+        return self._base_dn
+
+    def netbios(self) -> str:
+        """The domain's NetBIOS name, the prefix Exchange shows trustees with."""
+        if self._netbios is None:
+            base = self.base_dn()
+            found = self.ldap.search(
+                f"CN=Partitions,CN=Configuration,{base}",
+                f"(&(nETBIOSName=*)(nCName={base}))",
+                ["nETBIOSName"],
+            )
+            self._netbios = (Entry(found[0]).text("nETBIOSName") if found else None) or (
+                base.split(",")[0].split("=")[-1].upper()
+            )
+        return self._netbios
+
+    def directory_source(self) -> OnPremDirectory:
+        """The domain's users, mailboxes and groups."""
+        from tenantsync.connectors.onprem.directory import OnPremDirectory
+
+        return OnPremDirectory(self.ldap, self.base_dn(), self.params.page_size)
+
+    def permission_source(self, loop: LoopThread, concurrency: int) -> OnPremPermissionReader:
+        """The mailboxes' permissions in their AD form."""
+        from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
+
+        return OnPremPermissionReader(self.ldap, self.base_dn(), self.netbios(), loop)
+
+
+async def _reach(connector: OnPremConnector) -> str:
+    e = connector.ldap.endpoint
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(e.server, e.port), 10)
+    except (OSError, TimeoutError) as exc:
+        raise SourceError(f"{e.server}:{e.port} does not answer: {exc}", retryable=True) from None
+    writer.close()
+    await writer.wait_closed()
+    return f"{e.server}:{e.port} answers"
+
+
+async def _tls(connector: OnPremConnector) -> str:
+    e = connector.ldap.endpoint
+    if e.starttls:
+        await asyncio.to_thread(connector.ldap.connection)
+        return f"StartTLS on {e.server}:{e.port}; certificate verified"
+    context = ssl.create_default_context(cafile=e.ca_file)
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(e.server, e.port, ssl=context), 10
+        )
+    except ssl.SSLCertVerificationError as exc:
+        where = f"the CA file {e.ca_file}" if e.ca_file else "the system's CAs"
+        raise SourceError(
+            f"the certificate of {e.server} does not verify with {where}: {exc.verify_message}"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise SourceError(f"TLS with {e.server}:{e.port} failed: {exc}") from None
+    version = writer.get_extra_info("ssl_object").version()
+    writer.close()
+    await writer.wait_closed()
+    return f"certificate of {e.server} verified ({version})"
+
+
+async def _bind(connector: OnPremConnector) -> str:
+    await asyncio.to_thread(connector.ldap.connection)
+    base = await asyncio.to_thread(connector.base_dn)
+    who = connector.ldap.endpoint.user or "the Kerberos ticket"
+    return f"bound as {who}; domain {base}"
+
+
+async def _mailbox(connector: OnPremConnector) -> str:
+    entry = await asyncio.to_thread(_first_mailbox, connector)
+    info = mailbox_of(entry)
+    kind = info.recipient_type if info else "?"
+    return f"read mailbox {entry.text('mail') or entry.ref.dn} ({kind})"
+
+
+async def _descriptor(connector: OnPremConnector) -> str:
+    entry = await asyncio.to_thread(_first_mailbox, connector, sd=True)
+    if not entry.raw.get("ntsecuritydescriptor"):
+        raise AuthError(
+            f"nTSecurityDescriptor of {entry.text('mail')} was withheld: the account needs "
+            "Read Permissions (READ_CONTROL) on mailbox objects to read Send As"
+        )
+    if not entry.raw.get("msexchmailboxsecuritydescriptor"):
+        return (
+            f"Send As readable on {entry.text('mail')}; it has no "
+            "msExchMailboxSecurityDescriptor (no Full Access set)"
+        )
+    return f"Full Access and Send As readable on {entry.text('mail')}"
+
+
+async def _dirsync(connector: OnPremConnector) -> str:
+    base = await asyncio.to_thread(connector.base_dn)
+    try:
+        await asyncio.to_thread(
+            connector.ldap.dirsync, base, "(objectGUID=\\00)", ["objectGUID"], None
+        )
+    except AuthError as exc:
+        raise AuthError(f"{exc}; every user sync reads in full") from None
+    return "DirSync allowed (Replicating Directory Changes): user sync reads changes only"
+
+
+def _first_mailbox(connector: OnPremConnector, *, sd: bool = False) -> Entry:
+    base = connector.base_dn()
+    attributes = ["mail", "msExchRecipientTypeDetails", "homeMDB"]
+    if sd:
+        attributes += ["nTSecurityDescriptor", "msExchMailboxSecurityDescriptor"]
+    try:
+        found = connector.ldap.search(
+            base,
+            "(&(objectCategory=person)(homeMDB=*)(msExchRecipientTypeDetails=*))",
+            attributes,
+            controls=[sd_flags_control()] if sd else (),
+            size_limit=1,
+        )
+    except SourceError as exc:
+        if "undefined" in str(exc).lower() or "attribute" in str(exc).lower():
+            raise SourceError(f"the schema lacks Exchange's attributes: {exc}") from None
+        raise
+    if not found:
+        raise SourceError(f"no mailbox (homeMDB and msExchRecipientTypeDetails) under {base}")
+    return Entry(found[0])
+
+
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("reach the domain controller", _reach),
+    ("TLS", _tls),
+    ("bind", _bind),
+    ("read a mailbox", _mailbox),
+    ("read security descriptors", _descriptor),
+    ("incremental reads", _dirsync),
+)
+
+
+def _connect(
+    params: OnPremParams,
+    secret: Mapping[str, str],
+    transport: httpx.AsyncBaseTransport | None,
+    http_options: HttpOptions | None,
+) -> OnPremConnector:
+    if params.auth == "simple" and not (params.bind_user and secret.get("password")):
+        raise ConfigError("a simple bind needs bind_user and a password", field="bind_user")
+    return OnPremConnector(params, secret.get("password"))
+
+
+EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
+    name="exchange_onprem",
+    title="On-premises Exchange (Active Directory)",
+    params_model=OnPremParams,
+    secret_fields=(SecretField("password", "bind password"),),
+    # The password is sent only to this DC, over this TLS, as this account.
+    endpoint_fields=("server", "tls", "port", "ca_file", "auth", "bind_user"),
+    serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
+    checks=CHECKS,
+    connector_type=OnPremConnector,
+    connect=_connect,
+    secret_required=False,
+)
+
+__all__ = ["EXCHANGE_ONPREM", "OnPremConnector", "OnPremParams"]

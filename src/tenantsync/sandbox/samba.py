@@ -1,0 +1,160 @@
+"""A throwaway Samba Active Directory domain controller: provisioned from Debian's ``samba``
+packages into a folder, listening on loopback (LDAP 389, LDAPS 636), with the Exchange
+schema attributes an on-premises organization carries (:mod:`.samba_schema`).
+
+Tests and ``bench/onprem.py`` start one per session (``start_samba``), load an organization
+into it (:mod:`.samba_org`) and stop it with :meth:`SambaDC.stop`. Samba binds the standard
+LDAP ports, so one DC runs on a machine at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenantsync.sandbox.tls import ensure_certificates
+
+REALM = "CORP.EXAMPLE"
+NETBIOS = "CORP"
+HOST = "dc1"
+ADMIN_PASSWORD = "Sandbox-Adm1n-Pass"
+LOOPBACK = "127.0.0.1"
+SERVICES = "ldap"
+
+
+@dataclass
+class SambaDC:
+    """A running domain controller and what a client needs to reach it."""
+
+    root: Path
+    process: subprocess.Popen[bytes]
+    ca_file: Path
+    host: str = LOOPBACK
+    realm: str = REALM
+    netbios: str = NETBIOS
+
+    @property
+    def base_dn(self) -> str:
+        """The domain naming context."""
+        return ",".join(f"DC={part}" for part in self.realm.lower().split("."))
+
+    @property
+    def admin_user(self) -> str:
+        """The domain administrator, as a down-level logon name."""
+        return f"{self.netbios}\\Administrator"
+
+    @property
+    def admin_password(self) -> str:
+        """The administrator's password (a throwaway domain's)."""
+        return ADMIN_PASSWORD
+
+    @property
+    def log(self) -> str:
+        """What Samba printed so far (for a failure message)."""
+        path = self.root / "samba.out"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def samba_binaries() -> tuple[str, str]:
+    """``samba`` and ``samba-tool``; RuntimeError naming the missing package otherwise."""
+    samba, tool = shutil.which("samba"), shutil.which("samba-tool")
+    if not samba or not tool:
+        raise RuntimeError(
+            "no Samba AD DC binaries (samba, samba-tool): install the Debian packages "
+            "samba, samba-ad-dc and samba-ad-provision"
+        )
+    if not Path("/usr/share/samba/setup/ad-schema").is_dir():
+        raise RuntimeError("Samba's AD schema files are missing: install samba-ad-provision")
+    return samba, tool
+
+
+def start_samba(*, timeout: float = 60) -> SambaDC:
+    """Provision a domain in a new folder and start its DC; RuntimeError saying why not."""
+    samba, tool = samba_binaries()
+    if os.geteuid() != 0:
+        raise RuntimeError("a Samba DC binds the LDAP ports 389 and 636: it needs root")
+    for port in (389, 636):
+        if _listening(port):
+            raise RuntimeError(f"port {port} on {LOOPBACK} is taken (another DC is running)")
+    root = Path(tempfile.mkdtemp(prefix="tenantsync-samba-"))
+    try:
+        _provision(tool, root)
+        process = subprocess.Popen(
+            [samba, "-i", "-M", "single", "-s", str(root / "etc" / "smb.conf")],
+            stdout=(root / "samba.out").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    dc = SambaDC(root=root, process=process, ca_file=root / "tls" / "sandbox-ca.pem")
+    deadline = time.monotonic() + timeout
+    while not _listening(636):
+        if process.poll() is not None or time.monotonic() > deadline:
+            log = dc.log
+            dc.stop()
+            raise RuntimeError(f"Samba did not start listening on 636: {log}")
+        time.sleep(0.2)
+    return dc
+
+
+def _provision(tool: str, root: Path) -> None:
+    tls = ensure_certificates(root / "tls", [LOOPBACK, "localhost", f"{HOST}.{REALM.lower()}"])
+    options = {
+        "interfaces": LOOPBACK,
+        "bind interfaces only": "yes",
+        "server services": SERVICES,
+        "dsdb:schema update allowed": "true",
+        "pid directory": str(root),
+        "log file": str(root / "log"),
+        "ntp signd socket directory": str(root / "ntp"),
+        "tls enabled": "yes",
+        "tls certfile": str(tls.cert_file),
+        "tls keyfile": str(tls.key_file),
+        "tls cafile": str(tls.ca_file),
+    }
+    command = [
+        tool,
+        "domain",
+        "provision",
+        f"--realm={REALM}",
+        f"--domain={NETBIOS}",
+        "--server-role=dc",
+        "--dns-backend=NONE",
+        f"--host-name={HOST}",
+        f"--host-ip={LOOPBACK}",
+        f"--adminpass={ADMIN_PASSWORD}",
+        f"--targetdir={root}",
+        *(f"--option={key}={value}" for key, value in options.items()),
+    ]
+    done = subprocess.run(command, capture_output=True, check=False, cwd=root)
+    if done.returncode != 0:
+        raise RuntimeError(f"samba-tool domain provision failed: {done.stdout[-2000:]!r}")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+__all__ = ["SambaDC", "samba_binaries", "start_samba"]
