@@ -17,7 +17,7 @@ def test_an_unknown_kind_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError) as refused:
         connection_kind("exchange_onprem")
     assert refused.value.field == "kind"
-    assert "'exchange_onprem'" in str(refused.value) and "(known: m365)" in str(refused.value)
+    assert "'exchange_onprem'" in str(refused.value) and "(known: exported_files, m365)" in str(refused.value)
     assert connection_kinds()[0].name == "m365"
 
 
@@ -74,4 +74,4 @@ def test_a_kind_whose_parameters_no_form_or_file_could_carry_is_refused() -> Non
         register(replace(M365, name="lenient", params_model=Lenient, endpoint_fields=()))
     with pytest.raises(TypeError, match="registered already"):
         register(M365)
-    assert [k.name for k in connection_kinds()] == ["m365"]
+    assert [k.name for k in connection_kinds()] == ["m365", "exported_files"]
