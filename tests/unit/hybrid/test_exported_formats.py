@@ -75,7 +75,10 @@ def test_convertto_json_numeric_enums_switch_objects_and_one_object_alone() -> N
     assert read.summary.cmdlet is Cmdlet.MAILBOX_PERMISSION
     assert read.summary.side is Side.ON_PREMISES  # DOMAIN\account trustees
     single = read_file(
-        "org.json", (FIXTURES / "onprem" / "organization-config.json").read_bytes(), None, Side.CLOUD
+        "org.json",
+        (FIXTURES / "onprem" / "organization-config.json").read_bytes(),
+        None,
+        Side.CLOUD,
     )
     assert single.summary.cmdlet is Cmdlet.ORGANIZATION_CONFIG
     assert len(single.parsed.records) == 1
