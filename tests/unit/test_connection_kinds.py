@@ -17,7 +17,9 @@ def test_an_unknown_kind_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError) as refused:
         connection_kind("exchange_onprem")
     assert refused.value.field == "kind"
-    assert "'exchange_onprem'" in str(refused.value) and "(known: exported_files, m365)" in str(refused.value)
+    assert "'exchange_onprem'" in str(refused.value) and "(known: exported_files, m365)" in str(
+        refused.value
+    )
     assert connection_kinds()[0].name == "m365"
 
 
