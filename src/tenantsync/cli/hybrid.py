@@ -15,9 +15,14 @@ import typer
 
 from tenantsync.cli.common import emit_json, load_settings, open_db, out, table
 from tenantsync.cli.runs import end_with, wait_for_run
-from tenantsync.connectors.exported import EXPORTED_FILES, ExportError, read_file
 from tenantsync.engine.hybrid import views
-from tenantsync.engine.hybrid.files import add_file, list_files, parse_side, remove_file
+from tenantsync.engine.hybrid.files import (
+    add_file,
+    check_file,
+    list_files,
+    parse_side,
+    remove_file,
+)
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.directory import find_connection, find_task
 from tenantsync.store.models import Run, Trigger
@@ -55,14 +60,8 @@ def files_add(
                 data[path.name] = path.read_bytes()
             except OSError as exc:
                 raise ConfigError(f"cannot read {path}: {exc.strerror}", field="file") from None
-        # Every file is checked before any is kept.
-        if conn.kind == EXPORTED_FILES.name:
-            default = EXPORTED_FILES.stored_params(conn.params).default_side()
-            for name, content in data.items():
-                try:
-                    read_file(name, content, chosen, default)
-                except ExportError as exc:
-                    raise ConfigError(f"refused {exc}; no file was kept", field="file") from None
+        for name, content in data.items():  # every file checked before any is kept
+            check_file(conn, name, content, chosen)
         rows = []
         for name, content in data.items():
             summary = add_file(settings, conn, name, content, chosen)

@@ -42,20 +42,26 @@ def _check_kind(connection: Connection) -> None:
         )
 
 
+def check_file(connection: Connection, name: str, data: bytes, side: Side | None) -> FileSummary:
+    """What a file is, read whole; ConfigError naming line and column when it cannot be read.
+    (Check every file of an upload first, so a bad one keeps the others out too.)"""
+    _check_kind(connection)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ConfigError(f"{name} is larger than 512 MiB; put it in the connection's folder")
+    default = EXPORTED_FILES.stored_params(connection.params).default_side()
+    try:
+        return read_file(name, data, side, default).summary
+    except ExportError as exc:
+        raise ConfigError(f"refused {exc}; no file was kept", field="file") from None
+
+
 def add_file(
     settings: Settings, connection: Connection, name: str, data: bytes, side: Side | None
 ) -> FileSummary:
     """Check ``data`` and store it for the connection; ConfigError (nothing stored) when it
     cannot be read."""
-    _check_kind(connection)
     clean = _SAFE.sub("_", Path(name).name).strip(" .") or "upload"
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ConfigError(f"{clean} is larger than 512 MiB; put it in the connection's folder")
-    default = EXPORTED_FILES.stored_params(connection.params).default_side()
-    try:
-        read = read_file(clean, data, side, default)
-    except ExportError as exc:
-        raise ConfigError(f"refused {exc}", field="file") from None
+    summary = check_file(connection, clean, data, side)
     folder = side_folder(settings, connection.id, side)
     folder.mkdir(parents=True, exist_ok=True)
     # Written aside, then renamed: a run never reads half a file.
@@ -63,7 +69,7 @@ def add_file(
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     os.replace(temporary, folder / clean)
-    return read.summary
+    return summary
 
 
 def list_files(settings: Settings, connection_id: int) -> list[StoredFile]:
