@@ -69,7 +69,8 @@ def _onprem_trustee(tenant: SandboxTenant, state: HybridState, ref: str) -> str:
 
 
 def _identity(state: HybridState, user: User) -> str:
-    return f"{state.ad_domain}/Users/{user.display_name}"
+    # A canonical name is unique (its CN is the object's Name, unique in its OU).
+    return f"{state.ad_domain}/Users/{user.mail_nickname}"
 
 
 def _recipient_row(

@@ -77,8 +77,8 @@ def gather(
         shown = ", ".join(sorted(keys)[:5])
         notes.append(
             (
-                f"{len(keys)} mailboxes named in {side.value} permission files are in no "
-                f"listing (export Get-Mailbox / Get-Recipient too), e.g. {shown}",
+                f"{len(keys)} mailboxes named in {side.value} permission files match no "
+                f"one listed mailbox (export Get-Mailbox / Get-Recipient too), e.g. {shown}",
                 False,
             )
         )
