@@ -8,6 +8,7 @@ precisely; it refuses a record whose field count differs from the header's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tenantsync.connectors.exported.records import Parsed, Record
@@ -61,8 +62,14 @@ def _check_header(header: list[Field], name: str) -> None:
         seen.add(value)
 
 
+_UNQUOTED = re.compile(r'[^,\r\n"]*')
+
+
 def _rows(text: str, name: str) -> Iterator[list[Field]]:
-    """Records as lists of (value, line, column), RFC 4180 style with CR/LF line ends."""
+    """Records as lists of (value, line, column), RFC 4180 style with CR/LF line ends.
+
+    Fields are found with ``str.find`` and a regular expression, not character by
+    character: a million-row export reads in seconds."""
     i, n = 0, len(text)
     line, line_start = 1, 0
     while i < n:
@@ -72,25 +79,26 @@ def _rows(text: str, name: str) -> Iterator[list[Field]]:
             start_line = line
             if i < n and text[i] == '"':
                 i += 1
-                chars: list[str] = []
+                chunks: list[str] = []
                 while True:
-                    if i >= n:
+                    j = text.find('"', i)
+                    if j < 0:
                         raise ExportError(
                             name, start_line, column, "a closing quote for the field opened here"
                         )
-                    c = text[i]
-                    if c == '"':
-                        if i + 1 < n and text[i + 1] == '"':
-                            chars.append('"')
-                            i += 2
-                            continue
-                        i += 1
-                        break
-                    if c == "\n":
-                        line, line_start = line + 1, i + 1
-                    chars.append(c)
-                    i += 1
-                value = "".join(chars)
+                    chunk = text[i:j]
+                    newlines = chunk.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = i + chunk.rfind("\n") + 1
+                    chunks.append(chunk)
+                    if j + 1 < n and text[j + 1] == '"':
+                        chunks.append('"')
+                        i = j + 2
+                        continue
+                    i = j + 1
+                    break
+                value = "".join(chunks)
                 if i < n and text[i] not in ",\r\n":
                     raise ExportError(
                         name,
@@ -99,16 +107,15 @@ def _rows(text: str, name: str) -> Iterator[list[Field]]:
                         "a comma or the end of the line after a quoted field",
                     )
             else:
-                end = i
-                while end < n and text[end] not in ",\r\n":
-                    if text[end] == '"':
-                        raise ExportError(
-                            name,
-                            line,
-                            end - line_start + 1,
-                            'no quote inside an unquoted field (quote the field, doubling "")',
-                        )
-                    end += 1
+                found = _UNQUOTED.match(text, i)
+                end = found.end() if found else i
+                if end < n and text[end] == '"':
+                    raise ExportError(
+                        name,
+                        line,
+                        end - line_start + 1,
+                        'no quote inside an unquoted field (quote the field, doubling "")',
+                    )
                 value, i = text[i:end], end
             fields.append((value, start_line, column))
             if i < n and text[i] == ",":

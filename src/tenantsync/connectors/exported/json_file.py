@@ -6,12 +6,14 @@ switches as ``{"IsPresent": ...}``); the cmdlet readers interpret them.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tenantsync.connectors.exported.records import Parsed, Record
-from tenantsync.connectors.exported.text import ExportError, position
+from tenantsync.connectors.exported.text import ExportError, Locator, position
 
 _DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\r\n]*")
 
 
 def parse_json(text: str, name: str) -> Parsed:
@@ -19,10 +21,11 @@ def parse_json(text: str, name: str) -> Parsed:
     i = _skip(text, 0)
     if i >= len(text):
         raise ExportError(name, 1, 1, "a JSON array of objects or one object (the file is empty)")
+    where = Locator(text)
     if text[i] == "{":
         value, end = _decode(text, i, name)
         _end(text, end, name)
-        return Parsed([_record(value, text, i, name)])
+        return Parsed([_record(value, where.at(i), name)])
     if text[i] != "[":
         line, column = position(text, i)
         raise ExportError(name, line, column, "'[' or '{' opening ConvertTo-Json output")
@@ -33,7 +36,7 @@ def parse_json(text: str, name: str) -> Parsed:
         return Parsed(records)
     while True:
         value, end = _decode(text, i, name)
-        records.append(_record(value, text, i, name))
+        records.append(_record(value, where.at(i), name))
         i = _skip(text, end)
         if i < len(text) and text[i] == ",":
             i = _skip(text, i + 1)
@@ -46,9 +49,8 @@ def parse_json(text: str, name: str) -> Parsed:
 
 
 def _skip(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
+    found = _SPACE.match(text, i)
+    return found.end() if found else i
 
 
 def _end(text: str, i: int, name: str) -> None:
@@ -66,8 +68,8 @@ def _decode(text: str, i: int, name: str) -> tuple[Any, int]:
     return value, end
 
 
-def _record(value: Any, text: str, offset: int, name: str) -> Record:
-    line, column = position(text, offset)
+def _record(value: Any, at: tuple[int, int], name: str) -> Record:
+    line, column = at
     if not isinstance(value, dict):
         raise ExportError(name, line, column, "an object with the cmdlet's properties")
     return Record(line, column, value)

@@ -62,3 +62,26 @@ def position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     start = text.rfind("\n", 0, offset) + 1
     return line, offset - start + 1
+
+
+class Locator:
+    """(line, column) of offsets into one text, asked in increasing order: newlines are
+    counted once, between one offset and the next (a file of a million objects is not
+    scanned a million times)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+        self.line_start = 0
+
+    def at(self, offset: int) -> tuple[int, int]:
+        """The 1-based (line, column) of ``offset``."""
+        if offset < self.offset:
+            return position(self.text, offset)
+        self.line += self.text.count("\n", self.offset, offset)
+        last = self.text.rfind("\n", self.offset, offset)
+        if last >= 0:
+            self.line_start = last + 1
+        self.offset = offset
+        return self.line, offset - self.line_start + 1
