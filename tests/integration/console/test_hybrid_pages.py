@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Role
@@ -116,3 +117,31 @@ def test_batches_pages_and_the_migration_csv(
     lines = csv_text.text.splitlines()
     assert lines[0] == "EmailAddress" and 1 <= len(lines) - 1 <= 2
     assert root.get(f"/runs/{run.id}/batches/nothing").status_code == 404
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """Every definition type of the installation: the hybrid ones have forms here."""
+    return default_registry()
+
+
+def test_a_batches_definition_is_made_in_the_console_form(hybrid: Hybrid, root: Client) -> None:
+    org = hybrid.organization_id
+    form = root.page(f"/organizations/{org}/definitions/new?type=migration_batches")
+    assert form.status_code == 200 and 'name="opt.weights"' in form.text
+    fields = {
+        "name": "waves",
+        "type": "migration_batches",
+        "opt.max_batch_size": "40",
+        "opt.completion_group_size": "10",
+        "opt.weights": '{"send_as": 20}',
+        "opt.service_accounts": '["svc@contoso.com"]',
+        "opt.entra_connect_exchange_hybrid": "on",
+    }
+    assert root.submit(f"/organizations/{org}/definitions/new", fields).status_code == 303
+    bad = root.submit(
+        f"/organizations/{org}/definitions/new",
+        {**fields, "name": "bad", "opt.completion_group_size": "50"},
+    )
+    assert bad.status_code == 422
+    assert "completion_group_size must not exceed max_batch_size" in bad.text

@@ -6,6 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import yaml
+
+from tenantsync.config.export import export_organization
+from tenantsync.engine.connection_check import check_stored_connection
 from tenantsync.engine.permission_sync.state import MailboxRead, ReadState, save_state
 from tenantsync.model.permissions import AclEntry, Right, Trustee
 from tenantsync.settings import Settings
@@ -122,3 +126,15 @@ def test_batches_keep_permission_holders_together(db: Database, settings: Settin
     ]
     assert max(b["size"] for b in report["batches"]) <= 3
     assert run.counts["mailboxes_migrated"] == 2
+
+
+def test_the_kind_is_checked_and_exported_like_any_other(db: Database, settings: Settings) -> None:
+    hybrid = Hybrid(db, settings, folder=FIXTURES).setup()
+    lines = check_stored_connection(db, settings, hybrid.connection_id)
+    assert [line.ok for line in lines] == [True, True]
+    assert "10 files" in lines[0].detail
+    assert "onprem/ad-permissions.xml: Get-ADPermission (clixml, 3 objects" in lines[1].detail
+    with db.session() as session:
+        exported = yaml.safe_load(export_organization(session, "contoso"))
+    entry = exported["organizations"][0]["connections"][0]
+    assert entry == {"name": "exported", "kind": "exported_files", "folder": str(FIXTURES)}

@@ -69,7 +69,7 @@ def teams(n: int, size: int, extra: int, seed: int) -> list[Grant]:
 
 
 def expected_weight(options: MigrationBatchesOptions, right: HybridRight, automapped: bool) -> int:
-    w = options.weights
+    w = options.costs
     base = {
         "full_access": w.full_access,
         "send_as": w.send_as,

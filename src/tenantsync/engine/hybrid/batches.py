@@ -72,12 +72,12 @@ class Problem:
 def weights_of(inputs: Inputs, options: MigrationBatchesOptions) -> IntArray:
     """What breaking each grant costs."""
     table = inputs.grants
-    by_right = np.array([getattr(options.weights, r.value) for r in RIGHTS], dtype=np.int64)
+    by_right = np.array([getattr(options.costs, r.value) for r in RIGHTS], dtype=np.int64)
     w = by_right[table.right]
     automapped = (table.right == RIGHTS.index(HybridRight.FULL_ACCESS)) & (
         (table.flags & AUTOMAPPED) > 0
     )
-    return np.asarray(w + automapped * options.weights.automapping, dtype=np.int64)
+    return np.asarray(w + automapped * options.costs.automapping, dtype=np.int64)
 
 
 def service_accounts(inputs: Inputs, options: MigrationBatchesOptions) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def gather(
         inventory.servers,
         inventory.aclable_sync,
         options.entra_connect_version,
-        options.entra_connect_exchange_hybrid,
+        options.exchange_hybrid,
     )
     sources: dict[str, Any] = {
         "files": [

@@ -3,6 +3,8 @@ batches. Both read the same two sides; the batches add caps, weights and service
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -28,11 +30,16 @@ class SourceOptions(BaseModel):
         pattern=r"^\d+(\.\d+){1,3}$",
         description="the Microsoft Entra Connect version (e.g. 2.3.20.0); empty: not known",
     )
-    entra_connect_exchange_hybrid: bool | None = Field(
-        default=None,
-        description="whether Entra Connect runs with the Exchange hybrid deployment option; "
-        "empty: not known",
+    entra_connect_exchange_hybrid: Literal["unknown", "on", "off"] = Field(
+        default="unknown",
+        description="whether Entra Connect runs with the Exchange hybrid deployment option",
     )
+
+    @property
+    def exchange_hybrid(self) -> bool | None:
+        """The Exchange hybrid option: on, off, or not known (None)."""
+        return {"on": True, "off": False}.get(self.entra_connect_exchange_hybrid)
+
     assume_automapping: bool = Field(
         default=True,
         description="Full Access given to a person (not a group) counts as auto-mapped when "
@@ -72,8 +79,10 @@ class MigrationBatchesOptions(SourceOptions):
         description="mailboxes completed together at most (the cap that binds at "
         "completion); empty: a batch completes as one",
     )
-    weights: Weights = Field(
-        default_factory=Weights, description="what breaking a grant costs, by right"
+    weights: Weights | None = Field(
+        default=None,
+        description="what breaking a grant costs, by right: send_as 10, folder 8, "
+        "automapping 6, full_access 3, send_on_behalf 2 unless given",
     )
     service_account_min_mailboxes: int = Field(
         default=200,
@@ -111,6 +120,11 @@ class MigrationBatchesOptions(SourceOptions):
         ):
             raise ValueError("completion_group_size must not exceed max_batch_size")
         return self
+
+    @property
+    def costs(self) -> Weights:
+        """The weights given, or the defaults."""
+        return self.weights or Weights()
 
     @property
     def unit_cap(self) -> int:
