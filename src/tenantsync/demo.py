@@ -28,14 +28,16 @@ import httpx
 import yaml
 
 from tenantsync.sandbox import ServedSandbox, create_app, generate_tenant, serve_in_thread
+from tenantsync.sandbox.exported_files import export_files
 from tenantsync.sandbox.faults import DEFAULT_LATENCY
+from tenantsync.sandbox.hybrid import make_hybrid
 
 ADMIN = "admin@demo.invalid"
 READER = "reader@demo.invalid"
 SEED = 2026
 
 
-def _document(served: ServedSandbox, secret_file: Path) -> dict[str, Any]:
+def _document(served: ServedSandbox, secret_file: Path, exported: Path) -> dict[str, Any]:
     """The declarative configuration of the demo organization, as a user would write it."""
     creds = served.credentials()
     domains = list(served.tenant.domains)
@@ -56,7 +58,9 @@ def _document(served: ServedSandbox, secret_file: Path) -> dict[str, Any]:
                         "graph_url": creds["graph_url"],
                         "exchange_url": creds["exchange_url"],
                         "ca_file": creds["ca_file"],
-                    }
+                    },
+                    # The on-premises side of the hybrid organization: its exported files.
+                    {"name": "onprem-files", "kind": "exported_files", "folder": str(exported)},
                 ],
                 "definitions": [
                     {
@@ -81,6 +85,12 @@ def _document(served: ServedSandbox, secret_file: Path) -> dict[str, Any]:
                         "options": {"send_as": True, "send_on_behalf": True, "concurrency": 8},
                     },
                     {"name": "housekeeping", "type": "housekeeping"},
+                    {"name": "cross-premises", "type": "hybrid_report"},
+                    {
+                        "name": "waves",
+                        "type": "migration_batches",
+                        "options": {"max_batch_size": 50, "completion_group_size": 20},
+                    },
                 ],
                 "schedules": [
                     {"name": "hourly", "interval": "60m", "timezone": "Europe/Berlin"},
@@ -100,6 +110,16 @@ def _document(served: ServedSandbox, secret_file: Path) -> dict[str, Any]:
                         "connection": "m365",
                     },
                     {"name": "housekeeping", "definition": "housekeeping", "schedule": "nightly"},
+                    {
+                        "name": "hybrid-report",
+                        "definition": "cross-premises",
+                        "connection": "onprem-files",
+                    },
+                    {
+                        "name": "migration-batches",
+                        "definition": "waves",
+                        "connection": "onprem-files",
+                    },
                 ],
             }
         ]
@@ -159,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Generating a sandbox tenant with {args.mailboxes} mailboxes (seed {SEED})…")
     tenant = generate_tenant(args.mailboxes, SEED)
+    # A hybrid organization: most mailboxes still on-premises, their files exported.
+    hybrid = make_hybrid(tenant, seed=SEED)
+    exported = root / "exported"
+    export_files(tenant, hybrid, exported, cloud=False)
     # Microsoft-like latency, a tenth of it: the demo should be quick but not instantaneous.
     app = create_app(tenant, latency={k: v / 10 for k, v in DEFAULT_LATENCY.items()})
     with serve_in_thread(app, data_dir=root / "sandbox") as served:
@@ -167,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         secret_file.chmod(0o600)
         served.write_credentials(root / "sandbox" / "credentials.json")
         config = root / "tenantsync.yaml"
-        config.write_text(yaml.safe_dump(_document(served, secret_file), sort_keys=False))
+        config.write_text(yaml.safe_dump(_document(served, secret_file, exported), sort_keys=False))
         print(f"Sandbox tenant at {served.base_url} (CA {served.ca_file})")
         print(f"Configuration written to {config}")
 
@@ -179,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         # The sandbox grants rights to orphaned SIDs and outside trustees, as real tenants
         # do: the run reports them as warnings (exit code 10) and skips them.
         demo.run("task", "run", "permission-sync", "--wait", allow=(10,))
+        # The hybrid report and the migration batches: on-premises from the exported files,
+        # the cloud from what the two syncs stored.
+        demo.run("hybrid", "plan", "hybrid-report", allow=(10,))
+        demo.run("hybrid", "plan", "migration-batches", allow=(10,))
+        demo.run("hybrid", "inspect", "migration-batches")
         demo.run("runs", "list")
 
         url = f"http://127.0.0.1:{args.port}/"

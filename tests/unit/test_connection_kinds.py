@@ -15,10 +15,10 @@ from tenantsync.errors import ConfigError
 
 def test_an_unknown_kind_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError) as refused:
-        connection_kind("exported_files")
+        connection_kind("ldif_dump")
     assert refused.value.field == "kind"
-    known = "(known: exchange_onprem, m365)"
-    assert "'exported_files'" in str(refused.value) and known in str(refused.value)
+    known = "(known: exchange_onprem, exported_files, m365)"
+    assert "'ldif_dump'" in str(refused.value) and known in str(refused.value)
     assert connection_kinds()[0].name == "m365"
 
 
@@ -75,4 +75,4 @@ def test_a_kind_whose_parameters_no_form_or_file_could_carry_is_refused() -> Non
         register(replace(M365, name="lenient", params_model=Lenient, endpoint_fields=()))
     with pytest.raises(TypeError, match="registered already"):
         register(M365)
-    assert [k.name for k in connection_kinds()] == ["m365", "exchange_onprem"]
+    assert [k.name for k in connection_kinds()] == ["m365", "exchange_onprem", "exported_files"]

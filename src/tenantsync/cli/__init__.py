@@ -7,7 +7,17 @@ import sys
 import typer
 
 from tenantsync import __version__
-from tenantsync.cli import admin, connections, console, delegates, runs, sandbox, serve, users
+from tenantsync.cli import (
+    admin,
+    connections,
+    console,
+    delegates,
+    hybrid,
+    runs,
+    sandbox,
+    serve,
+    users,
+)
 from tenantsync.cli.common import err
 from tenantsync.errors import TenantSyncError
 
@@ -50,6 +60,7 @@ app.add_typer(delegates.app, name="delegates")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(connections.connection_app, name="connection")
 app.add_typer(users.users_app, name="users")
+app.add_typer(hybrid.app, name="hybrid")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -218,3 +218,29 @@ def change(
         out.print(
             f"{name}: " + (" ".join(f"{k}={v}" for k, v in result.items()) or "done"), markup=False
         )
+
+
+@app.command("hybrid-files")
+def hybrid_files(
+    out: Path = typer.Argument(..., help="folder to write on-premises/ and cloud/ into"),
+    mailboxes: int = typer.Option(200, "--mailboxes", min=1, help="mailboxes to generate"),
+    seed: int = typer.Option(1, "--seed", help="generator seed (same seed, same files)"),
+    on_premises_share: float = typer.Option(
+        0.6, "--on-premises-share", min=0.0, max=1.0, help="share of mailboxes on-premises"
+    ),
+    file_format: str | None = typer.Option(
+        None, "--format", help="one of the formats (default: each cmdlet in turn)"
+    ),
+    aclable_sync: bool = typer.Option(True, "--aclable-sync/--no-aclable-sync"),
+) -> None:
+    """Write the exported cmdlet files of a hybrid sandbox organization."""
+    from tenantsync.sandbox import generate_tenant
+    from tenantsync.sandbox.exported_files import export_files
+    from tenantsync.sandbox.hybrid import make_hybrid
+
+    tenant = generate_tenant(mailboxes, seed)
+    state = make_hybrid(
+        tenant, seed=seed, on_premises_share=on_premises_share, aclable_sync=aclable_sync
+    )
+    for path in export_files(tenant, state, out, fmt=file_format):
+        typer.echo(str(path))

@@ -137,3 +137,23 @@ def send_on_behalf_entries(mailbox: str, item: dict[str, Any]) -> list[AclEntry]
         AclEntry(mailbox=mailbox, trustee=_trustee(name, None), right=Right.SEND_ON_BEHALF)
         for name in names_of(item.get("GrantSendOnBehalfTo"))
     ]
+
+
+# Get-ADPermission shows the Send As extended right by its display name (Send-As); the
+# Add-ADPermission parameter takes "Send As". Both, and the bare word, are Send As.
+SEND_AS_EXTENDED_RIGHTS = frozenset({"send-as", "send as", "sendas"})
+
+
+def send_as_ad_entries(mailbox: str, items: Sequence[dict[str, Any]]) -> list[AclEntry]:
+    """Get-ADPermission output (on-premises) as Send As entries: the extended right Send-As."""
+    return [
+        AclEntry(
+            mailbox=mailbox,
+            trustee=_trustee(item.get("User"), item.get("UserSid")),
+            right=Right.SEND_AS,
+            deny=flag(item.get("Deny")),
+            inherited=flag(item.get("IsInherited")),
+        )
+        for item in items
+        if {n.lower() for n in names_of(item.get("ExtendedRights"))} & SEND_AS_EXTENDED_RIGHTS
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tenantsync.connectors.exported.kind import EXPORTED_FILES
 from tenantsync.connectors.kind import ConnectionKind, ParamField, SecretField, param_fields
 from tenantsync.connectors.m365 import M365
 from tenantsync.connectors.onprem.kind import EXCHANGE_ONPREM
@@ -92,3 +93,4 @@ def kind_of(connector: object) -> ConnectionKind[Any, Any]:
 
 register(M365)
 register(EXCHANGE_ONPREM)
+register(EXPORTED_FILES)

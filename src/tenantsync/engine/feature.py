@@ -104,7 +104,8 @@ class NothingMissing:
 
 @dataclass
 class ChangeList:
-    """A plan of plain changes with no removal guard (housekeeping, connection checks)."""
+    """A plan of plain changes with no removal guard (housekeeping, connection checks);
+    ``report`` is what a feature whose result is not a list of changes hands the run."""
 
     plan: Plan
     counts: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +115,7 @@ class ChangeList:
     limits: RemovalLimits | None = None
     owned: int = 0
     preview_limit: int = 1000
+    report: dict[str, Any] | None = None
 
     def removal_keys(self) -> list[str]:
         """No removal of a change list waits for confirmation."""

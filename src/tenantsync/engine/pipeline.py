@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantsync.engine.feature import Feature, Planned, Reading
+from tenantsync.engine.feature import ChangeList, Feature, Planned, Reading
 from tenantsync.engine.guard import verdict
 from tenantsync.engine.registry import DefinitionType
 from tenantsync.engine.run import Outcome, RunContext
@@ -88,6 +88,7 @@ def _decide(ctx: RunContext, reading: Reading, planned: Planned) -> Outcome:
         messages=messages,
         plan=planned.to_json(),
         error=planned.error,
+        report=planned.report if isinstance(planned, ChangeList) else None,
     )
     if stop is None:
         return outcome

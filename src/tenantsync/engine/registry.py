@@ -70,7 +70,13 @@ def options_error(exc: ValidationError, prefix: str = "options") -> ConfigError:
 
 def default_registry() -> Registry:
     """Every definition type this installation ships."""
-    from tenantsync.engine import connection_check, housekeeping, permission_sync, user_sync
+    from tenantsync.engine import (
+        connection_check,
+        housekeeping,
+        hybrid,
+        permission_sync,
+        user_sync,
+    )
 
     return Registry(
         [
@@ -78,5 +84,6 @@ def default_registry() -> Registry:
             permission_sync.DEFINITION_TYPE,
             user_sync.DEFINITION_TYPE,
             connection_check.DEFINITION_TYPE,
+            *hybrid.DEFINITION_TYPES,
         ]
     )

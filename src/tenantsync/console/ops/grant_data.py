@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
 HIDDEN = "grant details are visible to super administrators"
 GRANT_ENTITY = ENTITY  # how changes and plan entries of a delegate grant name their entity
 PERMISSION_SYNC = DEFINITION_TYPE.name
+# Definition types whose runs' messages may name grants: permission sync, and the hybrid
+# report and batches (they list grants, broken grants and trustees).
+GRANT_TYPES = frozenset({PERMISSION_SYNC, "hybrid_report", "migration_batches"})
 AUDIT_ACTIONS = "delegate."
 
 
@@ -41,10 +44,10 @@ def is_grant_entity(entity: object) -> bool:
 
 
 def is_grant_message(definition_type: str, message: object) -> bool:
-    """Whether a run message is grant data: any message of a permission sync run, except
+    """Whether a run message is grant data: any message of a permission sync or hybrid run, except
     those the engine marks as naming no grant (``"grant_data": false``); a message written
     before the engine marked them counts as grant data."""
-    if definition_type != PERMISSION_SYNC:
+    if definition_type not in GRANT_TYPES:
         return False
     return not (isinstance(message, Mapping) and message.get("grant_data") is False)
 

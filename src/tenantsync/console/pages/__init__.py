@@ -9,6 +9,7 @@ from tenantsync.console.pages import (
     definitions,
     directory,
     home,
+    hybrid,
     signin,
 )
 from tenantsync.console.pages import runs as run_pages
@@ -25,6 +26,7 @@ for module in (
     definitions,
     task_pages,
     run_pages,
+    hybrid,
 ):
     router.include_router(module.router)
 
