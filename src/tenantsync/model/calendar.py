@@ -158,6 +158,17 @@ class CalendarInfo:
     primary: bool = False
 
 
+@dataclass(frozen=True)
+class CalendarList:
+    """A mailbox's calendars (the primary one first), or why they could not be listed."""
+
+    mailbox: MailboxRef
+    calendars: tuple[CalendarInfo, ...] = ()
+    failure: str | None = None
+    retryable: bool = False
+    refused: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class FolderDelegate:
     """A person the calendar folder is shared with, as Exchange shows them (display name or
