@@ -250,6 +250,9 @@ class M365Calendars:
             raise IncompleteRead(
                 f"series masters of {ask.mailbox.address} were not found: " + ", ".join(missing[:3])
             )
+        if read.whole:
+            # What the store holds and the window no longer shows: deleted or moved out?
+            removed += [h for h in ask.held if h not in items and h not in series]
         await self._removals(ask, read, removed, series, items, files)
         budget = [self.attachment_cap]
         read.items = [

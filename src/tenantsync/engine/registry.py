@@ -70,13 +70,20 @@ def options_error(exc: ValidationError, prefix: str = "options") -> ConfigError:
 
 def default_registry() -> Registry:
     """Every definition type this installation ships."""
-    from tenantsync.engine import connection_check, housekeeping, permission_sync, user_sync
+    from tenantsync.engine import (
+        calendar,
+        connection_check,
+        housekeeping,
+        permission_sync,
+        user_sync,
+    )
 
     return Registry(
         [
             housekeeping.DEFINITION_TYPE,
             permission_sync.DEFINITION_TYPE,
             user_sync.DEFINITION_TYPE,
+            calendar.DEFINITION_TYPE,
             connection_check.DEFINITION_TYPE,
         ]
     )

@@ -126,6 +126,16 @@ def save_states(
         session.execute(update(CalendarSyncState), part)
 
 
+def drop_states(session: Session, keys: Sequence[StateKey]) -> None:
+    """Forget the state of these mailbox calendars (no longer replicated)."""
+    for mid, key in keys:
+        session.execute(
+            delete(CalendarSyncState).where(
+                CalendarSyncState.mailbox_id == mid, CalendarSyncState.calendar_key == key
+            )
+        )
+
+
 # ---- replicas -----------------------------------------------------------------------------
 def held_replicas(session: Session, mailbox_ids: Iterable[int]) -> dict[int, dict[str, Held]]:
     """Per mailbox, every stored replica by source id (without its contents)."""
@@ -383,6 +393,7 @@ __all__ = [
     "Held",
     "StateRow",
     "count_replicas",
+    "drop_states",
     "held_replicas",
     "item_of",
     "load_states",
