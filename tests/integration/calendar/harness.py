@@ -34,7 +34,7 @@ from tenantsync.timeutil import utcnow
 from tenantsync.worker import queue
 from tenantsync.worker.runner import Worker
 from tests.integration.permission_sync.harness import Harness, RunResult
-from tests.support.factory import make_org, make_task
+from tests.support.factory import make_task
 
 __all__ = ["CalendarHarness", "RunResult", "calendar_now"]
 
