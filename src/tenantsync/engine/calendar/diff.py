@@ -113,6 +113,10 @@ def plan_read(
     seen: dict[str, set[datetime]] = {}
     for occurrence in read.occurrences:
         seen.setdefault(occurrence.series_id, set()).add(occurrence.start)
+    for sid in seen:
+        # A series the read met but did not fetch again (held, unchanged): as stored.
+        if sid not in desired and sid not in dropped and sid in masters and sid in mine:
+            desired[sid] = masters[sid]
     for item in desired.values():
         if item.kind is EventKind.EXCEPTION and item.series_id and item.original_start:
             seen.setdefault(item.series_id, set()).add(item.original_start)
@@ -132,7 +136,7 @@ def plan_read(
                     cancelled = _cancelled(master, start)
                     desired[cancelled.source_id] = cancelled
         else:
-            _pattern_change(master, masters, mine, gone, seen)
+            _pattern_change(master, masters, mine, gone, desired)
     if read.whole:
         for sid in mine:
             if sid not in desired and sid not in gone:
@@ -227,14 +231,15 @@ def _pattern_change(
     masters: dict[str, EventItem],
     mine: dict[str, Held],
     gone: dict[str, str],
-    seen: dict[str, set[datetime]],
+    desired: dict[str, EventItem],
 ) -> None:
-    """A series whose pattern changed loses its cancellations (Outlook drops them)."""
+    """A series whose pattern changed loses its cancellations and exceptions (Outlook drops
+    them; an exception the round sent again is kept)."""
     before = masters.get(master.source_id)
     if before is None or before.recurrence == master.recurrence:
         return
     for sid, stored in mine.items():
-        if stored.series_id == master.source_id and stored.kind is EventKind.CANCELLED:
+        if stored.series_id == master.source_id and sid not in desired:
             gone.setdefault(sid, PATTERN_CHANGED)
 
 

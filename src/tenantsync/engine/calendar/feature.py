@@ -224,11 +224,13 @@ class ReplicaPlan:
                     },
                 )
             for removal in plan.removals:
+                # The record keeps why ("deleted", "left window", ...) in its after document.
                 yield Change(
                     "remove",
                     "calendar_event",
                     f"{plan.address} | {removal.source_id}",
                     removal.reason,
+                    after={"removed": removal.reason},
                 )
 
     def change_count(self) -> int:
