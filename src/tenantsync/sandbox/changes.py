@@ -27,6 +27,7 @@ from tenantsync.sandbox.gen_calendar import (
     generate_calendar,
     generate_second,
     second_calendar_id,
+    zone,
 )
 from tenantsync.sandbox.ids import change_key, ical_uid, outlook_id
 from tenantsync.sandbox.tenantdata import TenantData
@@ -335,6 +336,8 @@ class TenantChanges(TenantData):
         n = 1000 + self.log.seq
         now = self.now()
         eid = outlook_id(self.seed, owner.index, "added", n)
+        # Times live in the event's own zone: a series recurs at its wall-clock time.
+        start, end = start.astimezone(zone(time_zone)), end.astimezone(zone(time_zone))
         event = CalendarEvent(
             id=eid,
             ical_uid=ical_uid(self.seed, owner.index, "added", n),
@@ -374,6 +377,8 @@ class TenantChanges(TenantData):
         for key, value in changes.items():
             if key not in EVENT_PROPERTIES:
                 raise ChangeError(f"unknown event property {key!r}")
+            if key in ("start", "end"):
+                value = value.astimezone(zone(changes.get("time_zone", event.time_zone)))
             setattr(event, key, value)
         self._touch(event)
         self._record_event(mailbox_id, event.id, before, calendar_id)
