@@ -87,7 +87,8 @@ def test_the_api_shows_events_masked_to_super_administrators_only(
     assert private and all(e["location"] == "" for e in private)
     assert all(e["start"].endswith("+01:00") or e["all_day"] for e in events)
     for role in (Role.ADMIN, Role.READ_ONLY):
-        url = f"/api/v1/mailboxes/{mid}/calendar/events?start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z"
+        window = "start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z"
+        url = f"/api/v1/mailboxes/{mid}/calendar/events?{window}"
         assert api(role).get(url).status_code == 403
     state = api(Role.READ_ONLY).get(f"/api/v1/mailboxes/{mid}/calendar/state")
     assert state.status_code == 200 and state.json()[0]["state"] == "healthy"
