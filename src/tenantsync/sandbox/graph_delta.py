@@ -339,6 +339,8 @@ async def calendar_delta(request: Request) -> Response:
         total = len(changed)
     body: dict[str, Any] = {"@odata.context": f"{call.base}/$metadata#Collection(event)"}
     common = {k: state[k] for k in ("k", "m", "ws", "we", "g", "p", "path")}
+    if state.get("gen") is not None and state["s"] is not None:
+        common["gen"] = state["gen"]
     now = call.sandbox.now().timestamp()
     if position + size < total:
         token = call.sandbox.codec.encode(
@@ -353,8 +355,11 @@ async def calendar_delta(request: Request) -> Response:
         )
         body["@odata.nextLink"] = link(call.base, state["path"], state["p"], skiptoken=token)
     else:
-        generation = call.tenant.calendar_generations.get(owner.id, 0) + 1
-        call.tenant.calendar_generations[owner.id] = generation
+        # A round started from a link continues that link's line of sync states: asking the
+        # same link again gives the same generation (retries do not evict anything).
+        highest = call.tenant.calendar_generations.get(owner.id, 0)
+        generation = int(state.get("gen") or highest) + 1
+        call.tenant.calendar_generations[owner.id] = max(highest, generation)
         token = call.sandbox.codec.encode(
             {**common, "s": state["t"], "iat": now, "gen": generation}
         )

@@ -48,22 +48,36 @@ def test_a_throttling_storm_removes_nothing_and_the_run_converges(
 ) -> None:
     task = harness.task("calendars", concurrency=8)
     assert harness.run(task).status == "succeeded"
+    # Series renamed: the next round names them, and their masters are fetched in $batch.
+    for user_id in people(harness.tenant)[:6]:
+        for event in list(harness.tenant.calendar(user_id).values()):
+            if event.recurrence is not None:
+                apply_change(
+                    harness.tenant,
+                    "update_event",
+                    {"mailbox_id": user_id, "event_id": event.id, "subject": "Renamed series"},
+                )
     before = harness.all_replicas()
-    reconcile = harness.task("reconcile", concurrency=8, full_reconciliation_hours=0)
     # Outlook's own limit at one request per mailbox: every batch of series masters is
     # partly refused (MailboxConcurrency), and a third of all calls are throttled too.
     harness.app_options = {
         "options": SandboxOptions(outlook_concurrency=1),
         "faults": "graph.calendar:429@0.3/retry-after=0;graph.batch:429@0.3/retry-after=0",
     }
-    stormy = harness.run(reconcile)
+    stormy = harness.run(task)
+    assert harness.last_app.state.sandbox.outlook.refused > 0
     assert harness.all_replicas() >= before, "a replica the source still has was removed"
     assert stormy.counts["throttled"] > 0
     assert stormy.status in ("succeeded", "warning"), stormy.error
     harness.app_options = {}
-    calm = harness.run(reconcile)
+    calm = harness.run(harness.task("reconcile", concurrency=8, full_reconciliation_hours=0))
     assert calm.status == "succeeded", calm.messages
     assert harness.all_replicas() == before
+    renamed = [s for u in people(harness.tenant)[:6] for k, s in harness.replicas(u).values()]
+    assert "Renamed series" in renamed
+    start, end = harness.window()
+    for user_id in people(harness.tenant)[:6]:
+        assert expanded(harness, user_id) == harness.source_instances(user_id, start, end)
 
 
 def test_a_mailbox_the_application_may_not_read_keeps_its_replicas(
