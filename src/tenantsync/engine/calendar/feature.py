@@ -325,11 +325,22 @@ class CalendarReplication:
         planned = ReplicaPlan(reading, Spool(), options, count_replicas(session, in_scope))
         org, task = ctx.task.organization_id, ctx.task.id
         reads = iter(reading.reads)
+        dropped: set[int] = set()
         while batch := list(islice(reads, CHUNK)):
             ids = {r.mailbox.id for r in batch}
-            held = held_replicas(session, ids)
             states = load_states(session, ids)
-            masters = self._masters(session, held)
+            gone = {
+                (m, k)
+                for (m, k) in states
+                if m in reading.listed and k not in reading.listed[m] and m not in dropped
+            }
+            # A mailbox's reads can fall in two batches: its dropped calendars count once.
+            dropped.update(m for m, _ in gone)
+            # Replicas are loaded only where a read can change them: a round that brought
+            # nothing changes only its state.
+            busy = {r.mailbox.id for r in batch if r.complete and _changes_something(r)}
+            held = held_replicas(session, busy | {m for m, _ in gone})
+            masters = self._masters(session, held, batch)
             for read in batch:
                 previous = states.get((read.mailbox.id, read.calendar.key))
                 if read.complete:
@@ -348,17 +359,9 @@ class CalendarReplication:
                         read, previous, options, organization_id=org, task_id=task, now=reading.now
                     )
                 self._keep(planned, plan, previous is not None)
-            for mid in ids:
-                listed = reading.listed.get(mid)
-                if listed is None:
-                    continue
+            for mid, key in sorted(gone):
                 address = next(r.mailbox.address for r in batch if r.mailbox.id == mid)
-                keys = {h.calendar_key for h in held.get(mid, {}).values()}
-                keys |= {k for (m, k) in states if m == mid}
-                for key in sorted(keys - listed):
-                    self._keep(
-                        planned, plan_gone_calendar(mid, address, key, held.get(mid, {})), False
-                    )
+                self._keep(planned, plan_gone_calendar(mid, address, key, held.get(mid, {})), False)
         return planned
 
     def apply(self, ctx: RunContext, session: Session, planned: ReplicaPlan | ChangeList) -> None:
@@ -460,12 +463,17 @@ class CalendarReplication:
             label += f" ({read.calendar.name})"
         tally.attention.append((label, read.failure or "the read did not finish"))
 
-    def _masters(self, session: Session, held: dict[int, dict[str, Held]]) -> dict[str, EventItem]:
+    def _masters(
+        self, session: Session, held: dict[int, dict[str, Held]], reads: list[CalendarRead]
+    ) -> dict[str, EventItem]:
+        """The stored masters of the series these reads met (an unchanged round meets none,
+        so an incremental run loads only what changed)."""
+        met = {(r.mailbox.id, i.source_id) for r in reads for i in r.items}
+        met |= {(r.mailbox.id, o.series_id) for r in reads for o in r.occurrences}
         rows = {
-            h.row_id: sid
-            for mine in held.values()
-            for sid, h in mine.items()
-            if h.kind is EventKind.MASTER
+            held[mid][sid].row_id: sid
+            for mid, sid in met
+            if sid in held.get(mid, {}) and held[mid][sid].kind is EventKind.MASTER
         }
         return {rows[row_id]: item for row_id, item in masters_of(session, list(rows)).items()}
 
@@ -479,6 +487,11 @@ class CalendarReplication:
         t.left_window += sum(r.reason == RemovedReason.LEFT_WINDOW.value for r in plan.removals)
         planned.keys += [f"{plan.address} | {r.source_id}" for r in plan.removals]
         planned.plans.add(plan)
+
+
+def _changes_something(read: CalendarRead) -> bool:
+    """Whether a complete read can change replicas (not only the state)."""
+    return read.whole or bool(read.items or read.removed or read.occurrences)
 
 
 def window(now: datetime, options: CalendarOptions) -> tuple[datetime, datetime]:
