@@ -91,7 +91,9 @@ class Attachment:
     content: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Not slotted: reads are pickled to a spool, and a slotted dataclass pickles through a
+# slow per-object __getstate__.
+@dataclass(frozen=True)
 class EventItem:
     """One replica as the source gave it (see the module docstring for the kinds).
 
@@ -133,7 +135,7 @@ class EventItem:
         return self.sensitivity in PRIVATE_SENSITIVITIES
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Occurrence:
     """A plain occurrence a read saw: its series and its start and end (UTC)."""
 

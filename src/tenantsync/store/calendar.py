@@ -140,28 +140,76 @@ def drop_states(session: Session, keys: Sequence[StateKey]) -> None:
 def held_replicas(session: Session, mailbox_ids: Iterable[int]) -> dict[int, dict[str, Held]]:
     """Per mailbox, every stored replica by source id (without its contents)."""
     out: dict[int, dict[str, Held]] = {}
+    for batch in chunks(sorted(set(mailbox_ids))):
+        for mid, sid, *rest in session.execute(
+            select(*_HELD_COLUMNS).where(CalendarReplica.mailbox_id.in_(batch))
+        ):
+            out.setdefault(mid, {})[sid] = _held(rest)
+    return out
+
+
+_HELD_COLUMNS = (
+    CalendarReplica.mailbox_id,
+    CalendarReplica.source_id,
+    CalendarReplica.id,
+    CalendarReplica.calendar_key,
+    CalendarReplica.kind,
+    CalendarReplica.fingerprint,
+    CalendarReplica.series_id,
+    CalendarReplica.original_start,
+    CalendarReplica.start_at,
+    CalendarReplica.end_at,
+    CalendarReplica.until_at,
+    CalendarReplica.change_key,
+)
+
+
+def _held(rest: Sequence[Any]) -> Held:
+    row_id, key, kind, fp, series, original, start, end, until, ck = rest
+    return Held(row_id, key, EventKind(kind), fp, series, original, start, end, until, ck)
+
+
+def held_touching(session: Session, wanted: Mapping[int, set[str]]) -> dict[int, dict[str, Held]]:
+    """Per mailbox, the stored replicas whose id or series is one of ``wanted[mailbox]`` (what
+    an incremental read can change, without loading the rest)."""
+    out: dict[int, dict[str, Held]] = {}
+    ids = sorted({sid for mine in wanted.values() for sid in mine})
+    mailboxes = sorted(wanted)
+    if not ids:
+        return out
+    for batch in chunks(ids):
+        rows = session.execute(
+            select(*_HELD_COLUMNS).where(
+                CalendarReplica.mailbox_id.in_(mailboxes),
+                or_(CalendarReplica.source_id.in_(batch), CalendarReplica.series_id.in_(batch)),
+            )
+        )
+        for mid, sid, *rest in rows:
+            mine = wanted.get(mid, set())
+            held = _held(rest)
+            if sid in mine or held.series_id in mine:
+                out.setdefault(mid, {})[sid] = held
+    return out
+
+
+def held_keys(
+    session: Session, mailbox_ids: Iterable[int]
+) -> dict[int, dict[str, tuple[str, EventKind, str]]]:
+    """Per mailbox, every stored replica's (calendar, kind, change key) by source id: what a
+    read needs to be asked for, cheaply."""
+    out: dict[int, dict[str, tuple[str, EventKind, str]]] = {}
     columns = (
         CalendarReplica.mailbox_id,
         CalendarReplica.source_id,
-        CalendarReplica.id,
         CalendarReplica.calendar_key,
         CalendarReplica.kind,
-        CalendarReplica.fingerprint,
-        CalendarReplica.series_id,
-        CalendarReplica.original_start,
-        CalendarReplica.start_at,
-        CalendarReplica.end_at,
-        CalendarReplica.until_at,
         CalendarReplica.change_key,
     )
     for batch in chunks(sorted(set(mailbox_ids))):
-        for mid, sid, *rest in session.execute(
+        for mid, sid, key, kind, change in session.execute(
             select(*columns).where(CalendarReplica.mailbox_id.in_(batch))
         ):
-            row_id, key, kind, fp, series, original, start, end, until, ck = rest
-            out.setdefault(mid, {})[sid] = Held(
-                row_id, key, EventKind(kind), fp, series, original, start, end, until, ck
-            )
+            out.setdefault(mid, {})[sid] = (key, EventKind(kind), change)
     return out
 
 
@@ -394,7 +442,9 @@ __all__ = [
     "StateRow",
     "count_replicas",
     "drop_states",
+    "held_keys",
     "held_replicas",
+    "held_touching",
     "item_of",
     "load_states",
     "masters_of",

@@ -51,7 +51,9 @@ from tenantsync.store.calendar import (
     StateRow,
     count_replicas,
     drop_states,
+    held_keys,
     held_replicas,
+    held_touching,
     load_states,
     masters_of,
     save_states,
@@ -338,8 +340,15 @@ class CalendarReplication:
             dropped.update(m for m, _ in gone)
             # Replicas are loaded only where a read can change them: a round that brought
             # nothing changes only its state.
-            busy = {r.mailbox.id for r in batch if r.complete and _changes_something(r)}
-            held = held_replicas(session, busy | {m for m, _ in gone})
+            whole = {r.mailbox.id for r in batch if r.complete and r.whole}
+            whole |= {m for m, _ in gone}
+            held = held_replicas(session, whole)
+            touched: dict[int, set[str]] = {}
+            for r in batch:
+                if r.complete and r.mailbox.id not in whole and _changes_something(r):
+                    touched.setdefault(r.mailbox.id, set()).update(_named(r))
+            for mid, found in held_touching(session, touched).items():
+                held.setdefault(mid, {}).update(found)
             masters = self._masters(session, held, batch)
             for read in batch:
                 previous = states.get((read.mailbox.id, read.calendar.key))
@@ -422,14 +431,14 @@ class CalendarReplication:
         with ctx.db.session() as session:
             ids = [m.id for m in batch]
             states = load_states(session, ids)
-            held = held_replicas(session, ids)
+            held = held_keys(session, ids)
         asks = []
         for mailbox in batch:
             mine = held.get(mailbox.id, {})
             for calendar in calendars.get(mailbox.id, []):
                 state = states.get((mailbox.id, calendar.key))
                 whole = full is not None or _whole_needed(state, calendar, options, now)
-                keys = {sid: h for sid, h in mine.items() if h.calendar_key == calendar.key}
+                keys = {sid: h for sid, h in mine.items() if h[0] == calendar.key}
                 asks.append(
                     CalendarAsk(
                         mailbox=mailbox,
@@ -438,12 +447,14 @@ class CalendarReplication:
                         window_end=end if whole or state is None else _w(state, end)[1],
                         delta_link=None if whole or state is None else state.delta_link,
                         masters={
-                            sid: h.change_key
-                            for sid, h in keys.items()
-                            if h.kind is EventKind.MASTER
+                            sid: change
+                            for sid, (_, kind, change) in keys.items()
+                            if kind is EventKind.MASTER
                         },
                         held=frozenset(
-                            sid for sid, h in keys.items() if h.kind is not EventKind.CANCELLED
+                            sid
+                            for sid, (_, kind, _) in keys.items()
+                            if kind is not EventKind.CANCELLED
                         ),
                         delegates=calendar.primary and (whole or state is None),
                     )
@@ -487,6 +498,15 @@ class CalendarReplication:
         t.left_window += sum(r.reason == RemovedReason.LEFT_WINDOW.value for r in plan.removals)
         planned.keys += [f"{plan.address} | {r.source_id}" for r in plan.removals]
         planned.plans.add(plan)
+
+
+def _named(read: CalendarRead) -> set[str]:
+    """The ids an incremental read names: its items, their series, its removals and the
+    series its occurrences belong to."""
+    names = {i.source_id for i in read.items} | set(read.removed)
+    names |= {i.series_id for i in read.items if i.series_id}
+    names |= {o.series_id for o in read.occurrences}
+    return names
 
 
 def _changes_something(read: CalendarRead) -> bool:
