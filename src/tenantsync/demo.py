@@ -1,4 +1,5 @@
-"""`make demo`: a sandbox tenant, the store on SQLite, the syncs, then the console.
+"""`make demo`: a sandbox tenant, the store on SQLite, the syncs (users, permissions,
+calendars), then the console.
 
 Everything happens the way an administrator would do it by hand: the demo starts a
 sandbox tenant (the local emulator of Microsoft's APIs) over HTTPS, then runs the
@@ -84,6 +85,11 @@ def _document(served: ServedSandbox, secret_file: Path, exported: Path) -> dict[
                         "type": "mailbox_permission_sync",
                         "options": {"send_as": True, "send_on_behalf": True, "concurrency": 8},
                     },
+                    {
+                        "name": "calendars",
+                        "type": "calendar_replication",
+                        "options": {"days_back": 30, "days_ahead": 120, "private": "busy"},
+                    },
                     {"name": "housekeeping", "type": "housekeeping"},
                     {"name": "cross-premises", "type": "hybrid_report"},
                     {
@@ -106,6 +112,12 @@ def _document(served: ServedSandbox, secret_file: Path, exported: Path) -> dict[
                     {
                         "name": "permission-sync",
                         "definition": "permissions",
+                        "schedule": "hourly",
+                        "connection": "m365",
+                    },
+                    {
+                        "name": "calendar-replication",
+                        "definition": "calendars",
                         "schedule": "hourly",
                         "connection": "m365",
                     },
@@ -163,6 +175,12 @@ def _wait_for(url: str, timeout: float) -> None:
         time.sleep(0.3)
 
 
+def _first_person(served: ServedSandbox) -> str:
+    """The address of the tenant's first person with a mailbox (to show a calendar's state)."""
+    people = [u for u in served.tenant.users.values() if u.mailbox == "user" and u.mail]
+    return str(people[0].mail)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tenantsync-demo", description=__doc__)
     parser.add_argument("--mailboxes", type=int, default=400)
@@ -203,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         # The sandbox grants rights to orphaned SIDs and outside trustees, as real tenants
         # do: the run reports them as warnings (exit code 10) and skips them.
         demo.run("task", "run", "permission-sync", "--wait", allow=(10,))
+        # Every mailbox's calendar into replicas; its owner and delegates get feeds from the
+        # mailbox's calendar page (or `tenantsync calendar feed issue`).
+        demo.run("task", "run", "calendar-replication", "--wait", allow=(10,))
+        demo.run("calendar", "state", _first_person(served))
         # The hybrid report and the migration batches: on-premises from the exported files,
         # the cloud from what the two syncs stored.
         demo.run("hybrid", "plan", "hybrid-report", allow=(10,))

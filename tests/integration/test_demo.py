@@ -36,6 +36,8 @@ def test_the_demo_syncs_a_sandbox_tenant_and_serves_the_console(tmp_path: Path) 
     assert "$ tenantsync task run user-sync --wait" in proc.stdout
     assert "$ tenantsync hybrid plan migration-batches" in proc.stdout
     assert "grants by category" in proc.stdout and "service accounts" in proc.stdout
+    assert "$ tenantsync task run calendar-replication --wait" in proc.stdout
+    assert "healthy" in proc.stdout.split("$ tenantsync calendar state", 1)[1]
     # The client secret of the sandbox tenant goes to a 0600 file, never to the screen.
     creds = json.loads((tmp_path / "demo" / "sandbox" / "credentials.json").read_text())
     assert creds["client_secret"] not in proc.stdout + proc.stderr

@@ -55,8 +55,9 @@ def test_opening_needs_a_secret_the_kind_takes() -> None:
 
 def test_a_kind_serves_only_the_definition_types_it_declares() -> None:
     M365.require_serves("user_sync")
-    with pytest.raises(ConfigError, match="cannot serve calendar_replication"):
-        M365.require_serves("calendar_replication")
+    M365.require_serves("calendar_replication")
+    with pytest.raises(ConfigError, match="cannot serve no_such_type"):
+        M365.require_serves("no_such_type")
 
 
 class Nested(BaseModel):

@@ -9,6 +9,7 @@ import typer
 from tenantsync import __version__
 from tenantsync.cli import (
     admin,
+    calendar,
     connections,
     console,
     delegates,
@@ -57,6 +58,7 @@ app.add_typer(runs.task_app, name="task")
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(console.accounts_app, name="accounts")
 app.add_typer(delegates.app, name="delegates")
+app.add_typer(calendar.app, name="calendar")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(connections.connection_app, name="connection")
 app.add_typer(users.users_app, name="users")

@@ -46,8 +46,10 @@ async def batch_get(
     *,
     concurrency: int = 4,
     attempts: int = 6,
+    size: int = BATCH_SIZE,
 ) -> dict[str, ItemAnswer]:
-    """GET every relative URL of ``urls`` (key → URL); the answer per key."""
+    """GET every relative URL of ``urls`` (key → URL), ``size`` to a batch (at most 20);
+    the answer per key."""
     keys = list(urls)
     answers: dict[str, ItemAnswer] = {}
     gate = asyncio.Semaphore(concurrency)
@@ -56,7 +58,8 @@ async def batch_get(
         async with gate:
             answers.update(await _chunk({k: urls[k] for k in chunk}, post, backoff, attempts))
 
-    await asyncio.gather(*(one(keys[i : i + BATCH_SIZE]) for i in range(0, len(keys), BATCH_SIZE)))
+    size = max(1, min(size, BATCH_SIZE))
+    await asyncio.gather(*(one(keys[i : i + size]) for i in range(0, len(keys), size)))
     return answers
 
 

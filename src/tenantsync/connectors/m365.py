@@ -53,6 +53,7 @@ OptionalText = Annotated[Text | None, BeforeValidator(_blank_is_none)]
 if TYPE_CHECKING:
     from tenantsync.connectors.exchange_permissions import ExchangePermissionReader
     from tenantsync.connectors.loop import LoopThread
+    from tenantsync.connectors.m365_calendar import M365Calendars
     from tenantsync.connectors.m365_directory import M365Directory
 
 
@@ -154,6 +155,27 @@ class M365Connector:
 
         return ExchangePermissionReader(self.exchange, loop, concurrency)
 
+    def calendar_source(
+        self,
+        loop: LoopThread,
+        concurrency: int,
+        *,
+        page_size: int = 100,
+        attachment_content: bool = False,
+        attachment_cap: int = 0,
+    ) -> M365Calendars:
+        """The tenant's mailbox calendars, read on ``loop`` ``concurrency`` mailboxes at a time."""
+        from tenantsync.connectors.m365_calendar import M365Calendars
+
+        return M365Calendars(
+            self,
+            loop,
+            concurrency,
+            page_size=page_size,
+            attachment_content=attachment_content,
+            attachment_cap=attachment_cap,
+        )
+
 
 async def _token(connector: M365Connector) -> str:
     await connector.tokens.token(connector.graph.scope)
@@ -219,7 +241,9 @@ M365 = ConnectionKind(
         "exchange_url",
         "ca_file",
     ),
-    serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
+    serves=frozenset(
+        {"user_sync", "mailbox_permission_sync", "calendar_replication", "connection_check"}
+    ),
     checks=CHECKS,
     connector_type=M365Connector,
     connect=_connect,

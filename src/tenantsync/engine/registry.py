@@ -71,6 +71,7 @@ def options_error(exc: ValidationError, prefix: str = "options") -> ConfigError:
 def default_registry() -> Registry:
     """Every definition type this installation ships."""
     from tenantsync.engine import (
+        calendar,
         connection_check,
         housekeeping,
         hybrid,
@@ -83,6 +84,7 @@ def default_registry() -> Registry:
             housekeeping.DEFINITION_TYPE,
             permission_sync.DEFINITION_TYPE,
             user_sync.DEFINITION_TYPE,
+            calendar.DEFINITION_TYPE,
             connection_check.DEFINITION_TYPE,
             *hybrid.DEFINITION_TYPES,
         ]

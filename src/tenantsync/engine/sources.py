@@ -22,6 +22,7 @@ from tenantsync.engine.feature import Limits
 from tenantsync.engine.registry import DefinitionType
 from tenantsync.engine.run import RunContext
 from tenantsync.errors import ConfigError, NotFound
+from tenantsync.model.calendar import CalendarAsk, CalendarList, CalendarRead
 from tenantsync.model.permissions import MailboxAcl, MailboxRef, ReadFailure, Right
 from tenantsync.model.snapshot import Snapshot
 from tenantsync.settings import Settings
@@ -95,6 +96,33 @@ class PermissionSource(Protocol):
         ...
 
 
+class CalendarSource(Protocol):
+    """Mailbox calendars, one result per mailbox calendar asked about (synchronous: it runs
+    its calls on the opened source's loop).
+
+    A result is complete only when its read finished with proof (a delta round ended on
+    its delta link, every page decoded, every series master it needs found); one that is
+    not carries only why, and changes nothing. A mailbox the application may not read is
+    ``refused``.
+    """
+
+    def calendars(
+        self, mailboxes: Sequence[MailboxRef], cancelled: Callable[[], bool]
+    ) -> Iterator[CalendarList]:
+        """Each mailbox's calendars, the primary one first."""
+        ...
+
+    def read(
+        self, asks: Sequence[CalendarAsk], cancelled: Callable[[], bool]
+    ) -> Iterator[CalendarRead]:
+        """One read per ask, in any order; raises AuthError when the account lacks a role."""
+        ...
+
+    def calls(self) -> dict[str, int]:
+        """What reading cost so far: requests sent, throttled answers, retries."""
+        ...
+
+
 class Connector(Protocol):
     """What an opened connector of any kind offers the engine."""
 
@@ -104,6 +132,18 @@ class Connector(Protocol):
 
     def permission_source(self, loop: LoopThread, concurrency: int) -> PermissionSource:
         """The connection's mailbox permissions."""
+        ...
+
+    def calendar_source(
+        self,
+        loop: LoopThread,
+        concurrency: int,
+        *,
+        page_size: int = 100,
+        attachment_content: bool = False,
+        attachment_cap: int = 0,
+    ) -> CalendarSource:
+        """The connection's mailbox calendars."""
         ...
 
 
@@ -136,6 +176,23 @@ class OpenedSource:
     def permissions(self, concurrency: int) -> PermissionSource:
         """The connection's mailbox permissions, read ``concurrency`` mailboxes at a time."""
         return cast(Connector, self.connector).permission_source(self.loop, concurrency)
+
+    def calendars(
+        self,
+        concurrency: int,
+        *,
+        page_size: int = 100,
+        attachment_content: bool = False,
+        attachment_cap: int = 0,
+    ) -> CalendarSource:
+        """The connection's mailbox calendars, read ``concurrency`` mailboxes at a time."""
+        return cast(Connector, self.connector).calendar_source(
+            self.loop,
+            concurrency,
+            page_size=page_size,
+            attachment_content=attachment_content,
+            attachment_cap=attachment_cap,
+        )
 
 
 class Sources:

@@ -46,6 +46,13 @@ CHANGE_OPS = frozenset(
         "add_event",
         "update_event",
         "remove_event",
+        "set_recurrence",
+        "move_occurrence",
+        "cancel_occurrence",
+        "delete_occurrence",
+        "cancel_event",
+        "restrict_mailbox",
+        "evict_calendar_delta",
         "expire_delta_tokens",
     }
 )

@@ -17,6 +17,7 @@ from tenantsync.sandbox import (
     admin_routes,
     exchange_routes,
     graph_batch,
+    graph_calendar,
     graph_delta,
     graph_routes,
     token_routes,
@@ -24,6 +25,7 @@ from tenantsync.sandbox import (
 from tenantsync.sandbox.errors import ExchangeAuthError, ExchangeError, GraphError, TokenError
 from tenantsync.sandbox.faults import Gate, parse_faults, parse_latency
 from tenantsync.sandbox.graph_auth import FaultRaised
+from tenantsync.sandbox.outlook_limits import OutlookLimitsMiddleware
 from tenantsync.sandbox.service import (
     AnswerFaults,
     Sandbox,
@@ -79,6 +81,7 @@ def create_app(
         *admin_routes.ROUTES,
         *graph_batch.ROUTES,
         *graph_delta.ROUTES,
+        *graph_calendar.ROUTES,
         *graph_routes.ROUTES,
         *graph_routes.ITEM_ROUTES,
         *exchange_routes.ROUTES,
@@ -92,7 +95,12 @@ def create_app(
         FaultRaised: _fault,
     }
     app = Starlette(
-        routes=routes, exception_handlers=dict(handlers), middleware=[Middleware(AnswerFaults)]
+        routes=routes,
+        exception_handlers=dict(handlers),
+        middleware=[
+            Middleware(AnswerFaults),
+            Middleware(OutlookLimitsMiddleware, limits=sandbox.outlook),
+        ],
     )
     app.state.sandbox = sandbox
     return app

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from typing import Literal
 
 MailboxKind = Literal["user", "shared", "room", "equipment", "scheduling"]
-PatternType = Literal["daily", "weekly", "absoluteMonthly"]
+PatternType = Literal[
+    "daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly"
+]
 GroupKind = Literal["security", "mail_security", "unified", "distribution"]
 
 MAILBOX_KINDS: tuple[MailboxKind, ...] = ("user", "shared", "room", "equipment", "scheduling")
@@ -177,7 +179,13 @@ class DynamicGroup:
 
 @dataclass(slots=True)
 class Recurrence:
-    """A recurrence pattern and range, as Graph models it (subset used by the generator)."""
+    """A recurrence pattern and range, as Graph models it.
+
+    `index` (first … last) and `days_of_week` make the relative patterns; `month` the
+    yearly ones; `first_day_of_week` decides which weeks count for a weekly interval;
+    `number_of_occurrences` > 0 is a numbered range, `end_date` an end-dated one, neither
+    a series without end.
+    """
 
     pattern_type: PatternType
     interval: int
@@ -186,6 +194,9 @@ class Recurrence:
     start_date: date
     end_date: date | None
     number_of_occurrences: int
+    month: int = 0
+    index: str = "first"
+    first_day_of_week: str = "sunday"
 
 
 @dataclass(slots=True)
@@ -200,11 +211,21 @@ class Attendee:
 
 @dataclass(slots=True)
 class EventOverride:
-    """A changed occurrence of a series (an exception)."""
+    """A changed occurrence of a series (an exception), with an id of its own."""
 
     start: datetime
     end: datetime
     subject: str
+    change_key: str = ""
+
+
+@dataclass(slots=True)
+class EventAttachment:
+    """A file attached to an event."""
+
+    name: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(slots=True)
@@ -233,6 +254,8 @@ class CalendarEvent:
     recurrence: Recurrence | None = None
     overrides: dict[date, EventOverride] = field(default_factory=dict)
     cancelled: set[date] = field(default_factory=set)
+    attachments: list[EventAttachment] = field(default_factory=list)
+    is_cancelled: bool = False
 
 
 @dataclass(slots=True)

@@ -307,6 +307,25 @@ def get_mailbox_folder_permission(tenant: SandboxTenant, params: dict[str, Any])
     return rows
 
 
+def get_mailbox_folder_statistics(tenant: SandboxTenant, params: dict[str, Any]) -> Rows:
+    """Get-MailboxFolderStatistics -Identity -FolderScope Calendar: the (localized) calendar
+    folder, which Get-MailboxFolderPermission's identity must name."""
+    user = _mailbox(tenant, {"Identity": params.get("Identity")})
+    scope = str(params.get("FolderScope") or "All").lower()
+    folder = render.calendar_folder(user)
+    if scope not in ("all", "calendar"):
+        return []
+    return [
+        {
+            "Name": folder,
+            "FolderPath": f"/{folder}",
+            "FolderType": "Calendar",
+            "Identity": f"{user.mail_nickname}\\{folder}",
+            "ItemsInFolder": len(tenant.calendar(user.id)),
+        }
+    ]
+
+
 CMDLETS: dict[str, Cmdlet] = {
     "get-mailbox": get_mailbox,
     "get-mailboxpermission": get_mailbox_permission,
@@ -316,6 +335,7 @@ CMDLETS: dict[str, Cmdlet] = {
     "get-dynamicdistributiongroup": get_dynamic_distribution_group,
     "get-dynamicdistributiongroupmember": get_dynamic_distribution_group_member,
     "get-mailboxfolderpermission": get_mailbox_folder_permission,
+    "get-mailboxfolderstatistics": get_mailbox_folder_statistics,
 }
 CMDLET_NAMES = {
     name.lower(): name
@@ -328,6 +348,7 @@ CMDLET_NAMES = {
         "Get-DynamicDistributionGroup",
         "Get-DynamicDistributionGroupMember",
         "Get-MailboxFolderPermission",
+        "Get-MailboxFolderStatistics",
     )
 }
 PARAMETERS: dict[str, set[str]] = {
@@ -346,6 +367,7 @@ PARAMETERS: dict[str, set[str]] = {
     "get-dynamicdistributiongroup": {"identity", "resultsize", "filter"},
     "get-dynamicdistributiongroupmember": {"identity", "resultsize"},
     "get-mailboxfolderpermission": {"identity", "user"},
+    "get-mailboxfolderstatistics": {"identity", "folderscope"},
 }
 # Cmdlets whose output is capped by -ResultSize (default 1000).
 RESULT_SIZED = {

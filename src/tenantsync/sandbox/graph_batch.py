@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from tenantsync.sandbox.errors import GraphError
 from tenantsync.sandbox.graph_auth import FaultRaised, unauthorized
+from tenantsync.sandbox.outlook_limits import CONCURRENCY_MESSAGE, mailbox_of, throttled_body
 from tenantsync.sandbox.service import Sandbox, json_response
 from tenantsync.sandbox.tokens import TokenInvalid, unverified_tenant
 
@@ -79,6 +80,12 @@ async def _dispatch(
     return status, out_headers, body
 
 
+def _item_path(item: dict[str, Any]) -> str:
+    url = str(item.get("url", ""))
+    path = urlsplit(url if url.startswith("/") else "/" + url).path
+    return path if path.startswith("/v1.0") else "/v1.0" + path
+
+
 def _order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items with their dependencies first; a dependency cycle or unknown id is a 400."""
     by_id = {str(i["id"]): i for i in items}
@@ -123,8 +130,23 @@ async def batch(request: Request) -> Response:
     if len({str(i["id"]) for i in items}) != len(items):
         raise GraphError(400, "BadRequest", "Batch request contains duplicate request ids.")
     results: dict[str, dict[str, Any]] = {}
+    per_mailbox: dict[str, int] = {}
+    limit = sandbox.outlook.concurrency
     for item in _order(items):
         rid = str(item["id"])
+        mailbox = mailbox_of(_item_path(item))
+        if mailbox is not None and limit is not None:
+            # Graph hands Outlook at most 4 items of a batch per mailbox at a time.
+            per_mailbox[mailbox] = per_mailbox.get(mailbox, 0) + 1
+            if per_mailbox[mailbox] + sandbox.outlook.in_flight.get(mailbox, 0) > limit:
+                sandbox.outlook.refused += 1
+                results[rid] = {
+                    "id": rid,
+                    "status": 429,
+                    "headers": {"Retry-After": sandbox.outlook.retry_after},
+                    "body": throttled_body(CONCURRENCY_MESSAGE),
+                }
+                continue
         failed = [d for d in item.get("dependsOn") or [] if results[str(d)]["status"] >= 400]
         if failed:
             results[rid] = {

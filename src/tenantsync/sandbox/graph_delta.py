@@ -15,9 +15,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tenantsync.sandbox.changelog import Change
-from tenantsync.sandbox.entities import CalendarEvent
+from tenantsync.sandbox.changes import KEPT_GENERATIONS
+from tenantsync.sandbox.entities import CalendarEvent, User
 from tenantsync.sandbox.errors import GraphError, bad_request
 from tenantsync.sandbox.graph_auth import GraphCall, enter
+from tenantsync.sandbox.graph_calendar import view
 from tenantsync.sandbox.graph_filter import compile_filter
 from tenantsync.sandbox.graph_render import (
     EVENT_TYPE,
@@ -28,10 +30,11 @@ from tenantsync.sandbox.graph_render import (
     filter_getters,
     instance_id,
     render_instance,
+    render_occurrence,
 )
 from tenantsync.sandbox.graph_routes import mailbox_owner, parse_window
 from tenantsync.sandbox.odata import check_select, link
-from tenantsync.sandbox.recurrence import instances
+from tenantsync.sandbox.recurrence import Instance, instances
 from tenantsync.sandbox.service import json_response
 
 DIRECTORY_PAGE = 200
@@ -278,6 +281,25 @@ def _instance_ids(event: CalendarEvent | None, start: datetime, end: datetime) -
     return [instance_id(i) for i in instances(event, start, end)] if event else []
 
 
+def _rendered(item: Instance, owner: User, tz: str) -> dict[str, Any]:
+    """Occurrences come bare in a delta round; singles and exceptions whole."""
+    if item.kind == "occurrence":
+        return render_occurrence(item, tz)
+    return render_instance(item, owner, tz)
+
+
+def _check_generation(call: GraphCall, owner: User, state: dict[str, Any]) -> None:
+    """Outlook keeps only the last few sync states of a mailbox: an older link is gone."""
+    generation = state.get("gen")
+    highest = call.tenant.calendar_generations.get(owner.id, 0)
+    if generation is not None and int(generation) <= highest - KEPT_GENERATIONS:
+        raise GraphError(
+            410,
+            "SyncStateNotFound",
+            f"The sync state generation is not found; generation={generation};[highest={highest}]",
+        )
+
+
 async def calendar_delta(request: Request) -> Response:
     """GET /users/{id}/calendarView/delta."""
     call = await enter(request, "graph.calendar")
@@ -299,62 +321,81 @@ async def calendar_delta(request: Request) -> Response:
         }
     elif state.get("m") != owner.id:
         raise bad_request("The delta token belongs to another mailbox.")
+    elif q.deltatoken:
+        _check_generation(call, owner, state)
     if state.get("next") is not True:
         state = {**state, "t": log.seq, "o": 0}
     start, end = datetime.fromisoformat(state["ws"]), datetime.fromisoformat(state["we"])
     tz = q.time_zone or "UTC"
-    calendar = call.tenant.calendar(owner.id)
-    if state["s"] is None:
-        items = sorted(
-            (i for ev in calendar.values() for i in instances(ev, start, end)),
-            key=lambda i: (i.start, i.event.id),
-        )
-        rendered = [render_instance(i, owner, tz) for i in items]
-    else:
-        rendered = []
-        firsts: dict[str, Change] = {}
-        for ch in log.between(state["s"], state["t"]):
-            if ch.collection == "events" and ch.mailbox_id == owner.id:
-                firsts.setdefault(ch.object_id, ch)
-        for eid, first in firsts.items():
-            now_items = (
-                {
-                    r["id"]: r
-                    for i in instances(calendar[eid], start, end)
-                    if (r := render_instance(i, owner, tz))
-                }
-                if eid in calendar
-                else {}
-            )
-            before = _instance_ids(first.before, start, end)
-            rendered += [
-                {"@odata.type": EVENT_TYPE, "id": gone, "@removed": {"reason": "deleted"}}
-                for gone in before
-                if gone not in now_items
-            ]
-            rendered += list(now_items.values())
     size = q.max_page_size or CALENDAR_PAGE
-    offset = state["o"]
+    position = state["o"]
+    if state["s"] is None:
+        items = view(call.sandbox, call.tenant, owner, None, start, end)
+        rendered = [_rendered(i, owner, tz) for i in items[position : position + size]]
+        total = len(items)
+    else:
+        changed = _changes(call, owner, state, start, end, tz)
+        rendered = changed[position : position + size]
+        total = len(changed)
     body: dict[str, Any] = {"@odata.context": f"{call.base}/$metadata#Collection(event)"}
     common = {k: state[k] for k in ("k", "m", "ws", "we", "g", "p", "path")}
+    if state.get("gen") is not None and state["s"] is not None:
+        common["gen"] = state["gen"]
     now = call.sandbox.now().timestamp()
-    if offset + size < len(rendered):
+    if position + size < total:
         token = call.sandbox.codec.encode(
             {
                 **common,
                 "s": state["s"],
                 "t": state["t"],
-                "o": offset + size,
+                "o": position + size,
                 "next": True,
                 "iat": now,
             }
         )
         body["@odata.nextLink"] = link(call.base, state["path"], state["p"], skiptoken=token)
     else:
-        token = call.sandbox.codec.encode({**common, "s": state["t"], "iat": now})
+        # A round started from a link continues that link's line of sync states: asking the
+        # same link again gives the same generation (retries do not evict anything).
+        highest = call.tenant.calendar_generations.get(owner.id, 0)
+        generation = int(state.get("gen") or highest) + 1
+        call.tenant.calendar_generations[owner.id] = max(highest, generation)
+        token = call.sandbox.codec.encode(
+            {**common, "s": state["t"], "iat": now, "gen": generation}
+        )
         body["@odata.deltaLink"] = link(call.base, state["path"], state["p"], deltatoken=token)
-    body["value"] = rendered[offset : offset + size]
+    body["value"] = rendered
     return json_response(body)
+
+
+def _changes(
+    call: GraphCall, owner: User, state: dict[str, Any], start: datetime, end: datetime, tz: str
+) -> list[dict[str, Any]]:
+    """What changed in the mailbox since the token: each changed event's items in the
+    window, @removed for the items it had there and lost, and @removed for an event that
+    changed outside the window (as Outlook reports it). A cancelled occurrence never shows."""
+    calendar = call.tenant.calendar(owner.id)
+    rendered: list[dict[str, Any]] = []
+    firsts: dict[str, Change] = {}
+    for ch in call.tenant.log.between(state["s"], state["t"]):
+        if ch.collection == "events" and ch.mailbox_id == owner.id:
+            firsts.setdefault(ch.object_id, ch)
+    for eid, first in firsts.items():
+        now_items = {
+            instance_id(i): i
+            for i in (instances(calendar[eid], start, end) if eid in calendar else ())
+        }
+        before = _instance_ids(first.before, start, end)
+        gone = [
+            {"@odata.type": EVENT_TYPE, "id": g, "@removed": {"reason": "deleted"}}
+            for g in before
+            if g not in now_items
+        ]
+        if not now_items and not before:
+            gone = [{"@odata.type": EVENT_TYPE, "id": eid, "@removed": {"reason": "deleted"}}]
+        rendered += gone
+        rendered += [_rendered(i, owner, tz) for i in now_items.values()]
+    return rendered
 
 
 # Graph answers the function both bare and in OData call syntax (the SDK sends `delta()`).

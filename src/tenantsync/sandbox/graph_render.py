@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from tenantsync.sandbox import names
-from tenantsync.sandbox.entities import Group, User
+from tenantsync.sandbox.entities import CalendarEvent, Group, Recurrence, User
 from tenantsync.sandbox.gen_calendar import zone
 from tenantsync.sandbox.ids import outlook_id
 from tenantsync.sandbox.recipients import USER_PURPOSE
@@ -175,17 +175,83 @@ def render_mailbox_settings(
     }
 
 
-def _when(value: datetime, tz_name: str, all_day: bool) -> dict[str, str]:
+def _when(value: datetime, event_zone: str, tz_name: str, all_day: bool) -> dict[str, str]:
     if all_day:
-        local = datetime.combine(value.date(), time())
+        # An all-day event runs midnight to midnight of its own zone: its dates, whatever
+        # zone the client asked for.
+        local = datetime.combine(value.astimezone(zone(event_zone)).date(), time())
     else:
         local = value.astimezone(zone(tz_name)).replace(tzinfo=None)
     return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": tz_name}
 
 
+def render_occurrence(item: Instance, tz_name: str) -> dict[str, Any]:
+    """An occurrence as a calendarView/delta round gives it: id, series, type, start, end
+    (Outlook leaves everything else to the series master)."""
+    ev = item.event
+    return {
+        "@odata.type": EVENT_TYPE,
+        "@odata.etag": f'W/"{ev.change_key}"',
+        "id": instance_id(item),
+        "seriesMasterId": ev.id,
+        "type": item.kind,
+        "start": _when(item.start, ev.time_zone, tz_name, ev.is_all_day),
+        "end": _when(item.end, ev.time_zone, tz_name, ev.is_all_day),
+    }
+
+
+def render_recurrence(event: CalendarEvent, rec: Recurrence) -> dict[str, Any]:
+    """A series' pattern and range in Graph's shape (``0001-01-01``: no end date)."""
+    if rec.number_of_occurrences:
+        kind = "numbered"
+    elif rec.end_date is not None:
+        kind = "endDate"
+    else:
+        kind = "noEnd"
+    return {
+        "pattern": {
+            "type": rec.pattern_type,
+            "interval": rec.interval,
+            "month": rec.month,
+            "dayOfMonth": rec.day_of_month,
+            "daysOfWeek": list(rec.days_of_week),
+            "firstDayOfWeek": rec.first_day_of_week,
+            "index": rec.index,
+        },
+        "range": {
+            "type": kind,
+            "startDate": rec.start_date.isoformat(),
+            "endDate": rec.end_date.isoformat() if rec.end_date else "0001-01-01",
+            "recurrenceTimeZone": event.time_zone,
+            "numberOfOccurrences": rec.number_of_occurrences,
+        },
+    }
+
+
+def render_master(event: CalendarEvent, owner: User, tz_name: str) -> dict[str, Any]:
+    """A series master or single event as GET /events/{id} gives it."""
+    kind = "seriesMaster" if event.recurrence is not None else "singleInstance"
+    item = Instance(event, kind, None, event.start, event.end, event.subject)
+    out = render_instance(item, owner, tz_name)
+    out["type"] = kind
+    out["recurrence"] = (
+        render_recurrence(event, event.recurrence) if event.recurrence is not None else None
+    )
+    return out
+
+
 def instance_id(item: Instance) -> str:
     """The id calendarView gives an item (occurrences get their own)."""
     return outlook_id(item.event.id, item.occurrence) if item.occurrence else item.event.id
+
+
+def _change_key(item: Instance) -> str:
+    override = item.event.overrides.get(item.occurrence) if item.occurrence else None
+    return (
+        override.change_key
+        if override is not None and override.change_key
+        else (item.event.change_key)
+    )
 
 
 def render_instance(item: Instance, owner: User, tz_name: str) -> dict[str, Any]:
@@ -195,11 +261,11 @@ def render_instance(item: Instance, owner: User, tz_name: str) -> dict[str, Any]
     item_id = instance_id(item)
     is_organizer = ev.organizer_address.lower() == (owner.mail or "").lower()
     return {
-        "@odata.etag": f'W/"{ev.change_key}"',
+        "@odata.etag": f'W/"{_change_key(item)}"',
         "id": item_id,
         "createdDateTime": ev.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "lastModifiedDateTime": ev.last_modified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "changeKey": ev.change_key,
+        "changeKey": _change_key(item),
         "categories": list(ev.categories),
         "transactionId": None,
         "originalStartTimeZone": ev.time_zone,
@@ -207,13 +273,13 @@ def render_instance(item: Instance, owner: User, tz_name: str) -> dict[str, Any]
         "iCalUId": outlook_id(ev.ical_uid, item.occurrence)[5:] if is_series else ev.ical_uid,
         "reminderMinutesBeforeStart": 15,
         "isReminderOn": not ev.is_all_day,
-        "hasAttachments": False,
+        "hasAttachments": bool(ev.attachments),
         "subject": item.subject,
         "bodyPreview": item.subject,
         "importance": "normal",
         "sensitivity": ev.sensitivity,
         "isAllDay": ev.is_all_day,
-        "isCancelled": False,
+        "isCancelled": ev.is_cancelled,
         "isOrganizer": is_organizer,
         "responseRequested": True,
         "seriesMasterId": ev.id if is_series else None,
@@ -234,8 +300,8 @@ def render_instance(item: Instance, owner: User, tz_name: str) -> dict[str, Any]
             "time": "0001-01-01T00:00:00Z",
         },
         "body": {"contentType": "html", "content": ev.body},
-        "start": _when(item.start, tz_name, ev.is_all_day),
-        "end": _when(item.end, tz_name, ev.is_all_day),
+        "start": _when(item.start, ev.time_zone, tz_name, ev.is_all_day),
+        "end": _when(item.end, ev.time_zone, tz_name, ev.is_all_day),
         "location": {
             "displayName": ev.location,
             "locationType": "default",

@@ -21,12 +21,10 @@ from tenantsync.sandbox.graph_render import (
     USER_TYPE,
     filter_getters,
     render_group,
-    render_instance,
     render_mailbox_settings,
     render_user,
 )
 from tenantsync.sandbox.odata import check_select, link, page_size
-from tenantsync.sandbox.recurrence import instances
 from tenantsync.sandbox.service import dumps, json_response, raw_json_response
 
 USER_FILTER = filter_getters(USER_FIELDS)
@@ -304,34 +302,14 @@ def mailbox_owner(call: GraphCall, key: str) -> User:
             if user is None
             else "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
         )
-    return user
-
-
-async def calendar_view(request: Request) -> Response:
-    """GET /users/{id}/calendarView?startDateTime=…&endDateTime=…."""
-    call = await enter(request, "graph.calendar")
-    owner = mailbox_owner(call, request.path_params["key"])
-    start, end = parse_window(call.query.params)
-    items = [i for ev in call.tenant.calendar(owner.id).values() for i in instances(ev, start, end)]
-    items.sort(key=lambda i: (i.start, i.event.id))
-    q = call.query
-    size = page_size(q, "calendar")
-    kind = f"calendarView:{owner.id}"
-    offset = int(call.sandbox.codec.decode(q.skiptoken, kind=kind)["o"]) if q.skiptoken else 0
-    tz = q.time_zone or "UTC"
-    body: dict[str, Any] = {"@odata.context": _context(call, f"users('{owner.id}')/calendarView")}
-    if offset + size < len(items):
-        token = call.sandbox.codec.encode({"k": kind, "o": offset + size})
-        body["@odata.nextLink"] = link(
-            call.base, f"/users/{owner.id}/calendarView", q.params, skiptoken=token
+    if user.id in call.tenant.restricted:
+        raise GraphError(
+            403,
+            "ErrorAccessDenied",
+            "Access to OData is disabled: Blocked by tenant configured AppOnly AccessPolicy "
+            "settings.",
         )
-    rendered = [render_instance(i, owner, tz) for i in items[offset : offset + size]]
-    if q.select:
-        keep = {"@odata.etag", "id", *q.select}
-        rendered = [{k: v for k, v in r.items() if k in keep} for r in rendered]
-    body["value"] = rendered
-    headers = {"Preference-Applied": f'outlook.timezone="{tz}"'} if q.time_zone else None
-    return json_response(body, headers=headers)
+    return user
 
 
 ROUTES = [
@@ -340,8 +318,6 @@ ROUTES = [
     Route("/v1.0/groups", list_groups),
     Route("/v1.0/users/{key}/mailboxSettings", mailbox_settings),
     Route("/v1.0/users/{key}/memberOf", member_of),
-    Route("/v1.0/users/{key}/calendarView", calendar_view),
-    Route("/v1.0/users/{key}/calendar/calendarView", calendar_view),
     Route("/v1.0/groups/{key}/{relation}", group_members),
     Route("/v1.0/groups/{key}/{relation}/{cast}", group_members),
 ]

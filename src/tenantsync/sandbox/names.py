@@ -252,7 +252,13 @@ TIME_ZONES: dict[str, str] = {
     "Central European Standard Time": "Europe/Warsaw",
     "Tokyo Standard Time": "Asia/Tokyo",
     "Singapore Standard Time": "Asia/Singapore",
+    "Lord Howe Standard Time": "Australia/Lord_Howe",
+    "AUS Eastern Standard Time": "Australia/Sydney",
 }
+# What Graph names an event's zone when the organizer defined one of their own; the
+# sandbox's custom zone keeps UTC+03:30 all year.
+CUSTOM_TIME_ZONE = "Customized Time Zone"
+CUSTOM_OFFSET_MINUTES = 210
 
 # Office -> (mailbox language, localized name of the Calendar folder).
 OFFICE_LANGUAGE: dict[str, tuple[str, str]] = {

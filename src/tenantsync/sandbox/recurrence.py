@@ -1,13 +1,22 @@
-"""Expands a series master into the occurrences and exceptions inside a time window."""
+"""Expands a series master into the occurrences and exceptions inside a time window.
+
+Outlook's patterns, decided day by day (deliberately not through RFC 5545 rules: the
+product turns patterns into RRULEs, and its tests compare the two): daily, weekly (weeks
+counted from the week holding the start date, weeks beginning on `first_day_of_week`),
+absolute and relative monthly and yearly; ranges without end, up to an end date
+(inclusive) or numbered.
+"""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tenantsync.sandbox.entities import CalendarEvent, Recurrence
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+INDEXES = ("first", "second", "third", "fourth")
 
 
 @dataclass(slots=True, frozen=True)
@@ -22,15 +31,33 @@ class Instance:
     subject: str
 
 
+def _relative(rec: Recurrence, day: date) -> bool:
+    """Whether ``day`` is the index-th (or last) of the pattern's weekdays in its month."""
+    if WEEKDAYS[day.weekday()] not in rec.days_of_week:
+        return False
+    if rec.index == "last":
+        return day.day + 7 > calendar.monthrange(day.year, day.month)[1]
+    return (day.day - 1) // 7 == INDEXES.index(rec.index)
+
+
 def _matches(rec: Recurrence, first: date, day: date) -> bool:
-    if rec.pattern_type == "daily":
+    months = (day.year - first.year) * 12 + day.month - first.month
+    years = day.year - first.year
+    kind = rec.pattern_type
+    if kind == "daily":
         return (day - first).days % rec.interval == 0
-    if rec.pattern_type == "weekly":
-        week0 = first - timedelta(days=first.weekday())
+    if kind == "weekly":
+        week_start = WEEKDAYS.index(rec.first_day_of_week)
+        week0 = first - timedelta(days=(first.weekday() - week_start) % 7)
         weeks = (day - week0).days // 7
         return WEEKDAYS[day.weekday()] in rec.days_of_week and weeks % rec.interval == 0
-    months = (day.year - first.year) * 12 + day.month - first.month
-    return day.day == rec.day_of_month and months % rec.interval == 0
+    if kind == "absoluteMonthly":
+        return day.day == rec.day_of_month and months % rec.interval == 0
+    if kind == "relativeMonthly":
+        return months % rec.interval == 0 and _relative(rec, day)
+    if kind == "absoluteYearly":
+        return day.month == rec.month and day.day == rec.day_of_month and years % rec.interval == 0
+    return day.month == rec.month and years % rec.interval == 0 and _relative(rec, day)
 
 
 def occurrence_dates(rec: Recurrence, until: date) -> list[date]:
@@ -69,3 +96,8 @@ def instances(event: CalendarEvent, start: datetime, end: datetime) -> list[Inst
         if item.start < end and item.end > start:
             out.append(item)
     return out
+
+
+def original_start(event: CalendarEvent, day: date) -> datetime:
+    """When the occurrence of ``day`` would start had it not been changed."""
+    return datetime.combine(day, event.start.time(), tzinfo=event.start.tzinfo)

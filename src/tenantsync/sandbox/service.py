@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tenantsync.sandbox.faults import MANGLE_KINDS, FaultAnswer, Gate
 from tenantsync.sandbox.graph_cache import UserJsonCache
 from tenantsync.sandbox.odata import TokenCodec
+from tenantsync.sandbox.outlook_limits import OutlookLimits
 from tenantsync.sandbox.tenant import SandboxTenant
 from tenantsync.sandbox.tokens import TokenAuthority
 
@@ -46,6 +47,8 @@ class SandboxOptions:
     `numeric_enums`: Exchange permission output as PowerShell serializes the live objects
     (ConvertTo-Json): AccessRights as the enumeration's numbers, Deny as {"IsPresent": …},
     AccessControlType as 0 (Allow) / 1 (Deny).
+    `outlook_concurrency` / `outlook_requests_per_10_minutes`: Outlook's per-mailbox limits
+    on calendar calls (None: unlimited), answered with 429 ApplicationThrottled.
     """
 
     token_lifetime: int = 3599
@@ -59,6 +62,8 @@ class SandboxOptions:
     numeric_enums: bool = False
     user_purposes: dict[str, str] = field(default_factory=dict)
     admin_key: str = ""
+    outlook_concurrency: int | None = 4
+    outlook_requests_per_10_minutes: int | None = 10_000
 
 
 class Sandbox:
@@ -83,6 +88,12 @@ class Sandbox:
         self.authority = TokenAuthority(lifetime=options.token_lifetime)
         self.codec = TokenCodec(secrets.token_bytes(32))
         self._user_caches: dict[str, UserJsonCache] = {}
+        # Per-route-family caches and counters kept for the app's life (calendar views,
+        # Outlook's per-mailbox limits).
+        self.extras: dict[str, Any] = {}
+        self.outlook = OutlookLimits(
+            options.outlook_concurrency, options.outlook_requests_per_10_minutes
+        )
 
     def user_cache(self, tenant_id: str) -> UserJsonCache:
         """The rendered-users cache of one tenant."""

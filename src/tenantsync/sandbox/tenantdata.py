@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,8 +50,22 @@ class TenantData:
     send_as: dict[str, list[SendAsEntry]] = field(default_factory=dict)
     calendar_permissions: dict[str, list[FolderEntry]] = field(default_factory=dict)
     calendars: dict[str, dict[str, CalendarEvent]] = field(default_factory=dict)
+    # Events per mailbox when set (the benchmark's tenants); None: the usual mix.
+    calendar_events: int | None = None
+    # Mailboxes an application access policy keeps the application out of (403).
+    restricted: set[str] = field(default_factory=set)
+    # Per mailbox: how many calendar delta generations were handed out (Outlook keeps the
+    # last few; an older link answers 410 SyncStateNotFound).
+    calendar_generations: dict[str, int] = field(default_factory=dict)
+    # Moves on every change to any calendar, logged or not (what served views key on).
+    calendar_version: int = 0
     log: ChangeLog = field(default_factory=ChangeLog)
     now: Callable[[], datetime] = field(default=_utcnow, repr=False, compare=False)
+    # Generated calendars recently served (generation is deterministic, so a cache of the
+    # last few keeps paging through one mailbox from generating it page after page).
+    generated_calendars: OrderedDict[str, dict[str, CalendarEvent]] = field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
     next_index: int = 0
     _user_keys: list[int] = field(default_factory=list, repr=False)
     _user_ids: list[str] = field(default_factory=list, repr=False)

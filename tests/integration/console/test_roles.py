@@ -23,9 +23,24 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'console.db'}"
 
 
-SUPER_ONLY = ("delegat", "/accounts", "/confirm")  # delegates, delegations, console accounts
+# Delegates, delegations, console accounts, confirming; a calendar's contents and feeds.
+SUPER_ONLY = (
+    "delegat",
+    "/accounts",
+    "/confirm",
+    "/calendar/events",
+    "/calendar/feeds",
+    "/calendar-feeds",
+)
+SUPER_ONLY_PAGES = ("/calendar",)
 FORM_PAGES = ("/new", "/edit")  # pages that only show a form to change something
-PUBLIC_PAGES = {("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout")}
+# A calendar feed's secret is its credential: it answers without a session.
+PUBLIC_PAGES = {
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("POST", "/signout"),
+    ("GET", "/calendar-feeds/{secret}.ics"),
+}
 SELF_SERVICE = {("POST", "/account/password"), ("POST", "/api/v1/me/password")}
 
 
@@ -33,7 +48,7 @@ def minimum_role(method: str, path: str) -> Role:
     """The least role a route must demand."""
     if (method, path) in SELF_SERVICE:
         return Role.READ_ONLY
-    if any(word in path for word in SUPER_ONLY):
+    if any(word in path for word in SUPER_ONLY) or path.endswith(SUPER_ONLY_PAGES):
         return Role.SUPER_ADMIN
     if method == "GET" and not path.endswith(FORM_PAGES):
         return Role.READ_ONLY

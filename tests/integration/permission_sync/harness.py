@@ -66,12 +66,13 @@ class Harness:
     app_options: dict[str, Any] = field(default_factory=dict)
     client_index: int = 0
     retries: HttpOptions | None = None
+    organization_name: str = "contoso"
 
     def setup(self) -> Harness:
         box = SecretBox.from_key_file(self.settings.effective_key_file, create=True)
         client = self.tenant.clients[self.client_index]
         with self.db.session() as s:
-            org: Organization = make_org(s)
+            org: Organization = make_org(s, self.organization_name)
             self.organization_id = org.id
             self.loaded = load_tenant(s, org.id, self.tenant)
             connection = Connection(

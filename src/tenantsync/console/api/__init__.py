@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from tenantsync.console.api import (
     account,
     accounts,
+    calendar,
     connections,
     delegations,
     directory,
@@ -13,7 +14,7 @@ from tenantsync.console.api import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (account, accounts, directory, delegations, connections, setup, runs):
+for module in (account, accounts, directory, delegations, calendar, connections, setup, runs):
     router.include_router(module.router)
 
 __all__ = ["router"]

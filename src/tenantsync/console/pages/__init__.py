@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from tenantsync.console.pages import (
     account,
     accounts,
+    calendar,
     connections,
     definitions,
     directory,
@@ -22,6 +23,7 @@ for module in (
     account,
     accounts,
     directory,
+    calendar,
     connections,
     definitions,
     task_pages,

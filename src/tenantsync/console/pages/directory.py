@@ -18,6 +18,7 @@ from tenantsync.console.ops.errors import field_errors
 from tenantsync.console.ops.runs import mailbox_counts
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
 from tenantsync.model import LOCATION_TITLES
 from tenantsync.store.models import (
@@ -216,6 +217,7 @@ def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> 
         org=db.get(Organization, mbx.organization_id),
         groups=ops.groups_of_mailbox(db, mbx),
         location_titles=LOCATION_TITLES,
+        calendar_states=calendar_views.states_of(db, mbx),
     )
 
 

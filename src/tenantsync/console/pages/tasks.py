@@ -18,6 +18,7 @@ from tenantsync.console.ops.errors import FieldErrors, field_errors
 from tenantsync.console.ops.runs import RunFilter, list_runs, start_run
 from tenantsync.console.pages.render import form_data, redirect, render, saved_notice
 from tenantsync.console.state import state_of
+from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
 from tenantsync.store.models import (
     Connection,
@@ -144,7 +145,8 @@ def task_page(request: Request, task_id: Id, db: DbSession, me: PageReader) -> H
     """A task: what it runs, when, where, on whom; its recent runs; run now and preview."""
     task = get_or_404(db, ScheduledTask, task_id, "task")
     runs = list_runs(db, RunFilter(task_id=task.id), 1, 20)
-    return render(request, "task.html", me, task=task, runs=runs)
+    attention = calendar_views.needing_attention(db, task.id)
+    return render(request, "task.html", me, task=task, runs=runs, attention=attention)
 
 
 @router.get("/tasks/{task_id}/edit", response_class=HTMLResponse)

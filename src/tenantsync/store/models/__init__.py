@@ -20,6 +20,7 @@ from tenantsync.store.models.base import (
     Trigger,
     UTCDateTime,
 )
+from tenantsync.store.models.calendar import CalendarFeed, CalendarReplica, CalendarSyncState
 from tenantsync.store.models.directory import (
     Connection,
     DelegateGrant,
@@ -48,6 +49,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CalendarFeed",
+    "CalendarReplica",
+    "CalendarSyncState",
     "ChangeRecord",
     "Connection",
     "ConsoleAccount",
