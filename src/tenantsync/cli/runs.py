@@ -258,6 +258,9 @@ def task_run(
     confirm_removals: bool = typer.Option(
         False, "--confirm-removals", help="allow removals above the safety threshold"
     ),
+    full: bool = typer.Option(
+        False, "--full", help="read everything from the source, not only what changed"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts (with --wait)"),
 ) -> None:
     """Queue a run of a task now (or a preview); with --wait, execute it and report."""
@@ -271,6 +274,7 @@ def task_run(
             Trigger.PREVIEW if preview else Trigger.MANUAL,
             requested_by="cli",
             confirm_removals=confirm_removals,
+            full_read=full,
         )
         run_id = run.id
     if not wait:

@@ -26,7 +26,12 @@ users_app = typer.Typer(help="User sync: preview, sync now, list mailboxes.", no
 SHOWN_CHANGES = 50
 
 
-def _run(task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool) -> None:
+FULL_HELP = "read every user from the source, not only what changed since the last run"
+
+
+def _run(
+    task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool, *, full: bool
+) -> None:
     settings = load_settings()
     db = open_db(settings)
     with db.session() as session:
@@ -35,7 +40,12 @@ def _run(task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool
         if definition is None or definition.type != "user_sync":
             raise ConfigError(f"task {task_name!r} is not a user sync task", field="task")
         run_id = queue.enqueue(
-            session, task, trigger, requested_by="cli", confirm_removals=confirm_removals
+            session,
+            task,
+            trigger,
+            requested_by="cli",
+            confirm_removals=confirm_removals,
+            full_read=full,
         ).id
     status = wait_for_run(db, settings, run_id, quiet=as_json)
     with db.session() as session:
@@ -69,10 +79,11 @@ def _print(run: Run) -> None:
 @users_app.command("preview")
 def users_preview(
     task: str = typer.Argument(..., help="user sync task, or ORG/TASK"),
+    full: bool = typer.Option(False, "--full", help=FULL_HELP),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Show what a sync would change, with a reason per user; nothing is written."""
-    _run(task, Trigger.PREVIEW, False, as_json)
+    _run(task, Trigger.PREVIEW, False, as_json, full=full)
 
 
 @users_app.command("sync")
@@ -81,10 +92,11 @@ def users_sync(
     confirm_removals: bool = typer.Option(
         False, "--confirm-removals", help="allow removals above the safety threshold"
     ),
+    full: bool = typer.Option(False, "--full", help=FULL_HELP),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Sync now and show a summary of what changed."""
-    _run(task, Trigger.MANUAL, confirm_removals, as_json)
+    _run(task, Trigger.MANUAL, confirm_removals, as_json, full=full)
 
 
 @users_app.command("list")

@@ -21,6 +21,9 @@ from tenantsync.timeutil import utcnow
 
 MAX_ATTEMPTS = 3
 CLAIM_TRIES = 5
+# A run asked to read its source in full carries this message while it waits (the run
+# table has no column for it; the run's own messages are replaced when it ends).
+FULL_READ_ASKED = "asked for a full read of the source"
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ def enqueue(
     requested_by: str | None = None,
     confirm_removals: bool = False,
     confirms_run_id: int | None = None,
+    full_read: bool = False,
 ) -> Run:
-    """Queue a run of ``task`` (a manual run, a preview, or a confirmation)."""
+    """Queue a run of ``task`` (a manual run, a preview, or a confirmation); with
+    ``full_read`` it reads its source in full."""
     run = Run(
         task_id=task.id,
         trigger=trigger,
@@ -49,10 +54,16 @@ def enqueue(
         requested_by=requested_by,
         confirm_removals=confirm_removals,
         confirms_run_id=confirms_run_id,
+        messages=[{"level": "info", "text": FULL_READ_ASKED}] if full_read else [],
     )
     session.add(run)
     session.flush()
     return run
+
+
+def full_read_asked(run: Run) -> bool:
+    """Whether ``run`` was queued asking for a full read of its source."""
+    return any(isinstance(m, dict) and m.get("text") == FULL_READ_ASKED for m in run.messages)
 
 
 RUN = cast(Table, Run.__table__)

@@ -250,3 +250,29 @@ def test_delegate_access_shows_its_source_to_super_administrators_only(
     assert root.submit(f"/delegate-grants/{grant_id}/remove").status_code == 303
     audit = root.page("/audit").text
     assert "delegate.grant" in audit and "delegate.revoke" in audit
+
+
+def test_a_full_preview_asks_the_run_to_read_everything_from_the_source(
+    root: Any, api: Any, seeded: Seeded, db: Database, work: Any
+) -> None:
+    org = seeded.org_id
+    definition = make_definition(root, db, org, "adds", additions="1")
+    created = root.submit(
+        f"/organizations/{org}/tasks/new",
+        {"name": "adder", "definition_id": str(definition), "scope_kind": "all"},
+    )
+    task_url = created.headers["location"]
+    assert 'value="Full preview"' in root.page(task_url).text
+    full = root.submit(f"{task_url}/run", {"preview": "true", "full": "true"})
+    queued_page = root.page(full.headers["location"]).text
+    assert "Full preview" in queued_page and "asked for a full read of the source" in queued_page
+    ran = work(run_id_of(full))
+    assert ran.trigger.value == "preview" and ran.counts["read"] == "full"
+    plain = work(run_id_of(root.submit(f"{task_url}/run", {"preview": "true"})))
+    assert plain.counts["read"] == "delta"
+    task_id = int(task_url.rsplit("/", 1)[1])
+    queued = api(Role.ADMIN).post(f"/api/v1/tasks/{task_id}/preview?full=true")
+    assert queued.status_code == 202
+    assert work(queued.json()["id"]).counts["read"] == "full"
+    queued = api(Role.ADMIN).post(f"/api/v1/tasks/{task_id}/preview")
+    assert work(queued.json()["id"]).counts["read"] == "delta"

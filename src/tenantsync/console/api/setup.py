@@ -250,9 +250,12 @@ def run_now(task_id: Id, db: DbSession, who: Writer) -> RunOut:
 
 
 @router.post("/tasks/{task_id}/preview", response_model=RunOut, status_code=202)
-def preview(task_id: Id, db: DbSession, who: Writer) -> RunOut:
-    """Queue a preview: the plan is computed and never applied."""
+def preview(task_id: Id, db: DbSession, who: Writer, full: bool = False) -> RunOut:
+    """Queue a preview: the plan is computed and never applied (``full``: from a read of
+    everything in the source, not only what changed since the last run)."""
     t = get_or_404(db, ScheduledTask, task_id, "task")
-    run = start_run(db, t, Trigger.PREVIEW, who.email)
-    record(db, who, "task.preview", t.name, {"run": run.id})
+    run = start_run(db, t, Trigger.PREVIEW, who.email, full_read=full)
+    record(
+        db, who, "task.preview", t.name, {"run": run.id, **({"full_read": True} if full else {})}
+    )
     return RunOut.model_validate(run)

@@ -28,9 +28,16 @@ if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
 
 
-def start_run(session: Session, task: ScheduledTask, trigger: Trigger, requested_by: str) -> Run:
-    """Queue a manual run or a preview of a task."""
-    return queue.enqueue(session, task, trigger, requested_by=requested_by)
+def start_run(
+    session: Session,
+    task: ScheduledTask,
+    trigger: Trigger,
+    requested_by: str,
+    *,
+    full_read: bool = False,
+) -> Run:
+    """Queue a manual run or a preview of a task (``full_read``: reading its source in full)."""
+    return queue.enqueue(session, task, trigger, requested_by=requested_by, full_read=full_read)
 
 
 def stopped_at_threshold(run: Run) -> bool:

@@ -185,18 +185,19 @@ def enable(
 def run_now(
     request: Request, task_id: Id, db: DbSession, me: PageWriter, form: Form
 ) -> RedirectResponse:
-    """Queue a run now, or a preview when the form says so."""
+    """Queue a run now, or a preview when the form says so (a full one reads everything)."""
     task = get_or_404(db, ScheduledTask, task_id, "task")
     trigger = Trigger.PREVIEW if form.get("preview") == "true" else Trigger.MANUAL
-    run = start_run(db, task, trigger, me.email)
+    full = form.get("full") == "true"
+    run = start_run(db, task, trigger, me.email, full_read=full)
     record(
         db,
         me,
         f"task.{'preview' if trigger is Trigger.PREVIEW else 'run'}",
         task.name,
-        {"run": run.id},
+        {"run": run.id, **({"full_read": True} if full else {})},
     )
-    what = "Preview" if trigger is Trigger.PREVIEW else "Run"
+    what = ("Full preview" if full else "Preview") if trigger is Trigger.PREVIEW else "Run"
     return redirect(request, f"/runs/{run.id}", f"{what} {run.id} queued")
 
 
