@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -161,8 +162,18 @@ def runs_show(
         if records:
             table(
                 "changes",
-                ["at", "entity", "key", "action"],
-                [(fmt_time(c.at), c.entity, c.key, c.action) for c in records],
+                ["at", "entity", "key", "action", "before", "after"],
+                [
+                    (
+                        fmt_time(c.at),
+                        c.entity,
+                        c.key,
+                        c.action,
+                        _compact(c.before),
+                        _compact(c.after),
+                    )
+                    for c in records
+                ],
             )
 
 
@@ -195,6 +206,11 @@ def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
             out.print(f"run {run_id} is running; asked it to stop")
         else:
             raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def _compact(value: dict[str, Any] | None) -> str:
+    """A change's before or after on one line, names as written (no \\u escapes)."""
+    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _get_run(session: Session, run_id: int) -> Run:
