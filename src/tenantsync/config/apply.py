@@ -143,7 +143,8 @@ def check_references(session: Session, loaded: LoadedDocument, registry: Registr
         for j, dspec in enumerate(org.definitions):
             options = registry.validate_options(dspec.type, dspec.options)
             at_options = (*base, "definitions", j, "options")
-            notes += _findings(loaded, at_options, check_options(directory, options))
+            found = check_options(directory, options, also_domains=org.domains)
+            notes += _findings(loaded, at_options, found)
         for j, task in enumerate(org.tasks):
             if task.scope != "all":
                 kind, value = task.scope.kind_value()

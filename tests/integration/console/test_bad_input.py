@@ -280,3 +280,23 @@ def test_before_the_first_sync_a_scope_or_rule_is_saved_with_a_note(
 def definitions(db: Database) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(Definition.name)))
+
+
+def test_domains_that_are_not_the_organizations_are_refused_by_the_form_and_the_api(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    org = seeded.org_id
+    form = {"type": "user_sync", "name": "users", "opt.domains": '["example.org"]'}
+    page = root.submit(f"/organizations/{org}/definitions/new", form)
+    shown = error_at(page, "domains")
+    assert shown.startswith("example.org is not a domain of the organization")
+    assert "contoso.example" in shown
+    url = f"/api/v1/organizations/{org}/definitions"
+    body = {"name": "users", "type": "user_sync", "options": {"domains": ["example.org"]}}
+    answer = api(Role.ADMIN).post(url, json=body)
+    assert answer.status_code == 422
+    assert "example.org is not a domain" in answer.json()["errors"]["opt.domains"]
+    assert "users" not in definitions(db)
+    good = {**body, "options": {"domains": ["Contoso.Example"]}}
+    assert api(Role.ADMIN).post(url, json=good).status_code == 201
+
