@@ -300,3 +300,60 @@ def test_domains_that_are_not_the_organizations_are_refused_by_the_form_and_the_
     good = {**body, "options": {"domains": ["Contoso.Example"]}}
     assert api(Role.ADMIN).post(url, json=good).status_code == 201
 
+
+def test_form_errors_are_plain_words_at_their_field(root: Any, seeded: Seeded) -> None:
+    org = f"/organizations/{seeded.org_id}"
+    bad_rule = [{"field": "department", "operator": "member-of", "value": "x", "exclude": True}]
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.rules": json.dumps(bad_rule)},
+    )
+    assert error_at(page, "rules") == "rule 1: operator member-of needs field memberOf"
+    typo = [{"field": "department", "operator": "equals", "value": "x", "exclude": "maybe"}]
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.rules": json.dumps(typo)},
+    )
+    assert error_at(page, "rules") == "rule 1, exclude: must be true or false"
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.max_removal_percent": "250"},
+    )
+    assert error_at(page, "max_removal_percent") == "must be less than or equal to 100"
+    for text in (page.text, html.unescape(page.text)):
+        assert "opt." not in text.split("<form", 1)[1].replace('name="opt.', "")
+        assert "Input should" not in text and "Value error" not in text
+
+
+def test_the_schedule_form_shows_why_its_allowed_window_is_refused(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    url = f"/organizations/{seeded.org_id}/schedules/new"
+    half = root.submit(url, {"name": "w", "interval_seconds": "3600", "window_start": "22:00"})
+    assert error_at(half, "window") == "Allowed window: give both start and end, or neither"
+    never = root.submit(
+        url, {"name": "w", "cron": "0 12 * * *", "window_start": "01:00", "window_end": "05:00"}
+    )
+    assert "never fires inside the window" in error_at(never, "window")
+    answer = api(Role.ADMIN).post(
+        f"/api/v1/organizations/{seeded.org_id}/schedules",
+        json={"name": "w", "cron": "0 12 * * *", "window_start": "01:00", "window_end": "05:00"},
+    )
+    assert answer.status_code == 422 and "never fires" in answer.json()["errors"]["window"]
+    assert "w" not in schedules(db)
+
+
+def test_a_task_scope_without_a_value_says_what_to_give(
+    root: Any, seeded: Seeded, db: Database
+) -> None:
+    url = f"/organizations/{seeded.org_id}/tasks/new"
+    task = {"name": "t", "definition_id": str(definition_of(db, seeded))}
+    expected = {
+        "group": "pick one of the synced groups",
+        "dn": "give the distinguished name of the group or container",
+        "address": "give the email address of the distribution group",
+    }
+    for kind, words in expected.items():
+        page = root.submit(url, {**task, "scope_kind": kind})
+        assert error_at(page, "scope_value").startswith(words), kind
+        assert "of the group of the group" not in page.text

@@ -27,10 +27,17 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
+from tenantsync.timeutil import utcnow
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 
 SCOPE_KINDS = ("all", "group", "dn", "address")
+SCOPE_MISSING = {
+    "group": "pick one of the synced groups",
+    "dn": "give the distinguished name of the group or container, like CN=Sales,OU=Groups,"
+    "DC=contoso,DC=com",
+    "address": "give the email address of the distribution group",
+}
 T = TypeVar("T")
 
 
@@ -155,6 +162,7 @@ def save_schedule(
     errors.update(too_long(Schedule, cron=timing.cron, timezone=timing.timezone))
     try:
         timing.validate()
+        timing.first_due(utcnow())  # a cron that never fires inside the window is refused
     except ConfigError as exc:
         field = {"interval/cron": "interval_seconds", "interval": "interval_seconds"}.get(
             exc.field or "", exc.field or "_"
@@ -276,7 +284,7 @@ def _scope(
         return None, []
     value = (data.scope_value or "").strip()
     if not value:
-        errors["scope_value"] = f"give the {data.scope_kind} of the group"
+        errors["scope_value"] = SCOPE_MISSING[data.scope_kind]
     elif data.scope_kind == "dn" and "=" not in value:
         errors["scope_value"] = "a distinguished name looks like CN=…,OU=…,DC=…"
     elif data.scope_kind == "address" and "@" not in value:

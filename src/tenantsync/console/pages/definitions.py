@@ -13,7 +13,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter, Principal
 from tenantsync.console.ops import tasks as ops
 from tenantsync.console.ops.directory import get_or_404
-from tenantsync.console.ops.errors import FieldErrors, field_errors
+from tenantsync.console.ops.errors import FieldErrors, field_errors, plain_path
 from tenantsync.console.ops.options import (
     OptionField,
     option_fields,
@@ -73,9 +73,11 @@ def _next_to_fields(errors: dict[str, str], fields: list[OptionField]) -> dict[s
         if key in known:
             shown.setdefault(key, message)
         elif field and f"opt.{field}" in known:
-            shown.setdefault(f"opt.{field}", f"{path}: {message}")
+            where = plain_path(path.split("."), within=field.replace("_", " "))
+            shown.setdefault(f"opt.{field}", f"{where}: {message}")
         else:
-            other.append(message if key == "_" else f"{key}: {message}")
+            where = plain_path(rest.split(".")) if head == "opt" else key
+            other.append(message if key == "_" else f"{where}: {message}")
     if other:
         shown["_"] = "; ".join(other)
     return shown
