@@ -24,6 +24,7 @@ from tenantsync.cli.common import (
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
     Definition,
@@ -229,6 +230,7 @@ def task_list(as_json: bool = typer.Option(False, "--json", help="JSON for scrip
             select(ScheduledTask, Definition, Organization)
             .join(Definition, Definition.id == ScheduledTask.definition_id)
             .join(Organization, Organization.id == ScheduledTask.organization_id)
+            .where(shown(ScheduledTask))
             .order_by(Organization.name, ScheduledTask.name)
         ).all()
         data: list[dict[str, Any]] = [

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tenantsync.config.schema import SecretRef, format_interval
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.store.directory import organization_by_name
+from tenantsync.store.internal import shown
 from tenantsync.store.models import Connection, Definition, Schedule, ScheduledTask
 
 
@@ -19,11 +20,10 @@ def export_organization(session: Session, name: str) -> str:
     org = organization_by_name(session, name)
 
     def rows(model: Any) -> list[Any]:
-        return list(
-            session.scalars(
-                select(model).where(model.organization_id == org.id).order_by(model.name)
-            )
-        )
+        query = select(model).where(model.organization_id == org.id).order_by(model.name)
+        if model in (Definition, ScheduledTask):
+            query = query.where(shown(model))  # the console's own health checks stay out
+        return list(session.scalars(query))
 
     conns = rows(Connection)
     defs = rows(Definition)

@@ -31,6 +31,7 @@ from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.paging import paginate
 from tenantsync.console.ops.runs import start_run
 from tenantsync.console.state import state_of
+from tenantsync.store.internal import shown
 from tenantsync.store.models import Definition, Organization, Schedule, ScheduledTask, Trigger
 
 router = APIRouter(tags=["tasks"])
@@ -66,7 +67,7 @@ def list_definitions(
 ) -> PageOut[DefinitionOut]:
     """An organization's definitions by name, optionally of one type."""
     _org(db, org_id)
-    stmt = select(Definition).where(Definition.organization_id == org_id)
+    stmt = select(Definition).where(Definition.organization_id == org_id, shown(Definition))
     if type:
         stmt = stmt.where(Definition.type == type)
     found = paginate(db, stmt.order_by(Definition.name), page, per_page)
@@ -178,7 +179,9 @@ def list_tasks(
 ) -> PageOut[TaskOut]:
     """An organization's scheduled tasks by name, optionally enabled ones or one definition's."""
     _org(db, org_id)
-    stmt = select(ScheduledTask).where(ScheduledTask.organization_id == org_id)
+    stmt = select(ScheduledTask).where(
+        ScheduledTask.organization_id == org_id, shown(ScheduledTask)
+    )
     if enabled is not None:
         stmt = stmt.where(ScheduledTask.enabled.is_(enabled))
     if definition_id is not None:

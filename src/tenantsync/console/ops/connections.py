@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tenantsync.connectors.kinds import ConnectionKind, connection_kind
 from tenantsync.console.ops.errors import FieldErrors, from_validation
+from tenantsync.console.ops.health import remove_checks
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.models import Connection, ScheduledTask
 from tenantsync.store.secret_binding import moved_params, require_secret_again
@@ -114,7 +115,8 @@ def update_connection(
 
 
 def delete_connection(session: Session, conn: Connection) -> None:
-    """Remove a connection no task uses."""
+    """Remove a connection no task uses (its health checks go with it)."""
+    remove_checks(session, conn)
     used = session.scalar(select(ScheduledTask.name).where(ScheduledTask.connection_id == conn.id))
     if used:
         raise ConfigError(f"task {used!r} uses this connection", field="connection")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_grants
 from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
     Mailbox,
@@ -170,6 +171,7 @@ def dashboard(session: Session) -> tuple[list[TaskHealth], dict[str, Any]]:
     tasks = session.execute(
         select(ScheduledTask, Organization.name)
         .join(Organization, Organization.id == ScheduledTask.organization_id)
+        .where(shown(ScheduledTask))
         .order_by(Organization.name, ScheduledTask.name)
     ).all()
     for task, org_name in tasks:

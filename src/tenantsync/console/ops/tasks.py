@@ -20,6 +20,7 @@ from tenantsync.console.ops.options import validate_options
 from tenantsync.engine.registry import Registry
 from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.errors import ConfigError
+from tenantsync.store.internal import INTERNAL_PREFIX, is_internal
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     Connection,
@@ -66,6 +67,13 @@ def check_name(session: Session, model: Any, org_id: int, name: str, self_id: in
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "must not be empty"})
+    if is_internal(name):
+        raise FieldErrors(
+            {
+                "name": f"names starting with {INTERNAL_PREFIX.strip()!r} are kept "
+                "for tenantsync's own health checks"
+            }
+        )
     if errors := too_long(model, name=name):
         raise FieldErrors(errors)
     taken = session.scalar(
@@ -228,7 +236,7 @@ def save_task(
         errors.update(exc.errors)
         name = data.name
     definition = _owned(session, Definition, data.definition_id, org_id)
-    if definition is None:
+    if definition is None or is_internal(definition.name):
         errors["definition_id"] = "pick a definition of this organization"
     schedule = _owned(session, Schedule, data.schedule_id, org_id)
     if data.schedule_id is not None and schedule is None:

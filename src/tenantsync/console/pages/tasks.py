@@ -19,6 +19,7 @@ from tenantsync.console.ops.runs import RunFilter, list_runs, start_run
 from tenantsync.console.pages.render import form_data, redirect, render, saved_notice
 from tenantsync.console.state import state_of
 from tenantsync.errors import ConfigError
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     Connection,
     Definition,
@@ -36,6 +37,8 @@ Form = Annotated[dict[str, str], Depends(form_data)]
 def _choices(db: DbSession, org_id: int) -> dict[str, list[object]]:
     def of(model: Any) -> list[object]:
         stmt = select(model).where(model.organization_id == org_id).order_by(model.name)
+        if model is Definition:
+            stmt = stmt.where(shown(Definition))
         return list(db.scalars(stmt))
 
     groups = db.scalars(
