@@ -151,7 +151,7 @@ _COMPLETE = (
         review=bindparam("review"),
         report=bindparam("report"),
     )
-    .returning(RUN.c.id)
+    .returning(RUN.c.id, RUN.c.task_id, RUN.c.trigger, RUN.c.confirms_run_id)
 )
 
 
@@ -241,8 +241,34 @@ def complete(session: Session, claim_: Claim, outcome: Outcome) -> bool:
             "report": outcome.report,
         },
     ).first()
+    if result is not None and outcome.status in (RunStatus.SUCCEEDED, RunStatus.WARNING):
+        run_id, task_id, trigger, confirms = result
+        if trigger is not Trigger.PREVIEW:
+            _supersede_stops(session, task_id, run_id, confirms)
     session.commit()
     return result is not None
+
+
+def _supersede_stops(session: Session, task_id: int, run_id: int, confirms: int | None) -> None:
+    """End the task's earlier runs awaiting confirmation: this run planned anew from the
+    source and applied, so they have nothing left to confirm (the run it confirms keeps its
+    status and shows the confirming run)."""
+    stopped = (
+        update(Run)
+        .where(
+            Run.task_id == task_id,
+            Run.id < run_id,
+            Run.status == RunStatus.AWAITING_CONFIRMATION,
+        )
+        .values(
+            status=RunStatus.CANCELLED,
+            error=f"superseded by run {run_id}, which planned again from the source and "
+            "applied its plan; nothing is left to confirm",
+        )
+    )
+    if confirms is not None:
+        stopped = stopped.where(Run.id != confirms)
+    session.execute(stopped)
 
 
 def retry_later(session: Session, claim_: Claim, delay: float, error: str) -> bool:

@@ -21,7 +21,9 @@ from tenantsync.store.models import (
     RunStatus,
     Schedule,
     ScheduledTask,
+    Trigger,
 )
+from tenantsync.worker import queue
 from tenantsync.worker.runner import Worker
 from tests.support.console import Seeded, console_registry, seed_directory
 
@@ -276,3 +278,27 @@ def test_a_full_preview_asks_the_run_to_read_everything_from_the_source(
     assert work(queued.json()["id"]).counts["read"] == "full"
     queued = api(Role.ADMIN).post(f"/api/v1/tasks/{task_id}/preview")
     assert work(queued.json()["id"]).counts["read"] == "delta"
+
+
+def test_a_stop_that_a_later_run_applied_past_is_not_offered_for_confirmation(
+    root: Any, seeded: Seeded, db: Database, work: Any
+) -> None:
+    org = seeded.org_id
+    definition = make_definition(root, db, org, "big removal", removals="120", threshold="10")
+    created = root.submit(
+        f"/organizations/{org}/tasks/new",
+        {"name": "remover", "definition_id": str(definition), "scope_kind": "all"},
+    )
+    stopped = run_id_of(root.submit(f"{created.headers['location']}/run"))
+    assert work(stopped).status is RunStatus.AWAITING_CONFIRMATION
+    assert "Confirm the removals" in root.page(f"/runs/{stopped}").text
+    with db.session() as session:  # what `users sync --confirm-removals` queues
+        task = session.scalars(select(ScheduledTask).where(ScheduledTask.name == "remover")).one()
+        forced = queue.enqueue(
+            session, task, Trigger.MANUAL, requested_by="cli", confirm_removals=True
+        ).id
+    assert work(forced).status is RunStatus.SUCCEEDED
+    page = root.page(f"/runs/{stopped}").text
+    assert "Confirm the removals" not in page
+    assert f"superseded by run {forced}" in page
+    assert root.submit(f"/runs/{stopped}/confirm").status_code == 422
