@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
 from tenantsync.cli.runs import end_with, run_summary, wait_for_run
 from tenantsync.errors import ConfigError
-from tenantsync.store.directory import find_task, organization_by_name
+from tenantsync.store.directory import find_task, mailbox_matches, organization_by_name
 from tenantsync.store.models import (
     Definition,
     Mailbox,
@@ -107,6 +107,9 @@ def users_list(
         None, "--billable/--non-billable", help="only billable (or only non-billable) mailboxes"
     ),
     removed: bool = typer.Option(False, "--removed", help="removed (restorable) mailboxes"),
+    search: str = typer.Option(
+        "", "--search", help="name or address containing this text (any case, any accents)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Synced mailboxes of an organization with kind, billing and policy group."""
@@ -117,6 +120,8 @@ def users_list(
         query = query.where(
             Mailbox.deleted_at.is_not(None) if removed else Mailbox.deleted_at.is_(None)
         )
+        if search.strip():
+            query = query.where(mailbox_matches(search))
         if kind is not None:
             query = query.where(Mailbox.kind == kind)
         if billable is not None:

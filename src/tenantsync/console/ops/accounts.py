@@ -21,6 +21,7 @@ from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.accounts import create_account
 from tenantsync.store.accounts import set_password as store_password
 from tenantsync.store.models import ApiToken, ConsoleAccount, Role
+from tenantsync.store.search import address_matches
 from tenantsync.timeutil import utcnow
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
@@ -41,7 +42,7 @@ def list_accounts(session: Session, page: int, per_page: int, q: str = "") -> Pa
     """Accounts by email, optionally those whose email contains ``q``."""
     stmt = select(ConsoleAccount).order_by(ConsoleAccount.email)
     if q:
-        stmt = stmt.where(ConsoleAccount.email.ilike(f"%{q.strip().lower()}%"))
+        stmt = stmt.where(address_matches(ConsoleAccount.email, q))
     return paginate(session, stmt, page, per_page)
 
 
