@@ -109,9 +109,23 @@ def update_connection(
         kept = {} if moved or not conn.secret_ciphertext else box.decrypt(conn.secret_ciphertext)
         kept.update(secret)
         conn.secret_ciphertext = box.encrypt(kept)
+        conn.secret_ref = _refs_still_true(conn.secret_ref, kept, entered=secret)
         changed.extend(sorted(secret))
     session.flush()
     return changed
+
+
+def _refs_still_true(
+    secret_ref: str | None, kept: Mapping[str, str], *, entered: Mapping[str, str]
+) -> str | None:
+    """The file references that still say where a stored secret came from: one entered here
+    replaced its file's value (``export`` then writes it as stored)."""
+    parts = [
+        part
+        for part in (secret_ref or "").split(";")
+        if part and (key := part.partition("=")[0]) in kept and key not in entered
+    ]
+    return ";".join(parts) or None
 
 
 def delete_connection(session: Session, conn: Connection) -> None:
