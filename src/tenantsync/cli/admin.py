@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tenantsync.cli.common import emit_json, load_settings, open_box, open_db, out
 from tenantsync.config import apply_document, export_organization, load_document
+from tenantsync.console.audit import record_cli
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import ConfigError
 from tenantsync.store.accounts import create_account
@@ -36,6 +37,7 @@ def init(
             else typer.prompt(f"Password for {admin}", hide_input=True, confirmation_prompt=True)
         )
         create_account(session, admin, password, Role.SUPER_ADMIN)
+        record_cli(session, "init", admin.lower(), {"data_dir": str(settings.data_dir)})
     out.print(f"initialized {settings.data_dir}; super administrator {admin.lower()} created")
 
 
@@ -88,6 +90,10 @@ def apply(
         report = apply_document(session, loaded, registry, box)
         if dry:
             session.rollback()
+        else:
+            # What the file changed, field by field (secrets by their source only).
+            detail = report.to_json() | {"notes": len(report.notes)}
+            record_cli(session, "config.apply", str(file.resolve()), detail)
     if as_json:
         emit_json(report.to_json())
         return

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,15 +18,6 @@ from tenantsync.store.secretbox import SecretBox
 # Scripts and pipes get wide tables instead of Rich's 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def cli_actor() -> str:
-    """Who the audit log names for a command: the operating-system account running it."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no name for the uid (a container's anonymous user)
-        who = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"cli:{who}"
 
 
 def load_settings() -> Settings:

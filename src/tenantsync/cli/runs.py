@@ -21,6 +21,7 @@ from tenantsync.cli.common import (
     out,
     table,
 )
+from tenantsync.console.audit import record_cli
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
@@ -188,7 +189,14 @@ def runs_confirm(
     settings = load_settings()
     db = open_db(settings)
     with db.session() as session:
-        confirming = queue.confirm(session, _get_run(session, run_id), "cli").id
+        stopped = _get_run(session, run_id)
+        confirming = queue.confirm(session, stopped, "cli").id
+        record_cli(
+            session,
+            "run.confirm",
+            stopped.task.name,
+            {"run": run_id, "confirmed_by_run": confirming},
+        )
     if not wait:
         out.print(f"run {confirming} queued to confirm run {run_id}")
         return
@@ -201,12 +209,22 @@ def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
     db = open_db(load_settings())
     with db.session() as session:
         run = queue.cancel(session, run_id)
+        record_cli(session, "run.cancel", run.task.name, {"run": run_id})
         if run.status == RunStatus.CANCELLED:
             out.print(f"run {run_id} cancelled")
         elif run.cancel_requested:
             out.print(f"run {run_id} is running; asked it to stop")
         else:
             raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def run_switches(run: Run) -> dict[str, Any]:
+    """A run's audit detail: its id and the switches it was started with."""
+    return {
+        "run": run.id,
+        **({"confirm_removals": True} if run.confirm_removals else {}),
+        **({"full_read": True} if queue.full_read_asked(run) else {}),
+    }
 
 
 def _compact(value: dict[str, Any] | None) -> str:
@@ -295,6 +313,7 @@ def task_run(
             full_read=full,
         )
         run_id = run.id
+        record_cli(session, f"task.{'preview' if preview else 'run'}", task.name, run_switches(run))
     if not wait:
         if as_json:
             emit_json({"id": run_id, "status": "queued"})

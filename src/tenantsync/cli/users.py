@@ -8,7 +8,8 @@ import typer
 from sqlalchemy import select
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
-from tenantsync.cli.runs import end_with, run_summary, wait_for_run
+from tenantsync.cli.runs import end_with, run_summary, run_switches, wait_for_run
+from tenantsync.console.audit import record_cli
 from tenantsync.errors import ConfigError
 from tenantsync.store.directory import find_task, mailbox_matches, organization_by_name
 from tenantsync.store.models import (
@@ -39,14 +40,17 @@ def _run(
         definition = session.get(Definition, task.definition_id)
         if definition is None or definition.type != "user_sync":
             raise ConfigError(f"task {task_name!r} is not a user sync task", field="task")
-        run_id = queue.enqueue(
+        run = queue.enqueue(
             session,
             task,
             trigger,
             requested_by="cli",
             confirm_removals=confirm_removals,
             full_read=full,
-        ).id
+        )
+        run_id = run.id
+        action = "task.preview" if trigger is Trigger.PREVIEW else "task.run"
+        record_cli(session, action, task.name, run_switches(run))
     status = wait_for_run(db, settings, run_id, quiet=as_json)
     with db.session() as session:
         run = session.get_one(Run, run_id)

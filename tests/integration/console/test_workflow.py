@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
+    AuditEntry,
     ChangeRecord,
     Definition,
     DelegateGrant,
@@ -302,3 +303,28 @@ def test_a_stop_that_a_later_run_applied_past_is_not_offered_for_confirmation(
     assert "Confirm the removals" not in page
     assert f"superseded by run {forced}" in page
     assert root.submit(f"/runs/{stopped}/confirm").status_code == 422
+
+
+def test_a_definition_update_is_audited_with_the_fields_it_changed(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    definition = make_definition(root, db, seeded.org_id, "adds", additions="3")
+    form = {"type": "probe", "name": "adds", "opt.additions": "5", "opt.mode": "thorough"}
+    assert root.submit(f"/definitions/{definition}", form).status_code == 303
+    body = {"name": "weekly adds", "type": "probe", "options": {"additions": 5}}
+    assert api(Role.ADMIN).put(f"/api/v1/definitions/{definition}", json=body).status_code == 200
+    with db.session() as session:
+        updates = session.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "definition.update")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert updates[0]["changes"] == [
+        {"field": "options.additions", "before": 3, "after": 5},
+        {"field": "options.mode", "before": "quick", "after": "thorough"},
+    ]
+    assert updates[1]["changes"] == [
+        {"field": "name", "before": "adds", "after": "weekly adds"},
+        {"field": "options.mode", "before": "thorough", "after": "quick"},
+    ]
+    assert "options.additions" in root.page("/audit").text

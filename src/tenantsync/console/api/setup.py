@@ -106,10 +106,12 @@ def update_definition(
     """Change a definition's name or options (its type cannot change)."""
     d = get_or_404(db, Definition, definition_id, "definition")
     registry = state_of(request).registry
+    before = ops.definition_fields(registry, d)
     saved = ops.save_definition(
         db, registry, d.organization_id, body.name, body.type, body.options, d
     )
-    record(db, who, "definition.update", d.name)
+    changes = ops.changed_fields(before, ops.definition_fields(registry, d))
+    record(db, who, "definition.update", d.name, {"changes": changes})
     return _definition_saved(saved)
 
 

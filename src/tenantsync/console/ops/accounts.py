@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from tenantsync.console.audit import record
+from tenantsync.console.audit import record, record_cli
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.accounts import create_account
@@ -26,8 +26,6 @@ from tenantsync.timeutil import utcnow
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
-
-CLI_ACTOR = "cli"
 
 
 class LastSuperAdmin(ConfigError):
@@ -71,7 +69,10 @@ def account_by_email(session: Session, email: str) -> ConsoleAccount:
 def _audit(
     session: Session, by: Principal | None, action: str, account: ConsoleAccount, **detail: object
 ) -> None:
-    record(session, by, action, account.email, detail, actor=None if by else CLI_ACTOR)
+    if by is None:
+        record_cli(session, action, account.email, detail)
+    else:
+        record(session, by, action, account.email, detail)
 
 
 def add_account(

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.config.diff import compare, definition_view
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
@@ -125,6 +126,17 @@ def save_definition(
         definition.options = options
     session.flush()
     return Saved(definition, [message for _, message in found.notes])
+
+
+def definition_fields(registry: Registry, definition: Definition) -> dict[str, Any]:
+    """A definition as the audit log compares it: its name and every option in effect."""
+    view, _defaults = definition_view(registry, definition)
+    return {"name": definition.name, **view}
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an update changed, field by field (the audit entry's detail)."""
+    return [change.to_json() for change in compare(before, after)]
 
 
 def delete_definition(session: Session, definition: Definition) -> None:

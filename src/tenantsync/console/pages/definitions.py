@@ -156,11 +156,14 @@ def update_definition(
     """Save a definition's name and options."""
     d = get_or_404(db, Definition, definition_id, "definition")
     org = get_or_404(db, Organization, d.organization_id, "organization")
+    registry = state_of(request).registry
+    before = ops.definition_fields(registry, d)
     try:
         saved = _save(request, db, org, form, d)
     except ConfigError as exc:
         return _definition_form(request, me, org, d.type, d, form, field_errors(exc), 422)
-    record(db, me, "definition.update", d.name)
+    changes = ops.changed_fields(before, ops.definition_fields(registry, d))
+    record(db, me, "definition.update", d.name, {"changes": changes})
     return redirect(request, f"/definitions/{d.id}", saved_notice("Definition", saved))
 
 
