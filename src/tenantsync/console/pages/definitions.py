@@ -74,7 +74,9 @@ def _next_to_fields(errors: dict[str, str], fields: list[OptionField]) -> dict[s
             shown.setdefault(key, message)
         elif field and f"opt.{field}" in known:
             where = plain_path(path.split("."), within=field.replace("_", " "))
-            shown.setdefault(f"opt.{field}", f"{where}: {message}")
+            # A message that names its rule already ("rule 1 (finance): …") needs no path.
+            named = message.startswith(where.split(",")[0])
+            shown.setdefault(f"opt.{field}", message if named else f"{where}: {message}")
         else:
             where = plain_path(rest.split(".")) if head == "opt" else key
             other.append(message if key == "_" else f"{where}: {message}")
