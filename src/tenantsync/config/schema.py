@@ -25,11 +25,19 @@ from pydantic import (
 from tenantsync.connectors.kind_shapes import KindShaped
 from tenantsync.store import limits
 
-_NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
+NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
+NAME_RULE = "letters, digits, spaces, '.', '_' and '-', starting with a letter or digit"
 
 
 def _name(limit: int) -> StringConstraints:
-    return StringConstraints(min_length=1, max_length=limit, pattern=_NAME_PATTERN)
+    return StringConstraints(min_length=1, max_length=limit, pattern=NAME_PATTERN)
+
+
+def name_problem(name: str) -> str | None:
+    """Why a name could not be written in a configuration file (None: it can)."""
+    if re.fullmatch(NAME_PATTERN, name):
+        return None
+    return f"use {NAME_RULE}, so that a configuration file can name it"
 
 
 def _text(limit: int) -> StringConstraints:

@@ -357,3 +357,19 @@ def test_a_task_scope_without_a_value_says_what_to_give(
         page = root.submit(url, {**task, "scope_kind": kind})
         assert error_at(page, "scope_value").startswith(words), kind
         assert "of the group of the group" not in page.text
+
+
+def test_a_name_a_configuration_file_could_not_write_is_refused(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    org = f"/organizations/{seeded.org_id}"
+    page = root.submit(f"{org}/schedules/new", {"name": "Sales (EU)", "interval_seconds": "60"})
+    assert error_at(page, "name").startswith("use letters, digits, spaces, '.', '_' and '-'")
+    answer = api(Role.ADMIN).post(
+        f"/api/v1{org}/definitions", json={"name": "EU/Sales", "type": "probe"}
+    )
+    assert answer.status_code == 422 and "configuration file" in answer.json()["errors"]["name"]
+    page = root.submit("/organizations", {"name": "Fabrikam & Co"})
+    assert "configuration file" in error_at(page, "name")
+    assert root.submit(f"{org}/schedules/new", {"name": "Vertrieb Süd", "interval_seconds": "60"})
+    assert "Vertrieb Süd" in schedules(db)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.config.schema import name_problem
 from tenantsync.connectors.kinds import ConnectionKind, connection_kind
 from tenantsync.console.ops.errors import FieldErrors, from_validation
 from tenantsync.console.ops.health import remove_checks
@@ -159,6 +160,9 @@ def secret_kinds(conn: Connection, box: SecretBox) -> list[str]:
 
 
 def _name_free(session: Session, org_id: int, name: str) -> None:
+    """Refuse a new name a configuration file could not write, or one that is taken."""
+    if problem := name_problem(name):
+        raise FieldErrors({"name": problem})
     taken = session.scalar(
         select(Connection.id).where(Connection.organization_id == org_id, Connection.name == name)
     )

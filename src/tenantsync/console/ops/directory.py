@@ -8,6 +8,7 @@ from typing import TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from tenantsync.config.schema import name_problem
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
@@ -58,6 +59,8 @@ def add_organization(session: Session, name: str, display_name: str = "") -> Org
     errors = too_long(Organization, name=name, display_name=display_name)
     if not name:
         errors["name"] = "must not be empty"
+    elif problem := name_problem(name):
+        errors.setdefault("name", problem)
     if errors:
         raise FieldErrors(errors)
     if session.scalar(select(Organization.id).where(Organization.name == name)):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenantsync.config.diff import compare, definition_view
+from tenantsync.config.schema import name_problem
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
@@ -64,7 +65,8 @@ def _id_of(obj: Definition | Schedule | ScheduledTask | None) -> int | None:
 
 
 def check_name(session: Session, model: Any, org_id: int, name: str, self_id: int | None) -> str:
-    """The trimmed name, if it is not empty, not too long and free in the organization."""
+    """The trimmed name, if it is not empty, one a configuration file can write, not too
+    long and free in the organization."""
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "must not be empty"})
@@ -75,6 +77,9 @@ def check_name(session: Session, model: Any, org_id: int, name: str, self_id: in
                 "for tenantsync's own health checks"
             }
         )
+    current = session.get(model, self_id) if self_id is not None else None
+    if (current is None or current.name != name) and (problem := name_problem(name)):
+        raise FieldErrors({"name": problem})  # a name saved before this rule may stay
     if errors := too_long(model, name=name):
         raise FieldErrors(errors)
     taken = session.scalar(
