@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tenantsync.engine.registry import default_registry
 from tenantsync.engine.run import Outcome
+from tenantsync.errors import ConfigError
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
@@ -152,3 +154,52 @@ def test_a_run_queued_again_after_a_transient_failure_waits_out_its_backoff(
         assert run.attempts == 2
         assert [entry["attempt"] for entry in run.attempt_log] == [1]
         assert "HTTP 503" in run.attempt_log[0]["error"]
+
+
+def _finish(db: Database, run_id: int, status: RunStatus) -> None:
+    with db.sessions() as s:
+        claim = queue.claim(s, "w", 30, run_id=run_id)
+        assert claim is not None
+        assert queue.complete(s, claim, Outcome(status))
+
+
+def test_a_task_just_run_by_hand_is_not_run_again_when_the_scheduler_starts(
+    db: Database,
+) -> None:
+    task_id = _task(db, interval_seconds=3600)  # due at once, as `apply` leaves it
+    _finish(db, _enqueue(db, task_id), RunStatus.SUCCEEDED)
+    with db.sessions() as s:
+        assert scheduler.tick(s) == []
+        task = s.get_one(ScheduledTask, task_id)
+        ran = s.scalar(select(Run.started_at).where(Run.task_id == task_id))
+        assert ran is not None and task.next_due_at == ran + timedelta(seconds=3600)
+        assert scheduler.tick(s, now=ran + timedelta(seconds=3601)) != []
+
+
+def test_a_failed_run_by_hand_leaves_the_schedule_as_it_was(db: Database) -> None:
+    task_id = _task(db, interval_seconds=3600)
+    _finish(db, _enqueue(db, task_id), RunStatus.FAILED)
+    with db.sessions() as s:
+        assert len(scheduler.tick(s)) == 1
+
+
+def test_a_run_that_applied_after_a_threshold_stop_leaves_nothing_to_confirm(
+    db: Database,
+) -> None:
+    task_id = _task(db)
+    stopped = _enqueue(db, task_id)
+    _finish(db, stopped, RunStatus.AWAITING_CONFIRMATION)
+    preview = _enqueue(db, task_id, Trigger.PREVIEW)
+    _finish(db, preview, RunStatus.SUCCEEDED)
+    with db.session() as s:
+        assert s.get_one(Run, stopped).status is RunStatus.AWAITING_CONFIRMATION
+        forced = queue.enqueue(
+            s, s.get_one(ScheduledTask, task_id), Trigger.MANUAL, confirm_removals=True
+        ).id
+    _finish(db, forced, RunStatus.SUCCEEDED)
+    with db.session() as s:
+        run = s.get_one(Run, stopped)
+        assert run.status is RunStatus.CANCELLED
+        assert run.error is not None and f"superseded by run {forced}" in run.error
+        with pytest.raises(ConfigError, match="only a run awaiting confirmation"):
+            queue.confirm(s, run, "root@example.com")

@@ -83,14 +83,14 @@ class Probe:
     def limits(self, options: object) -> Limits | None:
         return None
 
-    def read(self, ctx: RunContext, source: object, *, full: str | None = None) -> NothingMissing:
+    def read(self, ctx: RunContext, source: object, *, full: str | None = None) -> ProbeReading:
         options = ctx.options
         assert isinstance(options, ProbeOptions)
         if options.fail_with:
             raise SourceError(options.fail_with)
-        return NothingMissing()
+        return ProbeReading(full=full)
 
-    def plan(self, ctx: RunContext, session: Session, reading: NothingMissing) -> ProbePlan:
+    def plan(self, ctx: RunContext, session: Session, reading: ProbeReading) -> ProbePlan:
         options = ctx.options
         assert isinstance(options, ProbeOptions)
         plan = Plan()
@@ -98,12 +98,23 @@ class Probe:
             plan.add(Change("add", "mailbox", f"new{i}@contoso.example", "in the source"))
         for i in range(options.removals):
             plan.add(Change("remove", "mailbox", f"old{i}@contoso.example", "gone from the source"))
-        counts: dict[str, object] = {"added": options.additions, "removed": options.removals}
+        counts: dict[str, object] = {
+            "added": options.additions,
+            "removed": options.removals,
+            "read": "delta" if reading.full is None else "full",
+        }
         limits = RemovalLimits("mailboxes", max_percent=100, max_count=options.threshold)
         return ProbePlan(plan, counts, limits=limits)
 
     def apply(self, ctx: RunContext, session: Session, planned: ProbePlan) -> None:
         """The probe changes nothing but the run's change records."""
+
+
+@dataclass
+class ProbeReading(NothingMissing):
+    """Nothing read, and why the run asked for everything (None: it did not)."""
+
+    full: str | None = None
 
 
 @dataclass

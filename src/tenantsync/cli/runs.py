@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,9 +21,11 @@ from tenantsync.cli.common import (
     out,
     table,
 )
+from tenantsync.console.audit import record_cli
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
     Definition,
@@ -161,8 +164,18 @@ def runs_show(
         if records:
             table(
                 "changes",
-                ["at", "entity", "key", "action"],
-                [(fmt_time(c.at), c.entity, c.key, c.action) for c in records],
+                ["at", "entity", "key", "action", "before", "after"],
+                [
+                    (
+                        fmt_time(c.at),
+                        c.entity,
+                        c.key,
+                        c.action,
+                        _compact(c.before),
+                        _compact(c.after),
+                    )
+                    for c in records
+                ],
             )
 
 
@@ -176,7 +189,14 @@ def runs_confirm(
     settings = load_settings()
     db = open_db(settings)
     with db.session() as session:
-        confirming = queue.confirm(session, _get_run(session, run_id), "cli").id
+        stopped = _get_run(session, run_id)
+        confirming = queue.confirm(session, stopped, "cli").id
+        record_cli(
+            session,
+            "run.confirm",
+            stopped.task.name,
+            {"run": run_id, "confirmed_by_run": confirming},
+        )
     if not wait:
         out.print(f"run {confirming} queued to confirm run {run_id}")
         return
@@ -189,12 +209,27 @@ def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
     db = open_db(load_settings())
     with db.session() as session:
         run = queue.cancel(session, run_id)
+        record_cli(session, "run.cancel", run.task.name, {"run": run_id})
         if run.status == RunStatus.CANCELLED:
             out.print(f"run {run_id} cancelled")
         elif run.cancel_requested:
             out.print(f"run {run_id} is running; asked it to stop")
         else:
             raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def run_switches(run: Run) -> dict[str, Any]:
+    """A run's audit detail: its id and the switches it was started with."""
+    return {
+        "run": run.id,
+        **({"confirm_removals": True} if run.confirm_removals else {}),
+        **({"full_read": True} if queue.full_read_asked(run) else {}),
+    }
+
+
+def _compact(value: dict[str, Any] | None) -> str:
+    """A change's before or after on one line, names as written (no \\u escapes)."""
+    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _get_run(session: Session, run_id: int) -> Run:
@@ -213,6 +248,7 @@ def task_list(as_json: bool = typer.Option(False, "--json", help="JSON for scrip
             select(ScheduledTask, Definition, Organization)
             .join(Definition, Definition.id == ScheduledTask.definition_id)
             .join(Organization, Organization.id == ScheduledTask.organization_id)
+            .where(shown(ScheduledTask))
             .order_by(Organization.name, ScheduledTask.name)
         ).all()
         data: list[dict[str, Any]] = [
@@ -258,6 +294,9 @@ def task_run(
     confirm_removals: bool = typer.Option(
         False, "--confirm-removals", help="allow removals above the safety threshold"
     ),
+    full: bool = typer.Option(
+        False, "--full", help="read everything from the source, not only what changed"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts (with --wait)"),
 ) -> None:
     """Queue a run of a task now (or a preview); with --wait, execute it and report."""
@@ -271,8 +310,10 @@ def task_run(
             Trigger.PREVIEW if preview else Trigger.MANUAL,
             requested_by="cli",
             confirm_removals=confirm_removals,
+            full_read=full,
         )
         run_id = run.id
+        record_cli(session, f"task.{'preview' if preview else 'run'}", task.name, run_switches(run))
     if not wait:
         if as_json:
             emit_json({"id": run_id, "status": "queued"})

@@ -8,9 +8,10 @@ import typer
 from sqlalchemy import select
 
 from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
-from tenantsync.cli.runs import end_with, run_summary, wait_for_run
+from tenantsync.cli.runs import end_with, run_summary, run_switches, wait_for_run
+from tenantsync.console.audit import record_cli
 from tenantsync.errors import ConfigError
-from tenantsync.store.directory import find_task, organization_by_name
+from tenantsync.store.directory import find_task, mailbox_matches, organization_by_name
 from tenantsync.store.models import (
     Definition,
     Mailbox,
@@ -26,7 +27,12 @@ users_app = typer.Typer(help="User sync: preview, sync now, list mailboxes.", no
 SHOWN_CHANGES = 50
 
 
-def _run(task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool) -> None:
+FULL_HELP = "read every user from the source, not only what changed since the last run"
+
+
+def _run(
+    task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool, *, full: bool
+) -> None:
     settings = load_settings()
     db = open_db(settings)
     with db.session() as session:
@@ -34,9 +40,17 @@ def _run(task_name: str, trigger: Trigger, confirm_removals: bool, as_json: bool
         definition = session.get(Definition, task.definition_id)
         if definition is None or definition.type != "user_sync":
             raise ConfigError(f"task {task_name!r} is not a user sync task", field="task")
-        run_id = queue.enqueue(
-            session, task, trigger, requested_by="cli", confirm_removals=confirm_removals
-        ).id
+        run = queue.enqueue(
+            session,
+            task,
+            trigger,
+            requested_by="cli",
+            confirm_removals=confirm_removals,
+            full_read=full,
+        )
+        run_id = run.id
+        action = "task.preview" if trigger is Trigger.PREVIEW else "task.run"
+        record_cli(session, action, task.name, run_switches(run))
     status = wait_for_run(db, settings, run_id, quiet=as_json)
     with db.session() as session:
         run = session.get_one(Run, run_id)
@@ -69,10 +83,11 @@ def _print(run: Run) -> None:
 @users_app.command("preview")
 def users_preview(
     task: str = typer.Argument(..., help="user sync task, or ORG/TASK"),
+    full: bool = typer.Option(False, "--full", help=FULL_HELP),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Show what a sync would change, with a reason per user; nothing is written."""
-    _run(task, Trigger.PREVIEW, False, as_json)
+    _run(task, Trigger.PREVIEW, False, as_json, full=full)
 
 
 @users_app.command("sync")
@@ -81,10 +96,11 @@ def users_sync(
     confirm_removals: bool = typer.Option(
         False, "--confirm-removals", help="allow removals above the safety threshold"
     ),
+    full: bool = typer.Option(False, "--full", help=FULL_HELP),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Sync now and show a summary of what changed."""
-    _run(task, Trigger.MANUAL, confirm_removals, as_json)
+    _run(task, Trigger.MANUAL, confirm_removals, as_json, full=full)
 
 
 @users_app.command("list")
@@ -95,6 +111,9 @@ def users_list(
         None, "--billable/--non-billable", help="only billable (or only non-billable) mailboxes"
     ),
     removed: bool = typer.Option(False, "--removed", help="removed (restorable) mailboxes"),
+    search: str = typer.Option(
+        "", "--search", help="name or address containing this text (any case, any accents)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """Synced mailboxes of an organization with kind, billing and policy group."""
@@ -105,6 +124,8 @@ def users_list(
         query = query.where(
             Mailbox.deleted_at.is_not(None) if removed else Mailbox.deleted_at.is_(None)
         )
+        if search.strip():
+            query = query.where(mailbox_matches(search))
         if kind is not None:
             query = query.where(Mailbox.kind == kind)
         if billable is not None:

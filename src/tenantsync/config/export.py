@@ -8,22 +8,26 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.config.diff import secret_sources
 from tenantsync.config.schema import SecretRef, format_interval
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.store.directory import organization_by_name
+from tenantsync.store.internal import shown
 from tenantsync.store.models import Connection, Definition, Schedule, ScheduledTask
+from tenantsync.store.secretbox import SecretBox
 
 
-def export_organization(session: Session, name: str) -> str:
-    """The YAML document that recreates organization ``name``."""
+def export_organization(session: Session, name: str, *, box: SecretBox | None = None) -> str:
+    """The YAML document that recreates organization ``name``; with the ``box``, a secret
+    stored without a reference (entered in the console) is written as ``{stored: true}``,
+    which ``apply`` keeps as stored."""
     org = organization_by_name(session, name)
 
     def rows(model: Any) -> list[Any]:
-        return list(
-            session.scalars(
-                select(model).where(model.organization_id == org.id).order_by(model.name)
-            )
-        )
+        query = select(model).where(model.organization_id == org.id).order_by(model.name)
+        if model in (Definition, ScheduledTask):
+            query = query.where(shown(model))  # the console's own health checks stay out
+        return list(session.scalars(query))
 
     conns = rows(Connection)
     defs = rows(Definition)
@@ -38,7 +42,7 @@ def export_organization(session: Session, name: str) -> str:
     if org.display_name and org.display_name != org.name:
         out["display_name"] = org.display_name
     out["domains"] = [d.name for d in org.domains]
-    out["connections"] = [_connection(c) for c in conns]
+    out["connections"] = [_connection(c, box) for c in conns]
     out["definitions"] = [
         {"name": d.name, "type": d.type, **({"options": d.options} if d.options else {})}
         for d in defs
@@ -48,14 +52,19 @@ def export_organization(session: Session, name: str) -> str:
     return yaml.safe_dump({"organizations": [out]}, sort_keys=False, allow_unicode=True)
 
 
-def _connection(conn: Connection) -> dict[str, Any]:
-    """The connection's entry: its kind's parameters where they differ from the defaults."""
+def _connection(conn: Connection, box: SecretBox | None) -> dict[str, Any]:
+    """The connection's entry: its kind's parameters where they differ from the defaults,
+    then each secret's reference (``{stored: true}``: kept in this database only)."""
     params = connection_kind(conn.kind).stored_params(conn.params)
     out: dict[str, Any] = {"name": conn.name, "kind": conn.kind}
     out.update(params.model_dump(mode="json", exclude_defaults=True))
-    for part in filter(None, (conn.secret_ref or "").split(";")):
-        key, _, ref = part.partition("=")
-        out[key] = SecretRef.parse(ref).model_dump(exclude_none=True)
+    refs = secret_sources(conn)
+    stored = sorted(box.decrypt(conn.secret_ciphertext)) if box and conn.secret_ciphertext else []
+    for key in sorted({*refs, *stored}):
+        ref = refs.get(key)
+        out[key] = (
+            {"stored": True} if ref is None else SecretRef.parse(ref).model_dump(exclude_none=True)
+        )
     return out
 
 

@@ -25,11 +25,19 @@ from pydantic import (
 from tenantsync.connectors.kind_shapes import KindShaped
 from tenantsync.store import limits
 
-_NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
+NAME_PATTERN = r"^[A-Za-z0-9][\w.\- ]*$"
+NAME_RULE = "letters, digits, spaces, '.', '_' and '-', starting with a letter or digit"
 
 
 def _name(limit: int) -> StringConstraints:
-    return StringConstraints(min_length=1, max_length=limit, pattern=_NAME_PATTERN)
+    return StringConstraints(min_length=1, max_length=limit, pattern=NAME_PATTERN)
+
+
+def name_problem(name: str) -> str | None:
+    """Why a name could not be written in a configuration file (None: it can)."""
+    if re.fullmatch(NAME_PATTERN, name):
+        return None
+    return f"use {NAME_RULE}, so that a configuration file can name it"
 
 
 def _text(limit: int) -> StringConstraints:
@@ -54,18 +62,23 @@ class Strict(BaseModel):
 
 
 class SecretRef(Strict):
-    """Where a secret comes from: an environment variable or a file; never inline."""
+    """Where a secret comes from: an environment variable or a file; never inline. Or
+    ``{stored: true}``: the secret already stored with the connection in this database is
+    kept (what ``export`` writes for a secret entered in the console)."""
 
     env: Annotated[str, _text(_SECRET_REF_PART)] | None = None
     file: Annotated[str, _text(_SECRET_REF_PART)] | None = None
+    stored: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of env or file")
+        if [self.env, self.file, self.stored].count(None) != 2:
+            raise ValueError("give exactly one of env, file or stored: true")
         return self
 
     def describe(self) -> str:
+        if self.stored:
+            return "stored"
         return f"env:{self.env}" if self.env else f"file:{self.file}"
 
     @classmethod
@@ -86,7 +99,7 @@ class ConnectionSpec(KindShaped):
     def _credential(self) -> ConnectionSpec:
         problem = self.connection_kind.secret_problem(self.secrets())
         if problem is not None:
-            raise ValueError(f"{problem[1]} (as {{env: ...}} or {{file: ...}})")
+            raise ValueError(f"{problem[1]} (as {{env: ...}}, {{file: ...}} or {{stored: true}})")
         refs = self.secret_ref()
         if len(refs) > limits.SECRET_REF:
             too_long = limits.longer_than(limits.SECRET_REF, refs)
@@ -98,8 +111,14 @@ class ConnectionSpec(KindShaped):
         return self.parameters().model_dump(mode="json")
 
     def secret_refs(self) -> dict[str, SecretRef]:
-        """Where each secret comes from, by key."""
-        return {k: v for k, v in self.secrets().items() if isinstance(v, SecretRef)}
+        """Where each secret comes from, by key (the stored ones left out)."""
+        return {
+            k: v for k, v in self.secrets().items() if isinstance(v, SecretRef) and not v.stored
+        }
+
+    def stored_secrets(self) -> list[str]:
+        """The secrets kept as stored with the connection (``{stored: true}``)."""
+        return [k for k, v in self.secrets().items() if isinstance(v, SecretRef) and v.stored]
 
     def secret_ref(self) -> str:
         """Where the secrets come from, as stored with the connection."""

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from tenantsync.console.auth import CsrfRejected, NotSignedIn, TooManyAttempts
 from tenantsync.console.ops.accounts import LastSuperAdmin
-from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.ops.errors import FieldErrors, plain
 from tenantsync.errors import (
     ConfigError,
     GuardStop,
@@ -92,7 +92,7 @@ def install(app: FastAPI, render_error: Any) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = {".".join(str(p) for p in e["loc"]): str(e["msg"]) for e in exc.errors()}
+        errors = {".".join(str(p) for p in e["loc"]): plain(e) for e in exc.errors()}
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         if is_api(request):
             return problem(422, "invalid input", detail, errors=errors)

@@ -2,7 +2,7 @@
 record.
 
     source   = sources.open(ctx)                 only for types that read a connection
-    reading  = feature.read(ctx, source)
+    reading  = feature.read(ctx, source)         (in full when the run asks for it)
     planned  = feature.plan(ctx, session, reading)   (a delta that cannot be planned alone
                                                       is read again in full)
     hold     = every removal, when a part of the read is not proven complete
@@ -34,7 +34,7 @@ def execute(ctx: RunContext, definition: DefinitionType, sources: Sources) -> Ou
     """Run ``ctx``'s task through the pipeline; the outcome to store on the run."""
     feature: Feature[Any, Any] = definition.feature
     with sources.open(ctx, definition) as source:
-        reading: Reading = feature.read(ctx, source)
+        reading: Reading = feature.read(ctx, source, full=ctx.full_read)
         ctx.check_cancelled()
         _retry_if_worth_it(ctx, reading)
         with ctx.db.session() as session:

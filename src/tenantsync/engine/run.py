@@ -54,6 +54,8 @@ class RunContext:
     ``review`` is set on a run that confirms a threshold stop: the keys of the removals
     the administrator reviewed. Such a run applies its plan only while its removals stay
     within them. ``confirm_removals`` (``--confirm-removals``) lets any removals through.
+    ``full_read`` says why this run reads everything from its source (``--full``, "Full
+    preview"), whatever its saved state would allow; None lets the feature decide.
     """
 
     db: Database
@@ -64,6 +66,7 @@ class RunContext:
     options: BaseModel
     confirm_removals: bool = False
     review: frozenset[str] | None = None
+    full_read: str | None = None
     attempt: int = 1
     cancel_event: threading.Event = field(default_factory=threading.Event)
     progress: dict[str, Any] = field(default_factory=dict)

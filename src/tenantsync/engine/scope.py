@@ -13,6 +13,7 @@ run checks it. Lengths that no stored value can exceed are refused either way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tenantsync.store import limits
-from tenantsync.store.models import Mailbox, MailboxKind, SourceGroup
+from tenantsync.store.models import Domain, Mailbox, MailboxKind, SourceGroup
 
 if TYPE_CHECKING:
     from tenantsync.engine.user_sync.options import FilterRule
@@ -161,6 +162,15 @@ class SyncedDirectory:
             )
         )
 
+    def domains(self) -> set[str]:
+        """The organization's domains (lower case)."""
+        if self._org is None:
+            return set()
+        names = self._session.scalars(
+            select(Domain.name).where(Domain.organization_id == self._org)
+        )
+        return {name.lower() for name in names}
+
     def _live_group(self) -> Any:
         return (SourceGroup.organization_id == self._org) & SourceGroup.deleted_at.is_(None)
 
@@ -200,9 +210,13 @@ def check_scope(directory: SyncedDirectory, kind: str, value: str | None) -> Fin
     return found
 
 
-def check_options(directory: SyncedDirectory, options: BaseModel) -> Findings:
-    """Whether a definition's filter rules name synced groups, and fit the store: a rule's
-    destination becomes a policy group, whose name has a length limit."""
+def check_options(
+    directory: SyncedDirectory, options: BaseModel, *, also_domains: Iterable[str] = ()
+) -> Findings:
+    """Whether a definition's domains are the organization's (its stored ones, and
+    ``also_domains`` about to be added with it), whether its filter rules name synced
+    groups, and whether they fit the store: a rule's destination becomes a policy group,
+    whose name has a length limit."""
     # Imported here: the options module is loaded whenever such options exist, and the
     # engine package would slow every command that only imports this module.
     from tenantsync.engine.user_sync.options import UserSyncOptions
@@ -210,9 +224,22 @@ def check_options(directory: SyncedDirectory, options: BaseModel) -> Findings:
     found = Findings()
     if not isinstance(options, UserSyncOptions):
         return found
+    if options.domains:
+        known = directory.domains() | {d.lower() for d in also_domains}
+        unknown = [d for d in options.domains if d not in known]
+        if unknown:
+            found.problems.append((("domains",), _not_ours(unknown, known)))
     for index, rule in enumerate(options.rules):
         found.extend(_check_rule(directory, index, rule))
     return found
+
+
+def _not_ours(unknown: list[str], known: set[str]) -> str:
+    which = ", ".join(unknown)
+    verb = "is not a domain" if len(unknown) == 1 else "are not domains"
+    if not known:
+        return f"{which} {verb} of the organization, which has none yet: add its domains first"
+    return f"{which} {verb} of the organization (its domains: {', '.join(sorted(known))})"
 
 
 def _check_rule(directory: SyncedDirectory, index: int, rule: FilterRule) -> Findings:

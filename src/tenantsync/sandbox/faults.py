@@ -176,6 +176,9 @@ class Gate:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     injected: dict[str, int] = field(default_factory=dict)
+    # Requests seen per family (items of a Graph $batch each count under their own), so a
+    # test can tell what a run asked the source for.
+    requests: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -191,6 +194,7 @@ class Gate:
 
     def check(self, family: str, tenant_id: str | None) -> tuple[FaultAnswer | None, float]:
         """Rate limit and fault draw for one request: (answer or None, extra delay)."""
+        self.requests[family] = self.requests.get(family, 0) + 1
         if self.rate_limit and tenant_id and family != "token":
             wait = self._take(tenant_id)
             if wait > 0:

@@ -21,6 +21,9 @@ from tenantsync.timeutil import utcnow
 
 MAX_ATTEMPTS = 3
 CLAIM_TRIES = 5
+# A run asked to read its source in full carries this message while it waits (the run
+# table has no column for it; the run's own messages are replaced when it ends).
+FULL_READ_ASKED = "asked for a full read of the source"
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ def enqueue(
     requested_by: str | None = None,
     confirm_removals: bool = False,
     confirms_run_id: int | None = None,
+    full_read: bool = False,
 ) -> Run:
-    """Queue a run of ``task`` (a manual run, a preview, or a confirmation)."""
+    """Queue a run of ``task`` (a manual run, a preview, or a confirmation); with
+    ``full_read`` it reads its source in full."""
     run = Run(
         task_id=task.id,
         trigger=trigger,
@@ -49,10 +54,16 @@ def enqueue(
         requested_by=requested_by,
         confirm_removals=confirm_removals,
         confirms_run_id=confirms_run_id,
+        messages=[{"level": "info", "text": FULL_READ_ASKED}] if full_read else [],
     )
     session.add(run)
     session.flush()
     return run
+
+
+def full_read_asked(run: Run) -> bool:
+    """Whether ``run`` was queued asking for a full read of its source."""
+    return any(isinstance(m, dict) and m.get("text") == FULL_READ_ASKED for m in run.messages)
 
 
 RUN = cast(Table, Run.__table__)
@@ -140,7 +151,7 @@ _COMPLETE = (
         review=bindparam("review"),
         report=bindparam("report"),
     )
-    .returning(RUN.c.id)
+    .returning(RUN.c.id, RUN.c.task_id, RUN.c.trigger, RUN.c.confirms_run_id)
 )
 
 
@@ -230,8 +241,34 @@ def complete(session: Session, claim_: Claim, outcome: Outcome) -> bool:
             "report": outcome.report,
         },
     ).first()
+    if result is not None and outcome.status in (RunStatus.SUCCEEDED, RunStatus.WARNING):
+        run_id, task_id, trigger, confirms = result
+        if trigger is not Trigger.PREVIEW:
+            _supersede_stops(session, task_id, run_id, confirms)
     session.commit()
     return result is not None
+
+
+def _supersede_stops(session: Session, task_id: int, run_id: int, confirms: int | None) -> None:
+    """End the task's earlier runs awaiting confirmation: this run planned anew from the
+    source and applied, so they have nothing left to confirm (the run it confirms keeps its
+    status and shows the confirming run)."""
+    stopped = (
+        update(Run)
+        .where(
+            Run.task_id == task_id,
+            Run.id < run_id,
+            Run.status == RunStatus.AWAITING_CONFIRMATION,
+        )
+        .values(
+            status=RunStatus.CANCELLED,
+            error=f"superseded by run {run_id}, which planned again from the source and "
+            "applied its plan; nothing is left to confirm",
+        )
+    )
+    if confirms is not None:
+        stopped = stopped.where(Run.id != confirms)
+    session.execute(stopped)
 
 
 def retry_later(session: Session, claim_: Claim, delay: float, error: str) -> bool:

@@ -167,6 +167,7 @@ class Worker:
             options=options,
             confirm_removals=run.confirm_removals,
             review=_review(session, run),
+            full_read="asked for with this run" if queue.full_read_asked(run) else None,
             attempt=run.attempts,
         )
 

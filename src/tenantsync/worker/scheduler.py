@@ -3,6 +3,10 @@
 A run for a due time carries ``due_at``; the unique (task, due_at) constraint makes a second
 scheduler's insert a no-op, and the task's ``next_due_at`` only moves forward from the value
 the scheduler read, so racing schedulers agree.
+
+A run started by hand stands in for the schedule: a task whose manual run (still going, or
+applied) is newer than its schedule's previous due time is not run again for this one, so
+starting `tenantsync serve` right after `task run` or `users sync` does not repeat them.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,13 +51,20 @@ def tick(session: Session, *, now: datetime | None = None) -> list[int]:
     for task, schedule in due:
         due_at = task.next_due_at
         assert due_at is not None
-        if not _has_pending(session, task.id):
-            run_id = _insert_once(session, task.id, due_at)
-            if run_id is not None:
-                created.append(run_id)
+        timing = timing_of(schedule)
+        ran = _ran_by_hand(session, task.id)
+        if ran is not None and timing.next_due(ran) > now:
+            # A manual run since the last due time did this one's work: run it next from there.
+            following = timing.next_due(ran)
+            log.info("task %s ran by hand at %s; due time %s skipped", task.name, ran, due_at)
         else:
-            log.info("task %s is still queued or running; due time %s coalesced", task.name, due_at)
-        following = timing_of(schedule).next_due(max(due_at, now))
+            if not _has_pending(session, task.id):
+                run_id = _insert_once(session, task.id, due_at)
+                if run_id is not None:
+                    created.append(run_id)
+            else:
+                log.info("task %s is still queued or running; due %s coalesced", task.name, due_at)
+            following = timing.next_due(max(due_at, now))
         session.execute(
             update(ScheduledTask)
             .where(ScheduledTask.id == task.id, ScheduledTask.next_due_at == due_at)
@@ -63,6 +74,18 @@ def tick(session: Session, *, now: datetime | None = None) -> list[int]:
     return created
 
 
+def _ran_by_hand(session: Session, task_id: int) -> datetime | None:
+    """When the task's latest manual run that applied its plan started (None: never)."""
+    started: datetime | None = session.scalar(
+        select(func.max(Run.started_at)).where(
+            Run.task_id == task_id,
+            Run.trigger == Trigger.MANUAL,
+            Run.status.in_([RunStatus.SUCCEEDED, RunStatus.WARNING]),
+        )
+    )
+    return started
+
+
 def _has_pending(session: Session, task_id: int) -> bool:
     return (
         session.scalar(
@@ -70,7 +93,7 @@ def _has_pending(session: Session, task_id: int) -> bool:
             .where(
                 Run.task_id == task_id,
                 Run.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]),
-                Run.trigger == Trigger.SCHEDULE,
+                Run.trigger.in_([Trigger.SCHEDULE, Trigger.MANUAL]),
             )
             .limit(1)
         )

@@ -338,3 +338,27 @@ def test_a_rule_destination_longer_than_a_policy_group_name_is_refused(
     message = refused.refused_at(12)
     assert "rules[finance].policy_group" in message and "at most 120 characters" in message
     assert count(db, Organization) == 0
+
+
+DOMAINS = """\
+organizations:
+  - name: contoso
+    domains: [contoso.com{more}]
+    definitions:
+      - name: users
+        type: user_sync
+        options:
+          domains: [contoso.com, fabrikam.com]
+"""
+
+
+def test_a_definition_naming_a_domain_the_organization_lacks_is_refused_at_its_line(
+    apply: Apply, db: Database
+) -> None:
+    refused = apply(DOMAINS.format(more=""))
+    message = refused.refused_at(8)
+    assert "definitions[users].options.domains: fabrikam.com is not a domain" in message
+    assert "(its domains: contoso.com)" in message
+    assert count(db, Organization) == 0 and count(db, Definition) == 0
+    assert apply(DOMAINS.format(more=", fabrikam.com")).code == 0
+    assert count(db, Definition) == 1

@@ -229,7 +229,7 @@ def test_a_member_of_rule_naming_an_unknown_group_is_refused_by_the_form_and_the
     org = seeded.org_id
     form = {"type": "user_sync", "name": "users", "opt.rules": json.dumps(finance_rule("Sales"))}
     page = root.submit(f"/organizations/{org}/definitions/new", form)
-    assert "rule 1 (finance): no synced group named 'Sales'" in error_at(page, "rules")
+    assert error_at(page, "rules").startswith("rule 1 (finance): no synced group named 'Sales'")
     admin = api(Role.ADMIN)
     url = f"/api/v1/organizations/{org}/definitions"
     body = {"name": "users", "type": "user_sync", "options": {"rules": finance_rule("Sales")}}
@@ -280,3 +280,96 @@ def test_before_the_first_sync_a_scope_or_rule_is_saved_with_a_note(
 def definitions(db: Database) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(Definition.name)))
+
+
+def test_domains_that_are_not_the_organizations_are_refused_by_the_form_and_the_api(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    org = seeded.org_id
+    form = {"type": "user_sync", "name": "users", "opt.domains": '["example.org"]'}
+    page = root.submit(f"/organizations/{org}/definitions/new", form)
+    shown = error_at(page, "domains")
+    assert shown.startswith("example.org is not a domain of the organization")
+    assert "contoso.example" in shown
+    url = f"/api/v1/organizations/{org}/definitions"
+    body = {"name": "users", "type": "user_sync", "options": {"domains": ["example.org"]}}
+    answer = api(Role.ADMIN).post(url, json=body)
+    assert answer.status_code == 422
+    assert "example.org is not a domain" in answer.json()["errors"]["opt.domains"]
+    assert "users" not in definitions(db)
+    good = {**body, "options": {"domains": ["Contoso.Example"]}}
+    assert api(Role.ADMIN).post(url, json=good).status_code == 201
+
+
+def test_form_errors_are_plain_words_at_their_field(root: Any, seeded: Seeded) -> None:
+    org = f"/organizations/{seeded.org_id}"
+    bad_rule = [{"field": "department", "operator": "member-of", "value": "x", "exclude": True}]
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.rules": json.dumps(bad_rule)},
+    )
+    assert error_at(page, "rules") == "rule 1: operator member-of needs field memberOf"
+    typo = [{"field": "department", "operator": "equals", "value": "x", "exclude": "maybe"}]
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.rules": json.dumps(typo)},
+    )
+    assert error_at(page, "rules") == "rule 1, exclude: must be true or false"
+    page = root.submit(
+        f"{org}/definitions/new",
+        {"type": "user_sync", "name": "u", "opt.max_removal_percent": "250"},
+    )
+    assert error_at(page, "max_removal_percent") == "must be less than or equal to 100"
+    for text in (page.text, html.unescape(page.text)):
+        assert "opt." not in text.split("<form", 1)[1].replace('name="opt.', "")
+        assert "Input should" not in text and "Value error" not in text
+
+
+def test_the_schedule_form_shows_why_its_allowed_window_is_refused(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    url = f"/organizations/{seeded.org_id}/schedules/new"
+    half = root.submit(url, {"name": "w", "interval_seconds": "3600", "window_start": "22:00"})
+    assert error_at(half, "window") == "Allowed window: give both start and end, or neither"
+    never = root.submit(
+        url, {"name": "w", "cron": "0 12 * * *", "window_start": "01:00", "window_end": "05:00"}
+    )
+    assert "never fires inside the window" in error_at(never, "window")
+    answer = api(Role.ADMIN).post(
+        f"/api/v1/organizations/{seeded.org_id}/schedules",
+        json={"name": "w", "cron": "0 12 * * *", "window_start": "01:00", "window_end": "05:00"},
+    )
+    assert answer.status_code == 422 and "never fires" in answer.json()["errors"]["window"]
+    assert "w" not in schedules(db)
+
+
+def test_a_task_scope_without_a_value_says_what_to_give(
+    root: Any, seeded: Seeded, db: Database
+) -> None:
+    url = f"/organizations/{seeded.org_id}/tasks/new"
+    task = {"name": "t", "definition_id": str(definition_of(db, seeded))}
+    expected = {
+        "group": "pick one of the synced groups",
+        "dn": "give the distinguished name of the group or container",
+        "address": "give the email address of the distribution group",
+    }
+    for kind, words in expected.items():
+        page = root.submit(url, {**task, "scope_kind": kind})
+        assert error_at(page, "scope_value").startswith(words), kind
+        assert "of the group of the group" not in page.text
+
+
+def test_a_name_a_configuration_file_could_not_write_is_refused(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    org = f"/organizations/{seeded.org_id}"
+    page = root.submit(f"{org}/schedules/new", {"name": "Sales (EU)", "interval_seconds": "60"})
+    assert error_at(page, "name").startswith("use letters, digits, spaces, '.', '_' and '-'")
+    answer = api(Role.ADMIN).post(
+        f"/api/v1{org}/definitions", json={"name": "EU/Sales", "type": "probe"}
+    )
+    assert answer.status_code == 422 and "configuration file" in answer.json()["errors"]["name"]
+    page = root.submit("/organizations", {"name": "Fabrikam & Co"})
+    assert "configuration file" in error_at(page, "name")
+    assert root.submit(f"{org}/schedules/new", {"name": "Vertrieb Süd", "interval_seconds": "60"})
+    assert "Vertrieb Süd" in schedules(db)

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from tenantsync.config.export import export_organization
 from tenantsync.engine.registry import Registry, default_registry
 from tenantsync.sandbox import ServedSandbox, create_app, generate_tenant, serve_in_thread
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.store.models import Role, Run, RunStatus
+from tenantsync.store.models import Definition, Role, Run, RunStatus
 from tenantsync.worker.runner import Worker
 from tests.integration.console.test_workflow import run_id_of
 from tests.support.console import seed_directory
@@ -89,3 +91,52 @@ class TestWithTheShippedTypes:
             first, second = session.get(Run, run_id), session.get(Run, again)
             assert first is not None and second is not None
             assert first.task_id == second.task_id and second.status is RunStatus.FAILED
+
+    def test_a_health_check_adds_nothing_to_the_lists_and_goes_with_its_connection(
+        self,
+        make_client: Any,
+        api: Any,
+        db: Database,
+        settings: Settings,
+        registry: Registry,
+        served: ServedSandbox,
+    ) -> None:
+        seeded = seed_directory(db)
+        org = seeded.org_id
+        admin = make_client(Role.ADMIN)
+        before = {
+            "dashboard": admin.page("/").text,
+            "organization": admin.page(f"/organizations/{org}").text,
+        }
+        created = admin.submit(f"/organizations/{org}/connections/new", connection_form(served))
+        conn_url = created.headers["location"]
+        run_id = run_id_of(admin.submit(f"{conn_url}/check"))
+        assert Worker(db, settings, registry, name="test-worker").step(run_id)
+        assert "<strong>token</strong>: ok" in admin.page(conn_url).text
+
+        dashboard = admin.page("/").text
+        assert dashboard.count("<tr") == before["dashboard"].count("<tr")
+        assert "check" not in dashboard.lower().replace("checked", "")
+        organization = admin.page(f"/organizations/{org}").text
+        assert "health check" not in organization and "connection check" not in organization
+        assert organization.count("/tasks/") == before["organization"].count("/tasks/")
+        assert organization.count("/definitions/") == before["organization"].count("/definitions/")
+        reader = api(Role.READ_ONLY)
+        tasks = reader.get(f"/api/v1/organizations/{org}/tasks").json()["items"]
+        definitions = reader.get(f"/api/v1/organizations/{org}/definitions").json()["items"]
+        assert [t["name"] for t in tasks] == ["nightly probe"]
+        assert "connection check" not in [d["name"] for d in definitions]
+        assert "health check" not in reader.get("/api/v1/dashboard").text
+        with db.session() as session:
+            exported = export_organization(session, "contoso")
+        assert "check" not in exported
+
+        refused = api(Role.ADMIN).post(
+            f"/api/v1/organizations/{org}/definitions",
+            json={"name": "tenantsync: mine", "type": "connection_check"},
+        )
+        assert refused.status_code == 422 and "kept for tenantsync" in refused.text
+        assert admin.submit(f"{conn_url}/delete").status_code == 303
+        with db.session() as session:
+            assert session.get(Run, run_id) is None
+            assert session.scalar(select(func.count()).select_from(Definition)) == 1

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
+    AuditEntry,
     ChangeRecord,
     Definition,
     DelegateGrant,
@@ -21,7 +22,9 @@ from tenantsync.store.models import (
     RunStatus,
     Schedule,
     ScheduledTask,
+    Trigger,
 )
+from tenantsync.worker import queue
 from tenantsync.worker.runner import Worker
 from tests.support.console import Seeded, console_registry, seed_directory
 
@@ -250,3 +253,78 @@ def test_delegate_access_shows_its_source_to_super_administrators_only(
     assert root.submit(f"/delegate-grants/{grant_id}/remove").status_code == 303
     audit = root.page("/audit").text
     assert "delegate.grant" in audit and "delegate.revoke" in audit
+
+
+def test_a_full_preview_asks_the_run_to_read_everything_from_the_source(
+    root: Any, api: Any, seeded: Seeded, db: Database, work: Any
+) -> None:
+    org = seeded.org_id
+    definition = make_definition(root, db, org, "adds", additions="1")
+    created = root.submit(
+        f"/organizations/{org}/tasks/new",
+        {"name": "adder", "definition_id": str(definition), "scope_kind": "all"},
+    )
+    task_url = created.headers["location"]
+    assert 'value="Full preview"' in root.page(task_url).text
+    full = root.submit(f"{task_url}/run", {"preview": "true", "full": "true"})
+    queued_page = root.page(full.headers["location"]).text
+    assert "Full preview" in queued_page and "asked for a full read of the source" in queued_page
+    ran = work(run_id_of(full))
+    assert ran.trigger.value == "preview" and ran.counts["read"] == "full"
+    plain = work(run_id_of(root.submit(f"{task_url}/run", {"preview": "true"})))
+    assert plain.counts["read"] == "delta"
+    task_id = int(task_url.rsplit("/", 1)[1])
+    queued = api(Role.ADMIN).post(f"/api/v1/tasks/{task_id}/preview?full=true")
+    assert queued.status_code == 202
+    assert work(queued.json()["id"]).counts["read"] == "full"
+    queued = api(Role.ADMIN).post(f"/api/v1/tasks/{task_id}/preview")
+    assert work(queued.json()["id"]).counts["read"] == "delta"
+
+
+def test_a_stop_that_a_later_run_applied_past_is_not_offered_for_confirmation(
+    root: Any, seeded: Seeded, db: Database, work: Any
+) -> None:
+    org = seeded.org_id
+    definition = make_definition(root, db, org, "big removal", removals="120", threshold="10")
+    created = root.submit(
+        f"/organizations/{org}/tasks/new",
+        {"name": "remover", "definition_id": str(definition), "scope_kind": "all"},
+    )
+    stopped = run_id_of(root.submit(f"{created.headers['location']}/run"))
+    assert work(stopped).status is RunStatus.AWAITING_CONFIRMATION
+    assert "Confirm the removals" in root.page(f"/runs/{stopped}").text
+    with db.session() as session:  # what `users sync --confirm-removals` queues
+        task = session.scalars(select(ScheduledTask).where(ScheduledTask.name == "remover")).one()
+        forced = queue.enqueue(
+            session, task, Trigger.MANUAL, requested_by="cli", confirm_removals=True
+        ).id
+    assert work(forced).status is RunStatus.SUCCEEDED
+    page = root.page(f"/runs/{stopped}").text
+    assert "Confirm the removals" not in page
+    assert f"superseded by run {forced}" in page
+    assert root.submit(f"/runs/{stopped}/confirm").status_code == 422
+
+
+def test_a_definition_update_is_audited_with_the_fields_it_changed(
+    root: Any, api: Any, seeded: Seeded, db: Database
+) -> None:
+    definition = make_definition(root, db, seeded.org_id, "adds", additions="3")
+    form = {"type": "probe", "name": "adds", "opt.additions": "5", "opt.mode": "thorough"}
+    assert root.submit(f"/definitions/{definition}", form).status_code == 303
+    body = {"name": "weekly adds", "type": "probe", "options": {"additions": 5}}
+    assert api(Role.ADMIN).put(f"/api/v1/definitions/{definition}", json=body).status_code == 200
+    with db.session() as session:
+        updates = session.scalars(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "definition.update")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert updates[0]["changes"] == [
+        {"field": "options.additions", "before": 3, "after": 5},
+        {"field": "options.mode", "before": "quick", "after": "thorough"},
+    ]
+    assert updates[1]["changes"] == [
+        {"field": "name", "before": "adds", "after": "weekly adds"},
+        {"field": "options.mode", "before": "thorough", "after": "quick"},
+    ]
+    assert "options.additions" in root.page("/audit").text

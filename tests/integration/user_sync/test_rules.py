@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.applications import Starlette
 
 from tenantsync.errors import ConfigError
 from tenantsync.sandbox import SandboxTenant
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.store.models import MailboxKind, PolicyGroup
+from tenantsync.store.models import Domain, MailboxKind, PolicyGroup
 from tests.integration.user_sync.harness import UserSync
 
 
@@ -128,10 +128,16 @@ def test_bad_rules_are_refused_when_the_configuration_is_applied(
 def test_domains_outside_the_organization_are_refused(
     db: Database, settings: Settings, tenant: SandboxTenant, app: Starlette, tmp_path: Path
 ) -> None:
-    sync = UserSync(db, settings, tenant, app, tmp_path, {"domains": ["example.org"]})
+    with pytest.raises(ConfigError) as caught:
+        UserSync(db, settings, tenant, app, tmp_path, {"domains": ["example.org"]})
+    assert "definitions[users].options.domains: example.org is not a domain" in str(caught.value)
+    last = tenant.domains[-1]
+    sync = UserSync(db, settings, tenant, app, tmp_path, {"domains": [last]})
+    with db.session() as session:  # the domain leaves the organization after the save
+        session.execute(delete(Domain).where(Domain.name == last))
     result = sync.run()
     assert result.status == "failed"
-    assert result.error is not None and "example.org" in result.error
+    assert result.error is not None and last in result.error
 
 
 def test_limiting_domains_syncs_only_their_addresses(

@@ -31,6 +31,7 @@ from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.paging import paginate
 from tenantsync.console.ops.runs import start_run
 from tenantsync.console.state import state_of
+from tenantsync.store.internal import shown
 from tenantsync.store.models import Definition, Organization, Schedule, ScheduledTask, Trigger
 
 router = APIRouter(tags=["tasks"])
@@ -66,7 +67,7 @@ def list_definitions(
 ) -> PageOut[DefinitionOut]:
     """An organization's definitions by name, optionally of one type."""
     _org(db, org_id)
-    stmt = select(Definition).where(Definition.organization_id == org_id)
+    stmt = select(Definition).where(Definition.organization_id == org_id, shown(Definition))
     if type:
         stmt = stmt.where(Definition.type == type)
     found = paginate(db, stmt.order_by(Definition.name), page, per_page)
@@ -105,10 +106,12 @@ def update_definition(
     """Change a definition's name or options (its type cannot change)."""
     d = get_or_404(db, Definition, definition_id, "definition")
     registry = state_of(request).registry
+    before = ops.definition_fields(registry, d)
     saved = ops.save_definition(
         db, registry, d.organization_id, body.name, body.type, body.options, d
     )
-    record(db, who, "definition.update", d.name)
+    changes = ops.changed_fields(before, ops.definition_fields(registry, d))
+    record(db, who, "definition.update", d.name, {"changes": changes})
     return _definition_saved(saved)
 
 
@@ -178,7 +181,9 @@ def list_tasks(
 ) -> PageOut[TaskOut]:
     """An organization's scheduled tasks by name, optionally enabled ones or one definition's."""
     _org(db, org_id)
-    stmt = select(ScheduledTask).where(ScheduledTask.organization_id == org_id)
+    stmt = select(ScheduledTask).where(
+        ScheduledTask.organization_id == org_id, shown(ScheduledTask)
+    )
     if enabled is not None:
         stmt = stmt.where(ScheduledTask.enabled.is_(enabled))
     if definition_id is not None:
@@ -250,9 +255,12 @@ def run_now(task_id: Id, db: DbSession, who: Writer) -> RunOut:
 
 
 @router.post("/tasks/{task_id}/preview", response_model=RunOut, status_code=202)
-def preview(task_id: Id, db: DbSession, who: Writer) -> RunOut:
-    """Queue a preview: the plan is computed and never applied."""
+def preview(task_id: Id, db: DbSession, who: Writer, full: bool = False) -> RunOut:
+    """Queue a preview: the plan is computed and never applied (``full``: from a read of
+    everything in the source, not only what changed since the last run)."""
     t = get_or_404(db, ScheduledTask, task_id, "task")
-    run = start_run(db, t, Trigger.PREVIEW, who.email)
-    record(db, who, "task.preview", t.name, {"run": run.id})
+    run = start_run(db, t, Trigger.PREVIEW, who.email, full_read=full)
+    record(
+        db, who, "task.preview", t.name, {"run": run.id, **({"full_read": True} if full else {})}
+    )
     return RunOut.model_validate(run)

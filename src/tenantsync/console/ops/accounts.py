@@ -15,18 +15,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from tenantsync.console.audit import record
+from tenantsync.console.audit import record, record_cli
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.accounts import create_account
 from tenantsync.store.accounts import set_password as store_password
 from tenantsync.store.models import ApiToken, ConsoleAccount, Role
+from tenantsync.store.search import address_matches
 from tenantsync.timeutil import utcnow
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
-
-CLI_ACTOR = "cli"
 
 
 class LastSuperAdmin(ConfigError):
@@ -41,7 +40,7 @@ def list_accounts(session: Session, page: int, per_page: int, q: str = "") -> Pa
     """Accounts by email, optionally those whose email contains ``q``."""
     stmt = select(ConsoleAccount).order_by(ConsoleAccount.email)
     if q:
-        stmt = stmt.where(ConsoleAccount.email.ilike(f"%{q.strip().lower()}%"))
+        stmt = stmt.where(address_matches(ConsoleAccount.email, q))
     return paginate(session, stmt, page, per_page)
 
 
@@ -70,7 +69,10 @@ def account_by_email(session: Session, email: str) -> ConsoleAccount:
 def _audit(
     session: Session, by: Principal | None, action: str, account: ConsoleAccount, **detail: object
 ) -> None:
-    record(session, by, action, account.email, detail, actor=None if by else CLI_ACTOR)
+    if by is None:
+        record_cli(session, action, account.email, detail)
+    else:
+        record(session, by, action, account.email, detail)
 
 
 def add_account(

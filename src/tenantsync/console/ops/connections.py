@@ -12,8 +12,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.config.schema import name_problem
 from tenantsync.connectors.kinds import ConnectionKind, connection_kind
 from tenantsync.console.ops.errors import FieldErrors, from_validation
+from tenantsync.console.ops.health import remove_checks
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.models import Connection, ScheduledTask
 from tenantsync.store.secret_binding import moved_params, require_secret_again
@@ -108,13 +110,28 @@ def update_connection(
         kept = {} if moved or not conn.secret_ciphertext else box.decrypt(conn.secret_ciphertext)
         kept.update(secret)
         conn.secret_ciphertext = box.encrypt(kept)
+        conn.secret_ref = _refs_still_true(conn.secret_ref, kept, entered=secret)
         changed.extend(sorted(secret))
     session.flush()
     return changed
 
 
+def _refs_still_true(
+    secret_ref: str | None, kept: Mapping[str, str], *, entered: Mapping[str, str]
+) -> str | None:
+    """The file references that still say where a stored secret came from: one entered here
+    replaced its file's value (``export`` then writes it as stored)."""
+    parts = [
+        part
+        for part in (secret_ref or "").split(";")
+        if part and (key := part.partition("=")[0]) in kept and key not in entered
+    ]
+    return ";".join(parts) or None
+
+
 def delete_connection(session: Session, conn: Connection) -> None:
-    """Remove a connection no task uses."""
+    """Remove a connection no task uses (its health checks go with it)."""
+    remove_checks(session, conn)
     used = session.scalar(select(ScheduledTask.name).where(ScheduledTask.connection_id == conn.id))
     if used:
         raise ConfigError(f"task {used!r} uses this connection", field="connection")
@@ -143,6 +160,9 @@ def secret_kinds(conn: Connection, box: SecretBox) -> list[str]:
 
 
 def _name_free(session: Session, org_id: int, name: str) -> None:
+    """Refuse a new name a configuration file could not write, or one that is taken."""
+    if problem := name_problem(name):
+        raise FieldErrors({"name": problem})
     taken = session.scalar(
         select(Connection.id).where(Connection.organization_id == org_id, Connection.name == name)
     )

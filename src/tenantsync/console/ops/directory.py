@@ -8,10 +8,11 @@ from typing import TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from tenantsync.config.schema import name_problem
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
-from tenantsync.store.directory import create_organization
+from tenantsync.store.directory import create_organization, mailbox_matches
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     DelegateGrant,
@@ -27,6 +28,7 @@ from tenantsync.store.models import (
     SourceGroup,
     SourceGroupClosure,
 )
+from tenantsync.store.search import address_matches, name_matches
 
 M = TypeVar("M")
 
@@ -44,8 +46,10 @@ def list_organizations(
 ) -> Page[Organization]:
     """Organizations by name, optionally those whose name contains ``q``."""
     stmt = select(Organization).order_by(Organization.name)
-    if q:
-        stmt = stmt.where(Organization.name.ilike(f"%{q}%"))
+    if q.strip():
+        stmt = stmt.where(
+            or_(name_matches(Organization.name, q), name_matches(Organization.display_name, q))
+        )
     return paginate(session, stmt, page, per_page)
 
 
@@ -55,6 +59,8 @@ def add_organization(session: Session, name: str, display_name: str = "") -> Org
     errors = too_long(Organization, name=name, display_name=display_name)
     if not name:
         errors["name"] = "must not be empty"
+    elif problem := name_problem(name):
+        errors.setdefault("name", problem)
     if errors:
         raise FieldErrors(errors)
     if session.scalar(select(Organization.id).where(Organization.name == name)):
@@ -95,16 +101,8 @@ def search_mailboxes(
     stmt = (
         select(Mailbox).where(Mailbox.organization_id == org_id).order_by(Mailbox.primary_address)
     )
-    if f.q:
-        like = f"%{f.q.strip().lower()}%"
-        alias_hit = select(MailboxAlias.mailbox_id).where(MailboxAlias.address.ilike(like))
-        stmt = stmt.where(
-            or_(
-                Mailbox.primary_address.ilike(like),
-                Mailbox.display_name.ilike(like),
-                Mailbox.id.in_(alias_hit),
-            )
-        )
+    if f.q.strip():
+        stmt = stmt.where(mailbox_matches(f.q))
     if f.kind is not None:
         stmt = stmt.where(Mailbox.kind == f.kind)
     if f.billable is not None:
@@ -154,9 +152,10 @@ def list_groups(
         .where(SourceGroup.organization_id == org_id, SourceGroup.deleted_at.is_(None))
         .order_by(SourceGroup.name)
     )
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(SourceGroup.name.ilike(like), SourceGroup.mail.ilike(like)))
+    if q.strip():
+        stmt = stmt.where(
+            or_(name_matches(SourceGroup.name, q), address_matches(SourceGroup.mail, q))
+        )
     if kind is not None:
         stmt = stmt.where(SourceGroup.kind == kind)
     return paginate(session, stmt, page, per_page)

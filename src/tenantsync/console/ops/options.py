@@ -62,7 +62,7 @@ def _default_text(info: FieldInfo, widget: str) -> str:
     if isinstance(value, enum.Enum):
         return str(value.value)
     if widget == "json":
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -94,7 +94,7 @@ def values_of(model: type[BaseModel], options: dict[str, Any]) -> dict[str, str]
             continue
         value = options[f.name]
         if f.widget == "json":
-            out[f.name] = json.dumps(value)
+            out[f.name] = json.dumps(value, ensure_ascii=False)
         elif isinstance(value, bool):
             out[f.name] = "true" if value else "false"
         else:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_grants
 from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
     Mailbox,
@@ -28,9 +29,16 @@ if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
 
 
-def start_run(session: Session, task: ScheduledTask, trigger: Trigger, requested_by: str) -> Run:
-    """Queue a manual run or a preview of a task."""
-    return queue.enqueue(session, task, trigger, requested_by=requested_by)
+def start_run(
+    session: Session,
+    task: ScheduledTask,
+    trigger: Trigger,
+    requested_by: str,
+    *,
+    full_read: bool = False,
+) -> Run:
+    """Queue a manual run or a preview of a task (``full_read``: reading its source in full)."""
+    return queue.enqueue(session, task, trigger, requested_by=requested_by, full_read=full_read)
 
 
 def stopped_at_threshold(run: Run) -> bool:
@@ -163,6 +171,7 @@ def dashboard(session: Session) -> tuple[list[TaskHealth], dict[str, Any]]:
     tasks = session.execute(
         select(ScheduledTask, Organization.name)
         .join(Organization, Organization.id == ScheduledTask.organization_id)
+        .where(shown(ScheduledTask))
         .order_by(Organization.name, ScheduledTask.name)
     ).all()
     for task, org_name in tasks:

@@ -14,12 +14,15 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.config.diff import compare, definition_view
+from tenantsync.config.schema import name_problem
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.options import validate_options
 from tenantsync.engine.registry import Registry
 from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.errors import ConfigError
+from tenantsync.store.internal import INTERNAL_PREFIX, is_internal
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     Connection,
@@ -27,10 +30,17 @@ from tenantsync.store.models import (
     Schedule,
     ScheduledTask,
 )
+from tenantsync.timeutil import utcnow
 from tenantsync.worker.scheduler import arm
 from tenantsync.worker.timing import Timing
 
 SCOPE_KINDS = ("all", "group", "dn", "address")
+SCOPE_MISSING = {
+    "group": "pick one of the synced groups",
+    "dn": "give the distinguished name of the group or container, like CN=Sales,OU=Groups,"
+    "DC=contoso,DC=com",
+    "address": "give the email address of the distribution group",
+}
 T = TypeVar("T")
 
 
@@ -55,10 +65,21 @@ def _id_of(obj: Definition | Schedule | ScheduledTask | None) -> int | None:
 
 
 def check_name(session: Session, model: Any, org_id: int, name: str, self_id: int | None) -> str:
-    """The trimmed name, if it is not empty, not too long and free in the organization."""
+    """The trimmed name, if it is not empty, one a configuration file can write, not too
+    long and free in the organization."""
     name = name.strip()
     if not name:
         raise FieldErrors({"name": "must not be empty"})
+    if is_internal(name):
+        raise FieldErrors(
+            {
+                "name": f"names starting with {INTERNAL_PREFIX.strip()!r} are kept "
+                "for tenantsync's own health checks"
+            }
+        )
+    current = session.get(model, self_id) if self_id is not None else None
+    if (current is None or current.name != name) and (problem := name_problem(name)):
+        raise FieldErrors({"name": problem})  # a name saved before this rule may stay
     if errors := too_long(model, name=name):
         raise FieldErrors(errors)
     taken = session.scalar(
@@ -112,6 +133,17 @@ def save_definition(
     return Saved(definition, [message for _, message in found.notes])
 
 
+def definition_fields(registry: Registry, definition: Definition) -> dict[str, Any]:
+    """A definition as the audit log compares it: its name and every option in effect."""
+    view, _defaults = definition_view(registry, definition)
+    return {"name": definition.name, **view}
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an update changed, field by field (the audit entry's detail)."""
+    return [change.to_json() for change in compare(before, after)]
+
+
 def delete_definition(session: Session, definition: Definition) -> None:
     """Remove a definition; refused while a task uses it."""
     used = session.scalar(
@@ -155,6 +187,7 @@ def save_schedule(
     errors.update(too_long(Schedule, cron=timing.cron, timezone=timing.timezone))
     try:
         timing.validate()
+        timing.first_due(utcnow())  # a cron that never fires inside the window is refused
     except ConfigError as exc:
         field = {"interval/cron": "interval_seconds", "interval": "interval_seconds"}.get(
             exc.field or "", exc.field or "_"
@@ -220,7 +253,7 @@ def save_task(
         errors.update(exc.errors)
         name = data.name
     definition = _owned(session, Definition, data.definition_id, org_id)
-    if definition is None:
+    if definition is None or is_internal(definition.name):
         errors["definition_id"] = "pick a definition of this organization"
     schedule = _owned(session, Schedule, data.schedule_id, org_id)
     if data.schedule_id is not None and schedule is None:
@@ -276,7 +309,7 @@ def _scope(
         return None, []
     value = (data.scope_value or "").strip()
     if not value:
-        errors["scope_value"] = f"give the {data.scope_kind} of the group"
+        errors["scope_value"] = SCOPE_MISSING[data.scope_kind]
     elif data.scope_kind == "dn" and "=" not in value:
         errors["scope_value"] = "a distinguished name looks like CN=…,OU=…,DC=…"
     elif data.scope_kind == "address" and "@" not in value:

@@ -13,7 +13,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter, Principal
 from tenantsync.console.ops import tasks as ops
 from tenantsync.console.ops.directory import get_or_404
-from tenantsync.console.ops.errors import FieldErrors, field_errors
+from tenantsync.console.ops.errors import FieldErrors, field_errors, plain_path
 from tenantsync.console.ops.options import (
     OptionField,
     option_fields,
@@ -73,9 +73,13 @@ def _next_to_fields(errors: dict[str, str], fields: list[OptionField]) -> dict[s
         if key in known:
             shown.setdefault(key, message)
         elif field and f"opt.{field}" in known:
-            shown.setdefault(f"opt.{field}", f"{path}: {message}")
+            where = plain_path(path.split("."), within=field.replace("_", " "))
+            # A message that names its rule already ("rule 1 (finance): …") needs no path.
+            named = message.startswith(where.split(",")[0])
+            shown.setdefault(f"opt.{field}", message if named else f"{where}: {message}")
         else:
-            other.append(message if key == "_" else f"{key}: {message}")
+            where = plain_path(rest.split(".")) if head == "opt" else key
+            other.append(message if key == "_" else f"{where}: {message}")
     if other:
         shown["_"] = "; ".join(other)
     return shown
@@ -154,11 +158,14 @@ def update_definition(
     """Save a definition's name and options."""
     d = get_or_404(db, Definition, definition_id, "definition")
     org = get_or_404(db, Organization, d.organization_id, "organization")
+    registry = state_of(request).registry
+    before = ops.definition_fields(registry, d)
     try:
         saved = _save(request, db, org, form, d)
     except ConfigError as exc:
         return _definition_form(request, me, org, d.type, d, form, field_errors(exc), 422)
-    record(db, me, "definition.update", d.name)
+    changes = ops.changed_fields(before, ops.definition_fields(registry, d))
+    record(db, me, "definition.update", d.name, {"changes": changes})
     return redirect(request, f"/definitions/{d.id}", saved_notice("Definition", saved))
 
 

@@ -21,6 +21,7 @@ from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
 from tenantsync.model import LOCATION_TITLES
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     Connection,
     Definition,
@@ -72,6 +73,8 @@ def create_organization(
 
 def _listing(db: DbSession, model: Any, org_id: int) -> list[object]:
     stmt = select(model).where(model.organization_id == org_id).order_by(model.name)
+    if model in (Definition, ScheduledTask):
+        stmt = stmt.where(shown(model))
     return list(db.scalars(stmt))
 
 

@@ -23,7 +23,10 @@ def _fmt_time(value: datetime | None) -> str:
 
 
 def _fmt_json(value: Any) -> str:
-    return "" if value is None else json.dumps(value, sort_keys=True, default=str)
+    # Names are shown as written ("Jóhanna"), not as JSON escapes ("J\u00f3hanna").
+    return (
+        "" if value is None else json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    )
 
 
 def _make_env() -> Environment:

@@ -17,6 +17,7 @@ from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import HIDDEN, visible_messages
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.store.internal import shown
 from tenantsync.store.models import Organization, Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.worker import queue
 
@@ -52,7 +53,11 @@ def runs(
         statuses=[s.value for s in RunStatus],
         triggers=[t.value for t in Trigger],
         orgs=list(db.scalars(select(Organization).order_by(Organization.name))),
-        tasks=list(db.scalars(select(ScheduledTask).order_by(ScheduledTask.name))),
+        tasks=list(
+            db.scalars(
+                select(ScheduledTask).where(shown(ScheduledTask)).order_by(ScheduledTask.name)
+            )
+        ),
     )
 
 

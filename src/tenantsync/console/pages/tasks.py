@@ -20,6 +20,7 @@ from tenantsync.console.pages.render import form_data, redirect, render, saved_n
 from tenantsync.console.state import state_of
 from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
+from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     Connection,
     Definition,
@@ -37,6 +38,8 @@ Form = Annotated[dict[str, str], Depends(form_data)]
 def _choices(db: DbSession, org_id: int) -> dict[str, list[object]]:
     def of(model: Any) -> list[object]:
         stmt = select(model).where(model.organization_id == org_id).order_by(model.name)
+        if model is Definition:
+            stmt = stmt.where(shown(Definition))
         return list(db.scalars(stmt))
 
     groups = db.scalars(
@@ -187,18 +190,19 @@ def enable(
 def run_now(
     request: Request, task_id: Id, db: DbSession, me: PageWriter, form: Form
 ) -> RedirectResponse:
-    """Queue a run now, or a preview when the form says so."""
+    """Queue a run now, or a preview when the form says so (a full one reads everything)."""
     task = get_or_404(db, ScheduledTask, task_id, "task")
     trigger = Trigger.PREVIEW if form.get("preview") == "true" else Trigger.MANUAL
-    run = start_run(db, task, trigger, me.email)
+    full = form.get("full") == "true"
+    run = start_run(db, task, trigger, me.email, full_read=full)
     record(
         db,
         me,
         f"task.{'preview' if trigger is Trigger.PREVIEW else 'run'}",
         task.name,
-        {"run": run.id},
+        {"run": run.id, **({"full_read": True} if full else {})},
     )
-    what = "Preview" if trigger is Trigger.PREVIEW else "Run"
+    what = ("Full preview" if full else "Preview") if trigger is Trigger.PREVIEW else "Run"
     return redirect(request, f"/runs/{run.id}", f"{what} {run.id} queued")
 
 

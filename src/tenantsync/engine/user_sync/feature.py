@@ -2,13 +2,15 @@
 
 A run reads through Graph delta links when it has them and a full reconciliation is
 not due; an expired link, a missing one, or a delta that cannot be planned alone
-(nesting changed under membership rules) falls back to a full read. Delta links and
-the time of the last full read are saved only when a complete read was applied.
+(nesting changed under membership rules) falls back to a full read. When the definition's
+options changed since the store was last evaluated, the run evaluates every stored
+mailbox of the task again, or reads everything when the change may take in users the
+store never held (see ``evaluation``). Delta links, the time of the last full read and the
+evaluation are saved only when a complete read was applied.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from tenantsync.engine.plan import Change
 from tenantsync.engine.run import RunContext
 from tenantsync.engine.sources import OpenedSource
 from tenantsync.engine.user_sync.apply import ProposalWriter
+from tenantsync.engine.user_sync.evaluation import Evaluation, what_changed
 from tenantsync.engine.user_sync.options import UserSyncOptions
 from tenantsync.engine.user_sync.planner import (
     Proposal,
@@ -30,6 +33,7 @@ from tenantsync.engine.user_sync.planner import (
     propose,
 )
 from tenantsync.engine.user_sync.state import StoreView, load_view, read_state, write_state
+from tenantsync.engine.user_sync.summary import counts, message, nothing_changed
 from tenantsync.errors import ConfigError, DeltaExpired, SourceError
 from tenantsync.model.snapshot import Snapshot
 from tenantsync.store.models import Domain, Mailbox, MailboxKind
@@ -47,7 +51,10 @@ class UserReading:
     state: dict[str, Any]
     domains: frozenset[str]
     delta_version: str
+    evaluation: Evaluation
     notes: list[dict[str, Any]] = field(default_factory=list)
+    # Why every stored mailbox of the task is evaluated again (None: only what was read).
+    reevaluate: str | None = None
 
     @property
     def incomplete(self) -> list[str]:
@@ -72,16 +79,22 @@ class UserPlan:
     @property
     def counts(self) -> dict[str, Any]:
         """The run's figures."""
-        return _counts(self.proposal, self.reading.snapshot)
+        return counts(self.proposal, self.reading.snapshot)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
         """How it was read, what it warns about, and a word when nothing changed."""
         messages = list(self.reading.notes)
-        messages.extend(_msg("warning", text) for text in self.proposal.messages)
+        messages.extend(message("warning", text) for text in self.proposal.messages)
         if not self.proposal.plan.changes:
-            messages.append(_msg("info", _nothing_changed(self.reading.snapshot)))
+            quiet = nothing_changed(self.reading.snapshot, self.reevaluated)
+            messages.append(message("info", quiet))
         return messages
+
+    @property
+    def reevaluated(self) -> int | None:
+        """How many stored mailboxes were evaluated again (None: only what was read)."""
+        return None if self.reading.reevaluate is None else self.proposal.reevaluated
 
     @property
     def warning(self) -> bool:
@@ -153,14 +166,20 @@ class UserSync:
         )
         directory = source.directory
         version = directory.delta_version
+        evaluation = Evaluation.of(options, domains, ctx.task.scope_kind, ctx.task.scope_value)
         reason = full or _full_reason(state, options, with_groups, version)
-        reading = UserReading(Snapshot(full=True), state, domains, version)
+        reading = UserReading(Snapshot(full=True), state, domains, version, evaluation)
+        if reason is None:
+            reason, reading.reevaluate = what_changed(evaluation, Evaluation.stored(state))
 
         def progress(stage: str, done: int) -> None:
             ctx.report(stage, done)
             ctx.check_cancelled()
 
         if reason is None:
+            if reading.reevaluate:
+                text = f"every stored mailbox is evaluated again: {reading.reevaluate}"
+                reading.notes.append(message("info", text))
             try:
                 reading.snapshot = source.run(
                     directory.read_delta(
@@ -174,7 +193,9 @@ class UserSync:
                 return reading
             except DeltaExpired as exc:
                 reason = str(exc)
-        reading.notes.append(_msg("info", f"full read: {reason}"))
+                reading.notes.clear()
+                reading.reevaluate = None
+        reading.notes.append(message("info", f"full read: {reason}"))
         reading.snapshot = source.run(
             directory.read_full(with_groups=with_groups, progress=progress, known=known)
         )
@@ -185,7 +206,7 @@ class UserSync:
         options = ctx.options
         assert isinstance(options, UserSyncOptions)
         ctx.report("planning", 0)
-        proposal, view = _propose(session, ctx, options, reading.snapshot, reading.domains)
+        proposal, view = _propose(session, ctx, options, reading)
         held = reading.snapshot.removals_held
         if held:
             hold_removals(proposal, held, headline="removals held")
@@ -209,7 +230,7 @@ class UserSync:
         snapshot = planned.reading.snapshot
         if snapshot.complete:
             reading = planned.reading
-            state = _next_state(reading.state, snapshot, now, reading.delta_version)
+            state = _next_state(reading, now)
             write_state(session, ctx.task.id, STATE_KEY, state)
 
 
@@ -245,14 +266,6 @@ def _domains(session: Session, ctx: RunContext, options: UserSyncOptions) -> fro
     return frozenset(options.domains or org_domains)
 
 
-def _nothing_changed(snapshot: Snapshot) -> str:
-    if not snapshot.complete:
-        return "nothing changed in what could be read"
-    if snapshot.full:
-        return "nothing changed: the store matches the source"
-    return "nothing changed (delta read: no changes at the source)"
-
-
 def _full_reason(
     state: dict[str, Any], options: UserSyncOptions, with_groups: bool, version: str
 ) -> str | None:
@@ -273,14 +286,12 @@ def _full_reason(
 
 
 def _propose(
-    session: Session,
-    ctx: RunContext,
-    options: UserSyncOptions,
-    snapshot: Snapshot,
-    domains: frozenset[str],
+    session: Session, ctx: RunContext, options: UserSyncOptions, reading: UserReading
 ) -> tuple[Proposal, StoreView]:
     task = ctx.task
-    if snapshot.full:
+    snapshot = reading.snapshot
+    if snapshot.full or reading.reevaluate:
+        # Evaluating every stored mailbox again needs all of them and every membership.
         view = load_view(session, task.organization_id, task.id, source_ids=None)
     else:
         touched = membership_users(snapshot)
@@ -307,10 +318,11 @@ def _propose(
         snapshot,
         view,
         options,
-        domains=domains,
+        domains=reading.domains,
         scope_kind=task.scope_kind,
         scope_value=task.scope_value,
         task_id=task.id,
+        reevaluate=reading.reevaluate is not None,
     )
     return proposal, view
 
@@ -327,10 +339,9 @@ def _group_address_ids(session: Session, org_id: int) -> set[str]:
     }
 
 
-def _next_state(
-    state: dict[str, Any], snapshot: Snapshot, now: datetime, version: str
-) -> dict[str, Any]:
-    out = dict(state)
+def _next_state(reading: UserReading, now: datetime) -> dict[str, Any]:
+    snapshot = reading.snapshot
+    out = dict(reading.state)
     if snapshot.users_delta_link:
         out["users_delta"] = snapshot.users_delta_link
     if snapshot.groups_delta_link:
@@ -340,39 +351,10 @@ def _next_state(
     elif snapshot.removals_held:
         # A full read that removed nothing is no reconciliation: the next run reads in full.
         out.pop("last_full_at", None)
-    out["delta_version"] = version
+    out["delta_version"] = reading.delta_version
+    # The store now reflects these options and this scope (see evaluation).
+    out["evaluated"] = reading.evaluation.to_json()
     # Users this read could not read whole: the links move past their changes, so the
     # next run reads them again by id.
     out["pending_users"] = sorted(snapshot.unreadable)
     return out
-
-
-def _counts(proposal: Proposal, snapshot: Snapshot) -> dict[str, Any]:
-    plan = proposal.plan
-    work = proposal.mailboxes
-    moves = len(plan.of("move", "mailbox"))
-    counts: dict[str, Any] = {
-        "read": "full" if snapshot.full else "delta",
-        "users_read": len(snapshot.users),
-        "mailboxes_added": len(work.adds),
-        "mailboxes_updated": len(plan.of("update", "mailbox")),
-        "mailboxes_moved": moves,
-        "mailboxes_restored": len(work.restores),
-        "mailboxes_removed": len(work.removals),
-        "removals_held": proposal.held_removals,
-        "non_billable_marked": work.non_billable,
-        "synced": len(work.synced),
-        "unreadable": len(snapshot.unreadable),
-        "changes": len(plan.changes),
-    }
-    if proposal.groups is not None:
-        counts["groups_added"] = len(proposal.groups.adds)
-        counts["groups_removed"] = len(proposal.groups.removals)
-    skipped = Counter(proposal.skipped.values())
-    if skipped:
-        counts["skipped"] = dict(sorted(skipped.items()))
-    return counts
-
-
-def _msg(level: str, text: str) -> dict[str, Any]:
-    return {"level": level, "text": text}

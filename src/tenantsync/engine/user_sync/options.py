@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 RULE_FIELDS = (
     "memberOf",
@@ -111,13 +111,15 @@ class UserSyncOptions(BaseModel):
             out.append(domain)
         return out
 
-    @model_validator(mode="after")
-    def _rules(self) -> UserSyncOptions:
-        for index, rule in enumerate(self.rules):
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, rules: list[FilterRule]) -> list[FilterRule]:
+        # A field validator, so the problem is reported at ``rules`` (a form shows it there).
+        for index, rule in enumerate(rules):
             problem = rule_problem(rule)
             if problem:
                 raise ValueError(f"{rule.label(index)}: {problem}")
-        return self
+        return rules
 
     def uses_membership(self) -> bool:
         """Whether any rule looks at group membership."""

@@ -24,7 +24,7 @@ from tenantsync.engine.user_sync.options import UserSyncOptions
 from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
 from tenantsync.engine.user_sync.state import StoreView
 from tenantsync.errors import ConfigError, DeltaExpired
-from tenantsync.model import DirectoryGroup, Location, MailboxKind
+from tenantsync.model import DirectoryGroup, GroupKind, Location, MailboxKind
 from tenantsync.model.snapshot import Snapshot
 
 
@@ -45,6 +45,7 @@ class Proposal:
     held_removals: int = 0
     held: bool = False
     skipped: dict[str, str] = field(default_factory=dict)
+    reevaluated: int = 0
 
     def __repr__(self) -> str:
         return f"<Proposal {self.plan!r}, {len(self.skipped)} skipped>"
@@ -69,8 +70,10 @@ def propose(
     scope_kind: str,
     scope_value: str | None,
     task_id: int,
+    reevaluate: bool = False,
 ) -> Proposal:
-    """Decide every change of the run; nothing is written."""
+    """Decide every change of the run; nothing is written. With ``reevaluate`` every stored
+    mailbox of the task that a delta read did not bring is decided again from the store."""
     exchange = snapshot.exchange_groups if snapshot.exchange_groups_read else {}
     merged = merge_groups(snapshot.groups, exchange)
     if snapshot.full:
@@ -136,6 +139,7 @@ def propose(
     for kept in wanted:
         diff.keep(kept)
     affected: set[str] = set()
+    again: set[str] = set()
     if not snapshot.full:
         affected = membership_users(snapshot) - set(snapshot.users)
         if membership_matters and (
@@ -144,6 +148,11 @@ def propose(
             raise NeedFullRead("group nesting changed under a group scope or member-of rules")
         if membership_matters:
             _reroute(affected, view, graph, decider, diff)
+        if reevaluate:
+            read = set(snapshot.users) | snapshot.removed_users | set(snapshot.unreadable)
+            again = _stored_users(view, task_id, exclude=read | affected)
+            _reroute(again, view, graph, decider, diff)
+            affected |= again
     if options.sync_group_addresses:
         for sid, group in merged.items():
             row = decider.group(group)
@@ -158,6 +167,8 @@ def propose(
                 diff.drop_unseen("group gone from the source", groups=True)
         elif snapshot.exchange_groups_read:
             _drop_missing_dynamic(view, exchange, diff)
+        if reevaluate and not snapshot.full:
+            _recheck_group_addresses(view, task_id, merged, decider, diff)
     groups_work: GroupWork | None = None
     if options.sync_groups:
         # Unseen groups are only removed when Exchange (the one source of dynamic groups)
@@ -175,6 +186,7 @@ def propose(
         else:
             diff_members_delta(plan, view, snapshot.member_changes, groups_work)
     proposal = Proposal(plan=plan, mailboxes=diff.work, groups=groups_work, skipped=skipped)
+    proposal.reevaluated = len(again)
     closure_users = set(diff.work.synced) | {
         sid for sid in affected if sid in view.mailboxes and view.mailboxes[sid].deleted_at is None
     }
@@ -249,6 +261,18 @@ def resolve_scope(
     return Scope(kind=kind, group_ids=ids)
 
 
+def _stored_users(view: StoreView, task_id: int, *, exclude: set[str]) -> set[str]:
+    """The live mailboxes (not group addresses) the task synced, but for ``exclude``."""
+    return {
+        sid
+        for sid, stored in view.mailboxes.items()
+        if stored.deleted_at is None
+        and stored.kind is not MailboxKind.GROUP
+        and stored.owner_task_id in (None, task_id)
+        and sid not in exclude
+    }
+
+
 def _reroute(
     affected: set[str], view: StoreView, graph: MembershipGraph, decider: Decider, diff: MailboxDiff
 ) -> None:
@@ -269,6 +293,40 @@ def _reroute(
             diff.keep(decision.row)
         else:
             diff.drop(sid, decision.skip_reason)
+
+
+def _recheck_group_addresses(
+    view: StoreView,
+    task_id: int,
+    read: dict[str, DirectoryGroup],
+    decider: Decider,
+    diff: MailboxDiff,
+) -> None:
+    """Decide again, from the store, the group addresses this read did not bring (the
+    organization's domains are all that decide them)."""
+    for sid, stored in view.mailboxes.items():
+        if (
+            stored.kind is not MailboxKind.GROUP
+            or stored.deleted_at is not None
+            or stored.owner_task_id not in (None, task_id)
+            or sid in read
+            or diff.seen(sid)
+        ):
+            continue
+        kind = stored.attributes.get("group_kind") or GroupKind.DISTRIBUTION.value
+        group = DirectoryGroup(
+            source_id=sid,
+            name=stored.display_name,
+            kind=GroupKind(kind),
+            mail=stored.primary_address,
+            dn=stored.dn,
+            addresses=tuple(sorted(stored.aliases)),
+        )
+        row = decider.group(group)
+        if row is not None:
+            diff.keep(row)
+        else:
+            diff.drop(sid, "no address in the definition's domains", group=True)
 
 
 def _drop_missing_dynamic(

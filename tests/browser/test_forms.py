@@ -1,0 +1,113 @@
+"""The forms an administrator fills on the first day: every refusal is shown at its field in
+plain words, and the task form's scope choices sit next to their labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tenantsync.engine import housekeeping, user_sync
+from tenantsync.engine.registry import Registry
+from tenantsync.store.models import Role
+from tests.browser.conftest import Console, Visit
+from tests.support.console import EMAILS, PROBE
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """The console's types and user sync, whose options have domains and rules."""
+    return Registry([housekeeping.DEFINITION_TYPE, PROBE, user_sync.DEFINITION_TYPE])
+
+
+def test_the_schedule_form_shows_why_its_allowed_window_is_refused(
+    visit: Callable[..., Visit], console: Console
+) -> None:
+    tab = visit(EMAILS[Role.ADMIN])
+    page = tab.page
+    tab.go(f"/organizations/{console.seeded.org_id}/schedules/new")
+    page.fill("#f-name", "nights")
+    page.fill("#f-interval_seconds", "3600")
+    page.fill("#f-window_start", "22:00")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#err-window")).to_have_text(
+        "Allowed window: give both start and end, or neither"
+    )
+    tab.shot("window-error")
+    page.fill("#f-window_end", "05:00")
+    page.click("form.form button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Schedule nights saved")
+    assert not tab.problems
+
+
+def test_each_scope_choice_sits_on_the_line_of_its_label(
+    visit: Callable[..., Visit], console: Console
+) -> None:
+    tab = visit(EMAILS[Role.ADMIN])
+    page = tab.page
+    tab.go(f"/organizations/{console.seeded.org_id}/tasks/new")
+    tab.shot("scope-choices")
+    labels = page.locator("label.choice")
+    assert labels.count() == 4
+    for i in range(labels.count()):
+        label = labels.nth(i)
+        radio = label.locator("input[type=radio]").bounding_box()
+        box = label.bounding_box()
+        assert radio is not None and box is not None
+        assert radio["width"] < 30, f"the radio of {label.inner_text()!r} is stretched"
+        # One line: the radio and its words share the label's single line of text.
+        assert box["height"] < 2 * radio["height"] + 8, label.inner_text()
+        assert radio["x"] - box["x"] < 10  # at the start of its label
+    assert not tab.problems
+
+
+def test_a_task_scope_left_empty_says_what_to_give(
+    visit: Callable[..., Visit], console: Console
+) -> None:
+    tab = visit(EMAILS[Role.ADMIN])
+    page = tab.page
+    tab.go(f"/organizations/{console.seeded.org_id}/tasks/new")
+    page.fill("#f-name", "helpdesk only")
+    page.check("input[name=scope_kind][value=group]")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#err-scope_value")).to_have_text("pick one of the synced groups")
+    tab.shot("scope-error")
+    assert "of the group of the group" not in page.content()
+
+
+def test_definition_errors_are_plain_words_at_their_field(
+    visit: Callable[..., Visit], console: Console
+) -> None:
+    tab = visit(EMAILS[Role.ADMIN])
+    page = tab.page
+    tab.go(f"/organizations/{console.seeded.org_id}/definitions/new?type=user_sync")
+    page.fill("#f-name", "users")
+    page.fill("#f-domains", json.dumps(["fabrikam.example"]))
+    rule = {"field": "department", "operator": "member-of", "value": "Sales", "exclude": True}
+    page.fill("#f-rules", json.dumps([rule]))
+    page.fill("#f-max_removal_percent", "250")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#err-rules")).to_have_text(
+        "rule 1: operator member-of needs field memberOf"
+    )
+    expect(page.locator("#err-max_removal_percent")).to_have_text(
+        "must be less than or equal to 100"
+    )
+    tab.shot("definition-errors")
+    shown = page.locator("form.form").inner_text()
+    assert "opt." not in shown and "options." not in shown
+    assert "Input should" not in shown and "Value error" not in shown
+    page.fill("#f-rules", "[]")
+    page.fill("#f-max_removal_percent", "10")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#err-domains")).to_contain_text(
+        "fabrikam.example is not a domain of the organization (its domains: contoso.example)"
+    )
+    page.fill("#f-domains", json.dumps(["contoso.example"]))
+    page.click("form.form button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Definition users saved")
+    assert not tab.problems
