@@ -1,21 +1,24 @@
 """Mailbox permissions from Active Directory: Full Access (``msExchMailboxSecurityDescriptor``),
 Send As (``nTSecurityDescriptor``, read with the DACL-only SD flag) and Send on Behalf
-(``publicDelegates``), for a hundred mailboxes per search.
+(``publicDelegates``): a hundred mailboxes per search by GUID, or, asked for at least a
+page of them (a full read), the domain's mailboxes page by page.
 
 Trustees are SIDs: each is looked up once per reader by ``objectSid`` (well-known SIDs are
 named without asking), so a trustee is named ``DOMAIN\\sAMAccountName`` with its object's
 GUID, and a SID that no object has is an orphaned SID. The lookups are exact, so every
 mailbox read is read with its names complete. A mailbox the search does not find, or
-whose descriptor cannot be parsed or was withheld, is a ReadFailure.
+whose descriptor cannot be parsed or was withheld, is a ReadFailure; so is every mailbox of
+a search that failed or of a paged search that stopped before the DC said it was done
+(what was not read keeps its grants).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from tenantsync.connectors.loop import LoopThread
 from tenantsync.connectors.onprem.entries import Entry, member_refs
 from tenantsync.connectors.onprem.ldap import Ldap, sd_flags_control
 from tenantsync.connectors.onprem.security import Ace, full_access, send_as
@@ -30,8 +33,15 @@ from tenantsync.model.permissions import (
 )
 
 BATCH = 100
+# Mailboxes (and the odd one from before Exchange 2007 that has a database and no type).
+MAILBOX_FILTER = (
+    "(&(objectCategory=person)(objectClass=user)(|(msExchRecipientTypeDetails=*)(homeMDB=*)))"
+)
 ATTRIBUTES = (
     "objectGUID",
+    # A mailbox's owner is the usual trustee of another's: named as its mailbox is read.
+    "objectSid",
+    "sAMAccountName",
     "mail",
     "whenChanged",
     "msExchMailboxSecurityDescriptor",
@@ -52,17 +62,18 @@ WELL_KNOWN = {
 class OnPremPermissionReader:
     """The PermissionSource of one opened on-premises connection."""
 
-    def __init__(self, ldap: Ldap, base_dn: str, netbios: str, loop: LoopThread) -> None:
+    def __init__(self, ldap: Ldap, base_dn: str, netbios: str, page_size: int) -> None:
         self.ldap = ldap
         self.base_dn = base_dn
         self.netbios = netbios
-        self._loop = loop
+        self.page_size = page_size
         self._names: dict[str, Trustee] = {}
 
     def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
         """Each mailbox's whenChanged (a permission change changes it too)."""
         stamps: dict[int, datetime | None] = {}
-        for batch, found in self._batches(mailboxes, ("objectGUID", "mail", "whenChanged")):
+        for batch, found, _failed in self._found(mailboxes, ("objectGUID", "mail", "whenChanged")):
+            # A mailbox whose stamp could not be read goes by the store's: read another run.
             for mailbox in batch:
                 entry = found.get(mailbox.id)
                 if entry is not None:
@@ -76,15 +87,23 @@ class OnPremPermissionReader:
         cancelled: Callable[[], bool],
     ) -> Iterator[MailboxAcl | ReadFailure]:
         """One result per mailbox; AuthError when the account may not read at all."""
-        for batch, found in self._batches(mailboxes, ATTRIBUTES, sd=True):
+        for batch, found, failed in self._found(mailboxes, ATTRIBUTES, sd=True):
             if cancelled():
                 return
-            sids: set[str] = set()
+            if failed is not None:
+                for mailbox in batch:
+                    yield ReadFailure(mailbox, str(failed), failed.retryable)
+                continue
             for entry in found.values():
-                for raw in entry.raw.get("msexchmailboxsecuritydescriptor", [])[:1]:
-                    sids.update(a.sid for a in _safe(full_access, raw))
-                for raw in entry.raw.get("ntsecuritydescriptor", [])[:1]:
-                    sids.update(a.sid for a in _safe(send_as, raw))
+                self._learn(entry)
+            # Each descriptor is parsed once: its SIDs are named, then its entries kept.
+            parsed = {key: _parse(entry, rights) for key, entry in found.items()}
+            sids = {
+                a.sid
+                for aces in parsed.values()
+                if not isinstance(aces, str)
+                for a in (*aces[0], *aces[1])
+            }
             try:
                 self._lookup(sids)
             except AuthError:
@@ -100,7 +119,7 @@ class OnPremPermissionReader:
                 if hit is None:
                     yield ReadFailure(mailbox, "the directory has no such mailbox")
                     continue
-                yield self._acl(mailbox, hit, rights)
+                yield self._acl(mailbox, hit, parsed[mailbox.id], rights)
 
     def notes(self) -> list[str]:
         """Nothing to say: trustees are looked up one by one, never from a listing."""
@@ -111,25 +130,18 @@ class OnPremPermissionReader:
         return {"requests": self.ldap.requests, "throttled": 0, "retries": 0}
 
     def _acl(
-        self, mailbox: MailboxRef, entry: Entry, rights: frozenset[Right]
+        self,
+        mailbox: MailboxRef,
+        entry: Entry,
+        parsed: tuple[list[Ace], list[Ace]] | str,
+        rights: frozenset[Right],
     ) -> MailboxAcl | ReadFailure:
+        if isinstance(parsed, str):
+            return ReadFailure(mailbox, parsed)
+        full, sends = parsed
         address = mailbox.address
-        entries: list[AclEntry] = []
-        try:
-            if Right.FULL_ACCESS in rights:
-                for raw in entry.raw.get("msexchmailboxsecuritydescriptor", [])[:1]:
-                    entries += self._entries(address, Right.FULL_ACCESS, full_access(raw))
-            if Right.SEND_AS in rights:
-                raw_sd = entry.raw.get("ntsecuritydescriptor")
-                if not raw_sd:
-                    return ReadFailure(
-                        mailbox,
-                        "the DC withheld nTSecurityDescriptor: the account needs Read "
-                        "Permissions (READ_CONTROL) on the mailbox's user object",
-                    )
-                entries += self._entries(address, Right.SEND_AS, send_as(raw_sd[0]))
-        except SourceError as exc:
-            return ReadFailure(mailbox, str(exc))
+        entries = self._entries(address, Right.FULL_ACCESS, full)
+        entries += self._entries(address, Right.SEND_AS, sends)
         if Right.SEND_ON_BEHALF in rights:
             for ref in member_refs(entry, "publicDelegates"):
                 trustee = Trustee(name=ref.dn, sid=ref.sid, source_id=ref.guid)
@@ -148,6 +160,12 @@ class OnPremPermissionReader:
             for a in aces
         ]
 
+    def _learn(self, entry: Entry) -> None:
+        """Name an object's SID after its account: ``DOMAIN\\sAMAccountName``."""
+        if entry.sid:
+            name = f"{self.netbios}\\{entry.text('sAMAccountName') or entry.sid}"
+            self._names[entry.sid] = Trustee(name, sid=entry.sid, source_id=entry.guid)
+
     def _lookup(self, sids: set[str]) -> None:
         """Name every SID not named yet: well-known ones by table, the rest by objectSid."""
         wanted = []
@@ -162,36 +180,72 @@ class OnPremPermissionReader:
             for raw in self.ldap.search(
                 self.base_dn, f"(|{terms})", ["objectGUID", "objectSid", "sAMAccountName"]
             ):
-                entry = Entry(raw)
-                if entry.sid:
-                    name = f"{self.netbios}\\{entry.text('sAMAccountName') or entry.sid}"
-                    self._names[entry.sid] = Trustee(name, sid=entry.sid, source_id=entry.guid)
+                self._learn(Entry(raw))
             for sid in batch:
                 # No object has it: an orphaned SID, shown as itself (as Exchange does).
                 self._names.setdefault(sid, Trustee(sid, sid=sid))
 
-    def _batches(
+    def _found(
         self, mailboxes: Sequence[MailboxRef], attributes: Sequence[str], *, sd: bool = False
-    ) -> Iterator[tuple[list[MailboxRef], dict[int, Entry]]]:
-        """Mailboxes a hundred at a time, with their entries found by GUID or address."""
+    ) -> Iterator[tuple[list[MailboxRef], dict[int, Entry], SourceError | None]]:
+        """Mailboxes with their entries found by GUID or address, a search's worth at a
+        time; the error of a search that failed (or a paged search that stopped) with the
+        mailboxes it leaves unread. AuthError is raised: nothing can be read."""
         controls = [sd_flags_control()] if sd else []
-        for start in range(0, len(mailboxes), BATCH):
-            batch = list(mailboxes[start : start + BATCH])
-            terms = "".join(_term(m) for m in batch)
-            by_key: dict[str, Entry] = {}
-            for raw in self.ldap.search(self.base_dn, f"(|{terms})", attributes, controls=controls):
-                entry = Entry(raw)
-                by_key[entry.guid] = entry
-                if entry.text("mail"):
-                    by_key[str(entry.text("mail")).lower()] = entry
-            found: dict[int, Entry] = {}
-            for mailbox in batch:
-                hit = by_key.get((mailbox.source_id or "").lower()) or by_key.get(
-                    mailbox.address.lower()
-                )
-                if hit is not None:
-                    found[mailbox.id] = hit
-            yield batch, found
+        if len(mailboxes) < self.page_size:
+            for start in range(0, len(mailboxes), BATCH):
+                batch = list(mailboxes[start : start + BATCH])
+                terms = "".join(_term(m) for m in batch)
+                try:
+                    page = self.ldap.search(
+                        self.base_dn, f"(|{terms})", attributes, controls=controls
+                    )
+                except AuthError:
+                    raise
+                except SourceError as exc:
+                    yield batch, {}, exc
+                    continue
+                yield batch, _match(_index(batch), page), None
+            return
+        left = {m.id: m for m in mailboxes}
+        index = _index(mailboxes)
+        try:
+            for page in self.ldap.paged(
+                self.base_dn,
+                MAILBOX_FILTER,
+                attributes,
+                page_size=self.page_size,
+                controls=controls,
+            ):
+                found = {mid: e for mid, e in _match(index, page).items() if mid in left}
+                yield [left.pop(mid) for mid in found], found, None
+        except AuthError:
+            raise
+        except SourceError as exc:
+            yield list(left.values()), {}, exc
+            return
+        yield list(left.values()), {}, None
+
+
+def _index(mailboxes: Iterable[MailboxRef]) -> dict[str, MailboxRef]:
+    """Mailboxes by GUID and by address (lower-cased)."""
+    index: dict[str, MailboxRef] = {}
+    for mailbox in mailboxes:
+        index[mailbox.address.lower()] = mailbox
+        if mailbox.source_id:
+            index[mailbox.source_id.lower()] = mailbox
+    return index
+
+
+def _match(index: dict[str, MailboxRef], raws: list[dict[str, Any]]) -> dict[int, Entry]:
+    """Store id → entry, for the entries of a search that are mailboxes of ``index``."""
+    found: dict[int, Entry] = {}
+    for raw in raws:
+        entry = Entry(raw)
+        hit = index.get(entry.guid) or index.get((entry.text("mail") or "").lower())
+        if hit is not None:
+            found.setdefault(hit.id, entry)
+    return found
 
 
 def _term(mailbox: MailboxRef) -> str:
@@ -202,11 +256,25 @@ def _term(mailbox: MailboxRef) -> str:
     return "(objectGUID=" + "".join(f"\\{b:02x}" for b in raw) + ")"
 
 
-def _safe(parse: Callable[[bytes], list[Ace]], raw: bytes) -> list[Ace]:
+def _parse(entry: Entry, rights: frozenset[Right]) -> tuple[list[Ace], list[Ace]] | str:
+    """The Full Access and Send As entries asked for, or why they cannot be had."""
+    full: list[Ace] = []
+    sends: list[Ace] = []
     try:
-        return parse(raw)
-    except SourceError:
-        return []
+        if Right.FULL_ACCESS in rights:
+            for raw in entry.raw.get("msexchmailboxsecuritydescriptor", [])[:1]:
+                full = full_access(raw)
+        if Right.SEND_AS in rights:
+            raw_sd = entry.raw.get("ntsecuritydescriptor")
+            if not raw_sd:
+                return (
+                    "the DC withheld nTSecurityDescriptor: the account needs Read "
+                    "Permissions (READ_CONTROL) on the mailbox's user object"
+                )
+            sends = send_as(raw_sd[0])
+    except SourceError as exc:
+        return str(exc)
+    return full, sends
 
 
 def _when(value: str | None) -> datetime | None:
