@@ -108,7 +108,10 @@ class OnPremDirectory:
         except DeltaExpired as exc:
             self._rejected = str(exc)
             raise
-        except IncompleteRead as exc:
+        except AuthError:
+            raise
+        except SourceError as exc:
+            # A round that failed or was cut: the changes after it are unknown.
             snap.fail_part("directory changes", exc)
             return snap
         ids = [guid for guid, e in changed.items() if not e.deleted]
