@@ -31,7 +31,7 @@ from tenantsync.connectors.onprem.entries import (
     user_of,
 )
 from tenantsync.connectors.onprem.ldap import IN_CHAIN, Ldap
-from tenantsync.errors import AuthError, DeltaExpired, IncompleteRead, SourceError
+from tenantsync.errors import AuthError, ConfigError, DeltaExpired, IncompleteRead, SourceError
 from tenantsync.model import GroupKind, MemberRef, MembershipChange
 from tenantsync.model.snapshot import Snapshot
 
@@ -132,6 +132,22 @@ class OnPremDirectory:
         snap.users_delta_link = COOKIE_PREFIX + base64.b64encode(cookie).decode()
         snap.groups_delta_link = snap.users_delta_link if with_groups else None
         return snap
+
+    async def dn_exists(self, dn: str) -> bool:
+        """Whether an object has this DN (a base search, which the DC answers with
+        noSuchObject for a DN it does not hold)."""
+        return await asyncio.to_thread(self._exists, dn)
+
+    def _exists(self, dn: str) -> bool:
+        try:
+            return bool(self.ldap.search(dn, "(objectClass=*)", ["objectClass"], scope="BASE"))
+        except SourceError as exc:
+            if isinstance(exc, AuthError) or exc.retryable:
+                raise
+            # Not a DN at all, or one of another domain (the DC refers elsewhere).
+            raise ConfigError(
+                f"{dn!r} is not a DN of {self.base_dn}: {exc}", field="scope"
+            ) from None
 
     def nested_members(self, group_dn: str) -> set[str]:
         """GUIDs of every object inside a group, nested groups included, each once: one
