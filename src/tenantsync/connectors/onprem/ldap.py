@@ -41,7 +41,6 @@ from tenantsync.errors import AuthError, ConfigError, DeltaExpired, IncompleteRe
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 PAGED_OID = "1.2.840.113556.1.4.319"
-IN_CHAIN = "1.2.840.113556.1.4.1941"
 # DirSync flags (MS-ADTS 3.1.1.3.4.1.3): parents before children, and linked values
 # (member) as added and removed values rather than the whole list.
 ANCESTORS_FIRST = 0x00000800
@@ -326,7 +325,6 @@ def _raise(result: dict[str, Any], what: str, *, incomplete: bool = False) -> No
 
 
 __all__ = [
-    "IN_CHAIN",
     "DirSyncRound",
     "Endpoint",
     "Ldap",
