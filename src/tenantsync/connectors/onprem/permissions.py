@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tenantsync.connectors.onprem.entries import Entry, member_refs
+from tenantsync.connectors.onprem.entries import DnRef, Entry, member_refs
 from tenantsync.connectors.onprem.ldap import Ldap, sd_flags_control
 from tenantsync.connectors.onprem.security import Ace, full_access, send_as
 from tenantsync.errors import AuthError, SourceError
@@ -86,7 +87,12 @@ class OnPremPermissionReader:
         rights: frozenset[Right],
         cancelled: Callable[[], bool],
     ) -> Iterator[MailboxAcl | ReadFailure]:
-        """One result per mailbox; AuthError when the account may not read at all."""
+        """One result per mailbox; AuthError when the account may not read at all.
+
+        Most trustees are mailbox owners, named as their own entries arrive: a mailbox
+        whose trustees are all named is answered with its page, the others at the end,
+        once the SIDs no mailbox read has are looked up together."""
+        waiting: list[tuple[MailboxRef, _Parsed]] = []
         for batch, found, failed in self._found(mailboxes, ATTRIBUTES, sd=True):
             if cancelled():
                 return
@@ -96,30 +102,25 @@ class OnPremPermissionReader:
                 continue
             for entry in found.values():
                 self._learn(entry)
-            # Each descriptor is parsed once: its SIDs are named, then its entries kept.
-            parsed = {key: _parse(entry, rights) for key, entry in found.items()}
-            sids = {
-                a.sid
-                for aces in parsed.values()
-                if not isinstance(aces, str)
-                for a in (*aces[0], *aces[1])
-            }
-            try:
-                self._lookup(sids)
-            except AuthError:
-                raise
-            except SourceError as exc:
-                for mailbox in batch:
-                    yield ReadFailure(
-                        mailbox, f"trustees could not be looked up: {exc}", exc.retryable
-                    )
-                continue
             for mailbox in batch:
                 hit = found.get(mailbox.id)
-                if hit is None:
-                    yield ReadFailure(mailbox, "the directory has no such mailbox")
-                    continue
-                yield self._acl(mailbox, hit, parsed[mailbox.id], rights)
+                parsed = _parse(hit, rights) if hit is not None else "no such mailbox"
+                if isinstance(parsed, str):
+                    yield ReadFailure(mailbox, f"the directory has {parsed}")
+                elif self._named(parsed.sids):
+                    yield self._acl(mailbox, parsed)
+                else:
+                    waiting.append((mailbox, parsed))
+        try:
+            self._lookup({sid for _mailbox, parsed in waiting for sid in parsed.sids})
+        except AuthError:
+            raise
+        except SourceError as exc:
+            for mailbox, _parsed in waiting:
+                yield ReadFailure(mailbox, f"trustees could not be looked up: {exc}", exc.retryable)
+            return
+        for mailbox, parsed in waiting:
+            yield self._acl(mailbox, parsed)
 
     def notes(self) -> list[str]:
         """Nothing to say: trustees are looked up one by one, never from a listing."""
@@ -129,24 +130,14 @@ class OnPremPermissionReader:
         """LDAP requests sent."""
         return {"requests": self.ldap.requests, "throttled": 0, "retries": 0}
 
-    def _acl(
-        self,
-        mailbox: MailboxRef,
-        entry: Entry,
-        parsed: tuple[list[Ace], list[Ace]] | str,
-        rights: frozenset[Right],
-    ) -> MailboxAcl | ReadFailure:
-        if isinstance(parsed, str):
-            return ReadFailure(mailbox, parsed)
-        full, sends = parsed
+    def _acl(self, mailbox: MailboxRef, parsed: _Parsed) -> MailboxAcl:
         address = mailbox.address
-        entries = self._entries(address, Right.FULL_ACCESS, full)
-        entries += self._entries(address, Right.SEND_AS, sends)
-        if Right.SEND_ON_BEHALF in rights:
-            for ref in member_refs(entry, "publicDelegates"):
-                trustee = Trustee(name=ref.dn, sid=ref.sid, source_id=ref.guid)
-                entries.append(AclEntry(address, trustee, Right.SEND_ON_BEHALF))
-        return MailboxAcl(mailbox, tuple(entries), _when(entry.text("whenChanged")))
+        entries = self._entries(address, Right.FULL_ACCESS, parsed.full)
+        entries += self._entries(address, Right.SEND_AS, parsed.sends)
+        for ref in parsed.delegates:
+            trustee = Trustee(name=ref.dn, sid=ref.sid, source_id=ref.guid)
+            entries.append(AclEntry(address, trustee, Right.SEND_ON_BEHALF))
+        return MailboxAcl(mailbox, tuple(entries), parsed.changed)
 
     def _entries(self, address: str, right: Right, aces: list[Ace]) -> list[AclEntry]:
         return [
@@ -166,14 +157,17 @@ class OnPremPermissionReader:
             name = f"{self.netbios}\\{entry.text('sAMAccountName') or entry.sid}"
             self._names[entry.sid] = Trustee(name, sid=entry.sid, source_id=entry.guid)
 
+    def _named(self, sids: set[str]) -> bool:
+        """Whether every SID is named, well-known ones named by table on the way."""
+        for sid in sids - self._names.keys():
+            if sid not in WELL_KNOWN and not sid.startswith("S-1-5-32-"):
+                return False
+            self._names[sid] = Trustee(WELL_KNOWN.get(sid, f"BUILTIN\\{sid}"), sid=sid)
+        return True
+
     def _lookup(self, sids: set[str]) -> None:
         """Name every SID not named yet: well-known ones by table, the rest by objectSid."""
-        wanted = []
-        for sid in sids - self._names.keys():
-            if sid in WELL_KNOWN or sid.startswith("S-1-5-32-"):
-                self._names[sid] = Trustee(WELL_KNOWN.get(sid, f"BUILTIN\\{sid}"), sid=sid)
-            else:
-                wanted.append(sid)
+        wanted = [sid for sid in sids - self._names.keys() if not self._named({sid})]
         for start in range(0, len(wanted), BATCH):
             batch = wanted[start : start + BATCH]
             terms = "".join(f"(objectSid={sid})" for sid in batch)
@@ -256,8 +250,23 @@ def _term(mailbox: MailboxRef) -> str:
     return "(objectGUID=" + "".join(f"\\{b:02x}" for b in raw) + ")"
 
 
-def _parse(entry: Entry, rights: frozenset[Right]) -> tuple[list[Ace], list[Ace]] | str:
-    """The Full Access and Send As entries asked for, or why they cannot be had."""
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What a mailbox's entry grants, kept without the entry (its descriptors are large)."""
+
+    full: list[Ace]
+    sends: list[Ace]
+    delegates: list[DnRef]
+    changed: datetime | None
+
+    @property
+    def sids(self) -> set[str]:
+        """The trustees of its Full Access and Send As entries."""
+        return {a.sid for a in (*self.full, *self.sends)}
+
+
+def _parse(entry: Entry, rights: frozenset[Right]) -> _Parsed | str:
+    """The entries of the rights asked for, or what the directory has instead of them."""
     full: list[Ace] = []
     sends: list[Ace] = []
     try:
@@ -268,13 +277,14 @@ def _parse(entry: Entry, rights: frozenset[Right]) -> tuple[list[Ace], list[Ace]
             raw_sd = entry.raw.get("ntsecuritydescriptor")
             if not raw_sd:
                 return (
-                    "the DC withheld nTSecurityDescriptor: the account needs Read "
-                    "Permissions (READ_CONTROL) on the mailbox's user object"
+                    "withheld nTSecurityDescriptor: the account needs Read Permissions "
+                    "(READ_CONTROL) on the mailbox's user object"
                 )
             sends = send_as(raw_sd[0])
     except SourceError as exc:
-        return str(exc)
-    return full, sends
+        return f"an unreadable descriptor: {exc}"
+    delegates = member_refs(entry, "publicDelegates") if Right.SEND_ON_BEHALF in rights else []
+    return _Parsed(full, sends, delegates, _when(entry.text("whenChanged")))
 
 
 def _when(value: str | None) -> datetime | None:
