@@ -113,6 +113,8 @@ def samba_binaries() -> tuple[str, str]:
         )
     if not Path("/usr/share/samba/setup/ad-schema").is_dir():
         raise RuntimeError("Samba's AD schema files are missing: install samba-ad-provision")
+    if not (shutil.which("ldbadd") and shutil.which("ldbmodify")):
+        raise RuntimeError("no ldbadd/ldbmodify to load the domain: install ldb-tools")
     return samba, tool
 
 
