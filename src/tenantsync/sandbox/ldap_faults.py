@@ -9,6 +9,8 @@ that is busy, over its limits or restarted breaks it:
     LdapFault(match=PAGED, after=1)                    every page after the first: busy (51)
     LdapFault(match=PAGED, after=1, action="cut",      the second page's answer cut after
               entries=3)                               three entries (the socket closes)
+    LdapFault(match=b"objectSid", unless=SD_FLAGS,     searches by SID answered with no
+              code=SIZE_LIMIT, entries=0)              entry and "size limit exceeded"
 
 Rules count the answers to matching requests per connection (a run opens its own), so a
 rule holds for every attempt of a run. ``injected`` counts what was done.
@@ -30,17 +32,20 @@ PAGED = b"1.2.840.113556.1.4.319"
 DIRSYNC = b"1.2.840.113556.1.4.841"
 SD_FLAGS = b"1.2.840.113556.1.4.801"
 BUSY = 51
+SIZE_LIMIT = 4
 SEARCH_ENTRY, SEARCH_DONE, SEARCH_REFERENCE = 0x64, 0x65, 0x73
 
 
 @dataclass(frozen=True)
 class LdapFault:
     """Which answers break and how: those to requests carrying ``match`` (a control's OID,
-    an attribute name), after the first ``after`` of them on a connection; ``entries`` of
-    the answer pass first (None: all), then it fails with ``code`` or is cut."""
+    an attribute name) and not ``unless``, after the first ``after`` of them on a
+    connection; ``entries`` of the answer pass first (None: all), then it fails with
+    ``code`` or is cut."""
 
     match: bytes
     after: int = 0
+    unless: bytes | None = None
     action: Literal["fail", "cut"] = "fail"
     code: int = BUSY
     entries: int | None = None
@@ -155,7 +160,7 @@ class LdapFaultProxy:
         """The rule that breaks the answer to this request, counting it against each rule."""
         request = link.requests.get(msgid, b"")
         for index, rule in enumerate(list(self.rules)):
-            if rule.match in request:
+            if rule.match in request and not (rule.unless and rule.unless in request):
                 count = link.seen.get(index, 0)
                 link.seen[index] = count + 1
                 if count >= rule.after:
@@ -223,4 +228,4 @@ def _close(link: _Link) -> None:
             sock.close()
 
 
-__all__ = ["BUSY", "DIRSYNC", "PAGED", "SD_FLAGS", "LdapFault", "LdapFaultProxy"]
+__all__ = ["BUSY", "DIRSYNC", "PAGED", "SD_FLAGS", "SIZE_LIMIT", "LdapFault", "LdapFaultProxy"]

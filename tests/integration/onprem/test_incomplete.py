@@ -1,6 +1,7 @@
 """What keeps an on-premises sync from doing damage, against the Samba DC: a read that
-stops early (a page the DC fails, an answer cut off mid-way) is an incomplete part that
-removes nothing, for user sync and permission sync; a mass removal waits at the threshold."""
+stops early (a page the DC fails, an answer cut off mid-way, trustees cut at a size
+limit) is an incomplete part that removes nothing, for user sync and permission sync; a
+mass removal waits at the threshold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from ldap3 import MODIFY_DELETE
 
-from tenantsync.sandbox.ldap_faults import DIRSYNC, PAGED, SD_FLAGS, LdapFault
+from tenantsync.sandbox.ldap_faults import DIRSYNC, PAGED, SD_FLAGS, SIZE_LIMIT, LdapFault
 from tests.integration.onprem.conftest import OnPrem
 from tests.integration.onprem.harness import OnPremSync, add_mailbox, delete
 
@@ -113,6 +114,22 @@ def test_a_permission_read_that_stops_early_removes_no_grant(
     assert healed.status in ("succeeded", "warning"), healed.error
     assert grant not in sync.grants()
     delete(onprem, owner_dn, delegate_dn)
+
+
+def test_trustees_cut_off_at_a_size_limit_are_not_taken_for_orphans(
+    onprem: OnPrem, make_sync: Make
+) -> None:
+    # Groups hold Full Access on shared mailboxes; a group is named by looking its SID up.
+    sync = make_sync(page_size=20, delegate_options={"full_reconciliation_hours": 0})
+    sync.run("users")
+    assert sync.run("delegates").status in ("succeeded", "warning")
+    granted = sync.grants()
+    sync.set_faults(LdapFault(b"objectSid", unless=SD_FLAGS, code=SIZE_LIMIT, entries=0))
+    cut = sync.run("delegates")
+    assert sync.faults.injected.get(str(SIZE_LIMIT))
+    assert cut.status == "warning", cut.error
+    assert "trustees could not be looked up" in cut.texts()
+    assert sync.grants() == granted
 
 
 def test_the_removal_threshold_stops_an_onprem_sync_until_confirmed(
