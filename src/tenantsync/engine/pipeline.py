@@ -1,7 +1,8 @@
 """The one pipeline every run goes through: read → plan → hold → guard → preview or apply →
 record.
 
-    source   = sources.open(ctx)                 only for types that read a connection
+    source   = sources.open(ctx)                 only for types that read a connection;
+                                                 a DN scope the directory lacks stops here
     reading  = feature.read(ctx, source)         (in full when the run asks for it)
     planned  = feature.plan(ctx, session, reading)   (a delta that cannot be planned alone
                                                       is read again in full)
@@ -34,6 +35,8 @@ def execute(ctx: RunContext, definition: DefinitionType, sources: Sources) -> Ou
     """Run ``ctx``'s task through the pipeline; the outcome to store on the run."""
     feature: Feature[Any, Any] = definition.feature
     with sources.open(ctx, definition) as source:
+        if source is not None:
+            source.check_scope(ctx.task.scope_kind, ctx.task.scope_value)
         reading: Reading = feature.read(ctx, source, full=ctx.full_read)
         ctx.check_cancelled()
         _retry_if_worth_it(ctx, reading)

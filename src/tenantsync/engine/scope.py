@@ -7,8 +7,10 @@ Mailbox permission sync resolves its scope through :class:`SyncedDirectory`;
 so a group, address or DN is judged the same way wherever a task or definition is saved
 and wherever it runs.
 A name can only be checked once the organization has synced groups (source groups, or
-distribution-group addresses): before that, it is accepted with a note that the first
-run checks it. Lengths that no stored value can exceed are refused either way.
+distribution-group addresses), a DN once a synced group or mailbox carries one: before
+that, it is accepted with a note that the first run checks it (a run whose directory can
+look a DN up refuses one that does not exist before it reads anything, see
+``OpenedSource.check_scope``). Lengths that no stored value can exceed are refused either way.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class SyncedDirectory:
         self._session = session
         self._org = organization_id
         self._synced: bool | None = None
+        self._dns_synced: bool | None = None
 
     @property
     def synced(self) -> bool:
@@ -67,6 +70,24 @@ class SyncedDirectory:
                 or self._exists(select(Mailbox.id).where(self._group_address()))
             )
         return self._synced
+
+    @property
+    def dns_synced(self) -> bool:
+        """Whether a synced group or mailbox carries a DN (a DN scope can be checked)."""
+        if self._dns_synced is None:
+            self._dns_synced = self._org is not None and (
+                self._exists(
+                    select(SourceGroup.id).where(self._live_group(), SourceGroup.dn.is_not(None))
+                )
+                or self._exists(
+                    select(Mailbox.id).where(
+                        Mailbox.organization_id == self._org,
+                        Mailbox.deleted_at.is_(None),
+                        Mailbox.source_dn.is_not(None),
+                    )
+                )
+            )
+        return self._dns_synced
 
     def group(self, value: str, *, by_row_id: bool = False) -> SourceGroup | None:
         """The synced group with this source id or name (any case); live ones first."""
@@ -193,7 +214,8 @@ def check_scope(directory: SyncedDirectory, kind: str, value: str | None) -> Fin
     if len(value) > limits.SCOPE_VALUE:
         found.problems.append(((), limits.longer_than(limits.SCOPE_VALUE, value)))
         return found
-    if not directory.synced:
+    # A DN is checked against every synced DN: mailboxes carry theirs without any group.
+    if not (directory.dns_synced if kind == "dn" else directory.synced):
         found.notes.append(((), _unchecked(f"{SCOPE_FORMS[kind]} {value!r}")))
         return found
     problem: str | None = None

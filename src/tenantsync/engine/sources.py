@@ -156,6 +156,15 @@ class HasHttpOptions(Protocol):
         ...
 
 
+@runtime_checkable
+class LooksUpDns(Protocol):
+    """A directory that can say whether an object has a DN (Active Directory)."""
+
+    async def dn_exists(self, dn: str) -> bool:
+        """Whether the directory holds an object with this DN."""
+        ...
+
+
 class OpenedSource:
     """A connection's connector, opened on its own event loop for the length of a read."""
 
@@ -172,6 +181,19 @@ class OpenedSource:
     def directory(self) -> DirectorySource:
         """The connection's directory."""
         return cast(Connector, self.connector).directory_source()
+
+    def check_scope(self, kind: str, value: str | None) -> None:
+        """A DN scope naming nothing in a directory that can look DNs up: ConfigError naming
+        the DN, before anything is read (other kinds learn DNs only by reading)."""
+        if kind != "dn" or not value or not value.strip():
+            return
+        directory = self.directory
+        if isinstance(directory, LooksUpDns) and not self.run(directory.dn_exists(value.strip())):
+            raise ConfigError(
+                f"the DN {value.strip()!r} does not exist in the directory of connection "
+                f"{self.name!r}: no group, mailbox or container has it",
+                field="scope",
+            )
 
     def permissions(self, concurrency: int) -> PermissionSource:
         """The connection's mailbox permissions, read ``concurrency`` mailboxes at a time."""

@@ -2,9 +2,12 @@
 packages into a folder, listening on loopback (LDAP 389, LDAPS 636), with the Exchange
 schema attributes an on-premises organization carries (:mod:`.samba_schema`).
 
-Tests and ``bench/onprem.py`` start one per session (``start_samba``), load an organization
-into it (:mod:`.samba_org`) and stop it with :meth:`SambaDC.stop`. Samba binds the standard
-LDAP ports, so one DC runs on a machine at a time.
+Tests and ``bench/onprem.py`` provision one per session (``provision_samba``), load an
+organization into its database while it is stopped (:mod:`.samba_org`, through Samba's own
+``ldbadd``/``ldbmodify``: one transaction per file instead of one LDAP round trip and one
+synchronous commit per object), start it (:meth:`SambaDC.start`) and stop it with
+:meth:`SambaDC.stop`. Samba binds the standard LDAP ports, so one DC runs on a machine at
+a time.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ class SambaDC:
     """A running domain controller and what a client needs to reach it."""
 
     root: Path
-    process: subprocess.Popen[bytes]
     ca_file: Path
+    process: subprocess.Popen[bytes] | None = None
     host: str = LOOPBACK
     realm: str = REALM
     netbios: str = NETBIOS
@@ -61,9 +64,36 @@ class SambaDC:
         path = self.root / "samba.out"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
+    @property
+    def database(self) -> Path:
+        """The domain's database (``sam.ldb``), written to directly only while stopped."""
+        return self.root / "private" / "sam.ldb"
+
+    @property
+    def config(self) -> Path:
+        """The DC's smb.conf."""
+        return self.root / "etc" / "smb.conf"
+
+    def start(self, *, timeout: float = 60) -> None:
+        """Start the DC and wait until LDAPS answers; RuntimeError with its log otherwise."""
+        samba, _tool = samba_binaries()
+        self.process = subprocess.Popen(
+            [samba, "-i", "-M", "single", "-s", str(self.config)],
+            stdout=(self.root / "samba.out").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not _listening(636):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.log
+                self.stop()
+                raise RuntimeError(f"Samba did not start listening on 636: {log}")
+            time.sleep(0.2)
+
     def stop(self) -> None:
         """Stop the server and remove its folder."""
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
@@ -83,12 +113,14 @@ def samba_binaries() -> tuple[str, str]:
         )
     if not Path("/usr/share/samba/setup/ad-schema").is_dir():
         raise RuntimeError("Samba's AD schema files are missing: install samba-ad-provision")
+    if not (shutil.which("ldbadd") and shutil.which("ldbmodify")):
+        raise RuntimeError("no ldbadd/ldbmodify to load the domain: install ldb-tools")
     return samba, tool
 
 
-def start_samba(*, timeout: float = 60) -> SambaDC:
-    """Provision a domain in a new folder and start its DC; RuntimeError saying why not."""
-    samba, tool = samba_binaries()
+def provision_samba() -> SambaDC:
+    """Provision a domain in a new folder (not started); RuntimeError saying why not."""
+    _samba, tool = samba_binaries()
     if os.geteuid() != 0:
         raise RuntimeError("a Samba DC binds the LDAP ports 389 and 636: it needs root")
     for port in (389, 636):
@@ -97,24 +129,10 @@ def start_samba(*, timeout: float = 60) -> SambaDC:
     root = Path(tempfile.mkdtemp(prefix="tenantsync-samba-"))
     try:
         _provision(tool, root)
-        process = subprocess.Popen(
-            [samba, "-i", "-M", "single", "-s", str(root / "etc" / "smb.conf")],
-            stdout=(root / "samba.out").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    dc = SambaDC(root=root, process=process, ca_file=root / "tls" / "sandbox-ca.pem")
-    deadline = time.monotonic() + timeout
-    while not _listening(636):
-        if process.poll() is not None or time.monotonic() > deadline:
-            log = dc.log
-            dc.stop()
-            raise RuntimeError(f"Samba did not start listening on 636: {log}")
-        time.sleep(0.2)
-    return dc
+    return SambaDC(root=root, ca_file=root / "tls" / "sandbox-ca.pem")
 
 
 def _provision(tool: str, root: Path) -> None:
@@ -157,4 +175,4 @@ def _listening(port: int) -> bool:
         return sock.connect_ex((LOOPBACK, port)) == 0
 
 
-__all__ = ["SambaDC", "samba_binaries", "start_samba"]
+__all__ = ["SambaDC", "provision_samba", "samba_binaries"]

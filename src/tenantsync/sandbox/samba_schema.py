@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ldap3 import MODIFY_ADD, Connection
+from tenantsync.sandbox.samba import SambaDC
+from tenantsync.sandbox.samba_ldb import add_record, ldb_add, ldb_modify, line
 
 # DN syntax (2.5.5.1) attributes name the object class of their values: OM "DS-DN".
 DN_OM_CLASS = bytes.fromhex("2b0c0287731c00854a")
@@ -74,12 +75,13 @@ EXCHANGE_ATTRIBUTES = (
 )
 
 
-def extend_schema(conn: Connection, base_dn: str) -> None:
-    """Add the Exchange attributes to the schema and allow them on Mail-Recipient."""
-    schema = f"CN=Schema,CN=Configuration,{base_dn}"
+def extend_schema(dc: SambaDC) -> None:
+    """Add the Exchange attributes to the stopped DC's schema, then allow them on
+    Mail-Recipient (two transactions: the class change needs the attributes loaded)."""
+    schema = f"CN=Schema,CN=Configuration,{dc.base_dn}"
+    records = []
     for attr in EXCHANGE_ATTRIBUTES:
-        values: dict[str, object] = {
-            "cn": attr.cn,
+        values: dict[str, str | bytes | int] = {
             "attributeID": attr.oid,
             "attributeSyntax": attr.syntax,
             "oMSyntax": attr.om_syntax,
@@ -92,26 +94,16 @@ def extend_schema(conn: Connection, base_dn: str) -> None:
             values["oMObjectClass"] = DN_OM_CLASS
         if attr.link_id is not None:
             values["linkID"] = attr.link_id
-        _check(conn, conn.add(f"CN={attr.cn},{schema}", ["top", "attributeSchema"], values))
-    _update_now(conn)
-    names = [a.name for a in EXCHANGE_ATTRIBUTES]
-    changed = conn.modify(f"CN=Mail-Recipient,{schema}", {"mayContain": [(MODIFY_ADD, names)]})
-    _check(conn, changed)
-    _update_now(conn)
-
-
-def _update_now(conn: Connection) -> None:
-    """Make the schema changes so far usable at once (schemaUpdateNow on the rootDSE)."""
-    checked, conn.check_names = conn.check_names, False  # ldap3 refuses the empty DN
-    try:
-        _check(conn, conn.modify("", {"schemaUpdateNow": [(MODIFY_ADD, ["1"])]}))
-    finally:
-        conn.check_names = checked
-
-
-def _check(conn: Connection, ok: bool) -> None:
-    if not ok:
-        raise RuntimeError(f"schema change refused: {conn.result}")
+        records.append(add_record(f"CN={attr.cn},{schema}", ["top", "attributeSchema"], values))
+    ldb_add(dc, records)
+    change = [
+        line("dn", f"CN=Mail-Recipient,{schema}"),
+        "changetype: modify",
+        "add: mayContain",
+        *(line("mayContain", a.name) for a in EXCHANGE_ATTRIBUTES),
+        "-",
+    ]
+    ldb_modify(dc, ["\n".join(change) + "\n\n"])
 
 
 __all__ = ["EXCHANGE_ATTRIBUTES", "extend_schema"]

@@ -13,9 +13,8 @@ import pytest
 from ldap3 import Connection, Server, Tls
 
 from tenantsync.sandbox import SandboxTenant, generate_tenant
-from tenantsync.sandbox.samba import SambaDC, start_samba
+from tenantsync.sandbox.samba import SambaDC, provision_samba
 from tenantsync.sandbox.samba_org import LoadedOrganization, load_organization
-from tenantsync.sandbox.samba_schema import extend_schema
 from tests.conftest import IN_CI
 
 MAILBOXES = 120
@@ -49,15 +48,15 @@ class OnPrem:
 @pytest.fixture(scope="session")
 def onprem() -> Iterator[OnPrem]:
     try:
-        dc = start_samba()
+        dc = provision_samba()
     except (RuntimeError, OSError) as exc:
         if IN_CI:
             pytest.fail(f"CI=true but the Samba DC could not be started: {exc}")
         pytest.skip(f"on-premises (Samba) tests skipped: {exc}")
     try:
-        site = OnPrem(dc, generate_tenant(MAILBOXES, seed=15), None)  # type: ignore[arg-type]
-        extend_schema(site.admin(), dc.base_dn)
-        site.org = load_organization(site.admin(), dc.base_dn, dc.netbios, site.tenant)
-        yield site
+        tenant = generate_tenant(MAILBOXES, seed=15)
+        org = load_organization(dc, tenant)
+        dc.start()
+        yield OnPrem(dc, tenant, org)
     finally:
         dc.stop()

@@ -30,8 +30,8 @@ from tenantsync.connectors.onprem.entries import (
     member_refs,
     user_of,
 )
-from tenantsync.connectors.onprem.ldap import IN_CHAIN, Ldap
-from tenantsync.errors import AuthError, DeltaExpired, IncompleteRead, SourceError
+from tenantsync.connectors.onprem.ldap import Ldap
+from tenantsync.errors import AuthError, ConfigError, DeltaExpired, IncompleteRead, SourceError
 from tenantsync.model import GroupKind, MemberRef, MembershipChange
 from tenantsync.model.snapshot import Snapshot
 
@@ -108,7 +108,10 @@ class OnPremDirectory:
         except DeltaExpired as exc:
             self._rejected = str(exc)
             raise
-        except IncompleteRead as exc:
+        except AuthError:
+            raise
+        except SourceError as exc:
+            # A round that failed or was cut: the changes after it are unknown.
             snap.fail_part("directory changes", exc)
             return snap
         ids = [guid for guid, e in changed.items() if not e.deleted]
@@ -130,37 +133,21 @@ class OnPremDirectory:
         snap.groups_delta_link = snap.users_delta_link if with_groups else None
         return snap
 
-    def nested_members(self, group_dn: str) -> set[str]:
-        """GUIDs of every object inside a group, nested groups included, each once: one
-        LDAP_MATCHING_RULE_IN_CHAIN search, or level by level where the DC refuses it."""
-        escaped = _escape_filter(group_dn)
+    async def dn_exists(self, dn: str) -> bool:
+        """Whether an object has this DN (a base search, which the DC answers with
+        noSuchObject for a DN it does not hold)."""
+        return await asyncio.to_thread(self._exists, dn)
+
+    def _exists(self, dn: str) -> bool:
         try:
-            entries = self.ldap.search(
-                self.base_dn, f"(memberOf:{IN_CHAIN}:={escaped})", ["objectGUID"]
-            )
-            return {Entry(e).guid for e in entries}
-        except SourceError:
-            pass
-        seen: set[str] = set()
-        found: set[str] = set()
-        level = [group_dn]
-        while level:
-            nested: list[str] = []
-            for dn in level:
-                for e in self.ldap.search(dn, "(objectClass=*)", ["member"], scope="BASE"):
-                    for value in Entry(e).values("member"):
-                        if value.lower() in seen:
-                            continue
-                        seen.add(value.lower())
-                        for m in self.ldap.search(
-                            value, "(objectClass=*)", ["objectGUID", "objectClass"], scope="BASE"
-                        ):
-                            member = Entry(m)
-                            found.add(member.guid)
-                            if member.is_group:
-                                nested.append(value)
-            level = nested
-        return found
+            return bool(self.ldap.search(dn, "(objectClass=*)", ["objectClass"], scope="BASE"))
+        except SourceError as exc:
+            if isinstance(exc, AuthError) or exc.retryable:
+                raise
+            # Not a DN at all, or one of another domain (the DC refers elsewhere).
+            raise ConfigError(
+                f"{dn!r} is not a DN of {self.base_dn}: {exc}", field="scope"
+            ) from None
 
     def _dirsync_all(self, found: dict[str, Entry], progress: Progress) -> bytes:
         cookie: bytes | None = None
@@ -267,10 +254,6 @@ class OnPremDirectory:
                 snap.mailboxes[user.source_id] = info
         # Distribution groups are the groups' addresses: the full read saw all of them.
         snap.exchange_groups_read = snap.full and snap.complete
-
-
-def _escape_filter(value: str) -> str:
-    return "".join(f"\\{ord(c):02x}" if c in "*()\\\x00" else c for c in value)
 
 
 __all__ = ["DELTA_VERSION", "OnPremDirectory"]

@@ -126,7 +126,9 @@ class OnPremConnector:
         """The mailboxes' permissions in their AD form."""
         from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
-        return OnPremPermissionReader(self.ldap, self.base_dn(), self.netbios(), loop)
+        return OnPremPermissionReader(
+            self.ldap, self.base_dn(), self.netbios(), self.params.page_size
+        )
 
 
 async def _reach(connector: OnPremConnector) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 from ldap3 import KERBEROS, NONE, SASL, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import (
     LDAPBindError,
+    LDAPCommunicationError,
     LDAPException,
+    LDAPResponseTimeoutError,
     LDAPSocketOpenError,
     LDAPSocketReceiveError,
     LDAPStartTLSError,
@@ -39,7 +41,6 @@ from tenantsync.errors import AuthError, ConfigError, DeltaExpired, IncompleteRe
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
 PAGED_OID = "1.2.840.113556.1.4.319"
-IN_CHAIN = "1.2.840.113556.1.4.1941"
 # DirSync flags (MS-ADTS 3.1.1.3.4.1.3): parents before children, and linked values
 # (member) as added and removed values rather than the whole list.
 ANCESTORS_FIRST = 0x00000800
@@ -181,7 +182,8 @@ class Ldap:
         controls: Sequence[Any] = (),
         size_limit: int = 0,
     ) -> list[dict[str, Any]]:
-        """One plain search (no paging): its entries."""
+        """One plain search (no paging): its entries. An answer cut at the DC's size limit
+        is an error unless ``size_limit`` asked for that many only."""
         with self._lock:
             conn = self.connection()
             ok = self._call(
@@ -194,7 +196,8 @@ class Ldap:
                     size_limit=size_limit,
                 )
             )
-            if not ok and conn.result.get("result") not in (0, 4, 32):
+            accepted = (0, 4, 32) if size_limit else (0, 32)
+            if not ok and conn.result.get("result") not in accepted:
                 _raise(conn.result, f"search of {base}")
             return _entries(conn.response)
 
@@ -278,7 +281,8 @@ class Ldap:
         self.requests += 1
         try:
             return bool(search())
-        except (LDAPSocketOpenError, LDAPSocketReceiveError, OSError) as exc:
+        except (LDAPCommunicationError, LDAPResponseTimeoutError, OSError) as exc:
+            # A socket that failed, or a DC that ended the session: bind anew next call.
             self._conn = None
             raise SourceError(f"the DC cut the connection: {exc}", retryable=True) from None
         except LDAPException as exc:
@@ -321,7 +325,6 @@ def _raise(result: dict[str, Any], what: str, *, incomplete: bool = False) -> No
 
 
 __all__ = [
-    "IN_CHAIN",
     "DirSyncRound",
     "Endpoint",
     "Ldap",
