@@ -44,7 +44,7 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
         return self.url(name)
 
     def _ctl(self, *args: str) -> None:

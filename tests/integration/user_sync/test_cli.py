@@ -156,7 +156,9 @@ def test_a_threshold_stop_exits_7_and_runs_confirm_applies_it(
 
 def test_a_cancelled_run_exits_8(tmp_path: Path) -> None:
     tenant = generate_tenant(30, seed=9)
-    app = create_app(tenant, latency="graph=2,exchange=2")
+    # Slow enough that the run is still working when `runs cancel` (a child process) lands,
+    # however busy the machine; the cancel ends the run early, so the test stays short.
+    app = create_app(tenant, latency="graph=6,exchange=6")
     with serve_in_thread(app, data_dir=tmp_path / "sandbox") as served:
         cli = _configured(served, tmp_path)
         # A short lease: the worker learns of a cancel request when it renews the lease.
