@@ -12,6 +12,7 @@ from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
 from tenantsync.engine.plan import Change, Plan
 from tenantsync.engine.registry import DefinitionType
 from tenantsync.engine.run import RunContext
+from tenantsync.store.feed import prune_runs
 from tenantsync.store.models import Mailbox, Run, ScheduledTask
 from tenantsync.timeutil import utcnow
 
@@ -90,6 +91,7 @@ def apply_housekeeping(session: Session, plan: Plan) -> None:
     if mailbox_ids:
         session.execute(delete(Mailbox).where(Mailbox.id.in_(mailbox_ids)))
     if run_ids:
+        prune_runs(session, run_ids)
         session.execute(delete(Run).where(Run.id.in_(run_ids)))
 
 
