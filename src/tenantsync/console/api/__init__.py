@@ -10,6 +10,7 @@ from tenantsync.console.api import (
     delegations,
     directory,
     feed,
+    notifications,
     runs,
     setup,
 )
@@ -25,6 +26,7 @@ for module in (
     setup,
     runs,
     feed,
+    notifications,
 ):
     router.include_router(module.router)
 
