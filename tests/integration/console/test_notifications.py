@@ -349,3 +349,20 @@ def test_notify_send_and_log_on_the_command_line(
     [line] = json.loads(cli("notify", "log", "--json").stdout)
     assert (line["event"], line["status"], line["attempts"]) == ("test", "delivered", 1)
     assert made["secret"] not in cli("notify", "log").stdout
+
+
+def test_a_webhook_of_an_account_that_may_not_see_grants_gets_no_grant_changes(
+    api: Any, db: Database, settings: Settings, seeded: Seeded, receiver: Receiver
+) -> None:
+    assert webhook(api(Role.READ_ONLY), seeded, receiver, ["changes"]).status_code == 201
+    root = api(Role.SUPER_ADMIN)
+    added = root.post(
+        f"/api/v1/mailboxes/{seeded.shared_id}/delegates",
+        json={"delegate": "adele@contoso.example", "right": "full_access"},
+    )
+    assert added.status_code == 201
+    run(db, settings, root, task(db, seeded.org_id, "adds", additions=1))
+    assert Dispatcher(db, settings).step() == 1
+    batch = verify(*receiver.got[0])
+    assert [(e["cursor"], e["entity"]) for e in batch["items"]] == [("2", "mailbox")]
+    assert batch["next"] == "2"
