@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from tenantsync.store import feed
@@ -252,3 +252,25 @@ def record_attempt(
     else:
         pause = FIRST_RETRY_SECONDS * 2 ** min(due.attempt - 1, MAX_ATTEMPTS)
         delivery.next_attempt_at = now + timedelta(seconds=pause)
+
+
+def _old_deliveries(organization_id: int, cutoff: datetime) -> Any:
+    subs = select(NotificationSubscription.id).where(
+        NotificationSubscription.organization_id == organization_id
+    )
+    return (
+        NotificationDelivery.subscription_id.in_(subs),
+        NotificationDelivery.status != PENDING,
+        NotificationDelivery.created_at < cutoff,
+    )
+
+
+def count_old_deliveries(session: Session, organization_id: int, cutoff: datetime) -> int:
+    """How many of the organization's finished deliveries were queued before ``cutoff``."""
+    where = _old_deliveries(organization_id, cutoff)
+    return session.scalar(select(func.count()).where(*where)) or 0
+
+
+def prune_deliveries(session: Session, organization_id: int, cutoff: datetime) -> None:
+    """Forget the organization's finished deliveries queued before ``cutoff`` (the log)."""
+    session.execute(delete(NotificationDelivery).where(*_old_deliveries(organization_id, cutoff)))

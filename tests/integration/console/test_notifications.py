@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,11 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-def task(db: Database, org_id: int, name: str, **options: Any) -> int:
+def task(db: Database, org_id: int, name: str, type_: str = "probe", **options: Any) -> int:
     with db.session() as session:
         org = session.get(Organization, org_id)
         assert org is not None
-        return make_task(session, org, name, type_="probe", options=options).id
+        return make_task(session, org, name, type_=type_, options=options).id
 
 
 def run(db: Database, settings: Settings, client: Any, task_id: int) -> dict[str, Any]:
@@ -366,3 +367,27 @@ def test_a_webhook_of_an_account_that_may_not_see_grants_gets_no_grant_changes(
     batch = verify(*receiver.got[0])
     assert [(e["cursor"], e["entity"]) for e in batch["items"]] == [("2", "mailbox")]
     assert batch["next"] == "2"
+
+
+def test_housekeeping_forgets_finished_deliveries_past_retention(
+    api: Any, db: Database, settings: Settings, seeded: Seeded, receiver: Receiver
+) -> None:
+    admin = api(Role.ADMIN)
+    made = webhook(admin, seeded, receiver, ["failed"]).json()
+    test_url = f"/api/v1/notifications/subscriptions/{made['id']}/test"
+    for _ in range(2):
+        assert admin.post(test_url).status_code == 202
+    assert Dispatcher(db, settings).step() == 2
+    assert admin.post(test_url).status_code == 202  # pending: kept whatever its age
+    with db.session() as session:
+        old = utcnow() - timedelta(days=400)
+        first, _, pending = sorted(session.scalars(select(NotificationDelivery.id)))
+        session.execute(
+            update(NotificationDelivery)
+            .where(NotificationDelivery.id.in_((first, pending)))
+            .values(created_at=old)
+        )
+    tidy = task(db, seeded.org_id, "tidy", type_="housekeeping")
+    assert run(db, settings, admin, tidy)["counts"]["deliveries_purged"] == 1
+    log = admin.get("/api/v1/notifications/deliveries").json()
+    assert sorted(d["id"] for d in log["items"]) == [first + 1, pending]
