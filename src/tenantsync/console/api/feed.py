@@ -66,9 +66,9 @@ def resync_answer(gone: ResyncNeeded) -> JSONResponse:
     return problem(
         410,
         "resync needed",
-        f"cursor {gone.after} is older than the retained change history: read the lists "
-        f"in full, then follow the feed from cursor {gone.latest} (the oldest cursor still "
-        f"answered is {gone.oldest})",
+        f"cursor {gone.after} is not in the retained change history (older than it, or "
+        f"never given): read the lists in full, then follow the feed from cursor "
+        f"{gone.latest} (the oldest cursor still answered is {gone.oldest})",
         oldest=str(gone.oldest),
         latest=str(gone.latest),
     )
