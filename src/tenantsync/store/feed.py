@@ -195,21 +195,23 @@ def read(
     start = horizon if after is None else after
     if start < horizon or start > latest:
         return ResyncNeeded(start, _oldest_whole(session, organization_id, horizon, latest), latest)
+    end = min(start + limit, latest)
+    # Numbers have no gaps, so the page is the range itself: a bounded index range, whatever
+    # plan the database would pick for "after n, first k" (and only what was committed by
+    # the time ``latest`` was read).
     rows = session.execute(
         select(*_COLUMNS)
         .where(
             ChangeRecord.organization_id == organization_id,
             ChangeRecord.feed_seq > start,
+            ChangeRecord.feed_seq <= end,
         )
         .order_by(ChangeRecord.feed_seq)
-        .limit(limit)
     )
     events: list[FeedEvent] = []
     expected = start
     for row in rows:
         seq = row[0]
-        if seq > latest:
-            break  # committed after the position was read: next time
         expected += 1
         if seq != expected:  # a hole: history pruned under the cursor
             return ResyncNeeded(
@@ -217,7 +219,7 @@ def read(
             )
         if grants or row[2] != GRANT_ENTITY:
             events.append(FeedEvent(*row))
-    if expected < min(latest, start + limit):
+    if expected < end:
         return ResyncNeeded(start, _oldest_whole(session, organization_id, horizon, latest), latest)
     return FeedPage(events, expected, expected < latest, latest)
 
