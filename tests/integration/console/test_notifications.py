@@ -10,8 +10,10 @@ import hmac
 import json
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select, update
 
+from tenantsync.sandbox.tls import ensure_certificates
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import (
@@ -201,8 +204,10 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def mailroom() -> Iterator[Mailroom]:
+@contextmanager
+def smtp_server(tls: ssl.SSLContext | None = None) -> Iterator[Mailroom]:
+    """An SMTP server on loopback that takes :data:`SMTP_PASSWORD`; with ``tls`` it offers
+    STARTTLS and takes a sign-in and mail only after it."""
     room = Mailroom(port=free_port())
 
     class Handler:
@@ -222,11 +227,21 @@ def mailroom() -> Iterator[Mailroom]:
         hostname="127.0.0.1",
         port=room.port,
         authenticator=authenticate,
-        auth_require_tls=False,
+        auth_require_tls=tls is not None,
+        tls_context=tls,
+        require_starttls=tls is not None,
     )
     controller.start()
-    yield room
-    controller.stop()
+    try:
+        yield room
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailroom() -> Iterator[Mailroom]:
+    with smtp_server() as room:
+        yield room
 
 
 def test_email_goes_through_the_smtp_server_with_its_stored_password(
@@ -391,3 +406,39 @@ def test_housekeeping_forgets_finished_deliveries_past_retention(
     assert run(db, settings, admin, tidy)["counts"]["deliveries_purged"] == 1
     log = admin.get("/api/v1/notifications/deliveries").json()
     assert sorted(d["id"] for d in log["items"]) == [first + 1, pending]
+
+
+def test_with_starttls_the_password_and_the_mail_travel_encrypted(
+    api: Any,
+    db: Database,
+    settings: Settings,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    certificates = ensure_certificates(tmp_path / "tls", ["127.0.0.1"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))  # trust the test's CA
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certificates.cert_file, certificates.key_file)
+    root = api(Role.SUPER_ADMIN)
+    with smtp_server(tls) as room:
+        smtp = {
+            "host": "127.0.0.1",
+            "port": room.port,
+            "starttls": True,
+            "username": "notifier",
+            "password": SMTP_PASSWORD,
+            "from_address": "tenantsync@msp.example",
+        }
+        assert root.put("/api/v1/notifications/smtp", json=smtp).status_code == 200
+        body = {"organization_id": seeded.org_id, "channel": "email", "events": ["failed"]}
+        made = root.post("/api/v1/notifications/subscriptions", json=body).json()
+        assert (
+            root.post(f"/api/v1/notifications/subscriptions/{made['id']}/test").status_code == 202
+        )
+        assert Dispatcher(db, settings).step() == 1
+    assert room.logins == [("notifier", SMTP_PASSWORD)]
+    [mail] = room.messages
+    assert mail.rcpt_tos == [EMAILS[Role.SUPER_ADMIN]]
+    log = root.get("/api/v1/notifications/deliveries").json()["items"]
+    assert (log[0]["event"], log[0]["status"]) == ("test", "delivered")
