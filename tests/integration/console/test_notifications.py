@@ -442,3 +442,23 @@ def test_with_starttls_the_password_and_the_mail_travel_encrypted(
     assert mail.rcpt_tos == [EMAILS[Role.SUPER_ADMIN]]
     log = root.get("/api/v1/notifications/deliveries").json()["items"]
     assert (log[0]["event"], log[0]["status"]) == ("test", "delivered")
+
+
+def test_a_worker_sends_notifications_from_its_own_thread(
+    api: Any, db: Database, settings: Settings, seeded: Seeded, receiver: Receiver
+) -> None:
+    admin = api(Role.ADMIN)
+    made = webhook(admin, seeded, receiver, ["failed"]).json()
+    assert admin.post(f"/api/v1/notifications/subscriptions/{made['id']}/test").status_code == 202
+    worker = Worker(db, settings, console_registry(), with_notifications=True)
+    thread = threading.Thread(target=worker.run_forever)
+    thread.start()
+    try:
+        for _ in range(1000):  # until the dispatcher has been round (no time is asserted)
+            if receiver.got:
+                break
+            worker.stop_event.wait(0.02)
+    finally:
+        worker.stop_event.set()
+        thread.join()
+    assert [h["X-Tenantsync-Event"] for h, _ in receiver.got] == ["test"]
