@@ -14,6 +14,7 @@ from tenantsync.cli import (
     console,
     delegates,
     hybrid,
+    notify,
     runs,
     sandbox,
     serve,
@@ -63,6 +64,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(connections.connection_app, name="connection")
 app.add_typer(users.users_app, name="users")
 app.add_typer(hybrid.app, name="hybrid")
+app.add_typer(notify.app, name="notify")
 
 
 def main(argv: list[str] | None = None) -> None:

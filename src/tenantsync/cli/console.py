@@ -30,7 +30,9 @@ def serve_console(host: str, port: int, *, with_worker: bool) -> None:
     worker: Worker | None = None
     thread: threading.Thread | None = None
     if with_worker:
-        worker = Worker(db, settings, default_registry(), with_scheduler=True)
+        worker = Worker(
+            db, settings, default_registry(), with_scheduler=True, with_notifications=True
+        )
         thread = threading.Thread(target=worker.run_forever, name="tenantsync-worker", daemon=True)
         thread.start()
         out.print(f"scheduler and worker {worker.name} running")

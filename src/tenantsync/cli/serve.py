@@ -60,7 +60,9 @@ def _run_worker(*, with_scheduler: bool, max_runs: int | None, verbose: bool) ->
     settings = load_settings()
     db = open_db(settings)
     open_box(settings, create=True)
-    w = Worker(db, settings, default_registry(), with_scheduler=with_scheduler)
+    w = Worker(
+        db, settings, default_registry(), with_scheduler=with_scheduler, with_notifications=True
+    )
     _stop_on_signals(w.stop_event)
     role = "scheduler and worker" if with_scheduler else "worker"
     out.print(f"tenantsync {role} {w.name} on {settings.masked()['database_url']}")

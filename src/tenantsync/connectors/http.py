@@ -277,3 +277,13 @@ def _status_text(status: int) -> str:
 def _path(url: str) -> str:
     """The URL without its query, for messages (query strings carry opaque tokens)."""
     return url.split("?", 1)[0]
+
+
+def post_once(url: str, content: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """POST ``content`` once, without redirects; the status code (a notification's webhook:
+    the dispatcher retries on its own schedule). Raises ``OSError`` when it cannot connect."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            return client.post(url, content=content, headers=dict(headers)).status_code
+    except httpx.HTTPError as exc:
+        raise OSError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,8 +1,9 @@
-"""Housekeeping: purge mailboxes past their restore window and run history past retention."""
+"""Housekeeping: purge mailboxes past their restore window, and run history and the
+notification delivery log past retention."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
@@ -12,10 +13,13 @@ from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
 from tenantsync.engine.plan import Change, Plan
 from tenantsync.engine.registry import DefinitionType
 from tenantsync.engine.run import RunContext
+from tenantsync.store import notify
+from tenantsync.store.feed import prune_runs
 from tenantsync.store.models import Mailbox, Run, ScheduledTask
 from tenantsync.timeutil import utcnow
 
 PREVIEW_LIMIT = 1000
+DELIVERIES = "notification_delivery"  # the delivery log's finished entries
 
 
 class HousekeepingOptions(BaseModel):
@@ -80,16 +84,32 @@ def plan_housekeeping(session: Session, ctx: RunContext) -> Plan:
                 before={"task": task_name, "status": status.value, "finished_at": str(finished_at)},
             )
         )
+    deliveries = notify.count_old_deliveries(session, org, cutoff)
+    if deliveries:
+        plan.add(
+            Change(
+                action="purge",
+                entity=DELIVERIES,
+                key=f"queued before {cutoff:%Y-%m-%d %H:%M} UTC",
+                reason=f"older than {days} days",
+                before={"count": deliveries, "cutoff": cutoff.isoformat()},
+            )
+        )
     return plan
 
 
-def apply_housekeeping(session: Session, plan: Plan) -> None:
+def apply_housekeeping(session: Session, plan: Plan, organization_id: int) -> None:
     """Remove what the plan lists, in the caller's transaction."""
     mailbox_ids = [c.before["id"] for c in plan.of("purge", "mailbox") if c.before]
     run_ids = [int(c.key) for c in plan.of("purge", "run")]
+    for c in plan.of("purge", DELIVERIES):
+        assert c.before is not None
+        cutoff = datetime.fromisoformat(c.before["cutoff"])
+        notify.prune_deliveries(session, organization_id, cutoff)
     if mailbox_ids:
         session.execute(delete(Mailbox).where(Mailbox.id.in_(mailbox_ids)))
     if run_ids:
+        prune_runs(session, run_ids)
         session.execute(delete(Run).where(Run.id.in_(run_ids)))
 
 
@@ -111,11 +131,13 @@ class Housekeeping:
             "mailboxes_purged": len(plan.of("purge", "mailbox")),
             "runs_purged": len(plan.of("purge", "run")),
         }
+        for c in plan.of("purge", DELIVERIES):  # counted only where notifications are used
+            counts["deliveries_purged"] = (c.before or {}).get("count", 0)
         return ChangeList(plan, counts, preview_limit=PREVIEW_LIMIT)
 
     def apply(self, ctx: RunContext, session: Session, planned: ChangeList) -> None:
         """Purge what the plan lists."""
-        apply_housekeeping(session, planned.plan)
+        apply_housekeeping(session, planned.plan, ctx.task.organization_id)
 
 
 DEFINITION_TYPE = DefinitionType(

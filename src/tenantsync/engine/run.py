@@ -45,6 +45,9 @@ class Outcome:
     stop_reason: str | None = None
     review: list[str] | None = None
     report: dict[str, Any] | None = None
+    # The run failed reaching its source (or its connection check failed): notified as a
+    # connection problem rather than a failure.
+    source_problem: bool = False
 
 
 @dataclass

@@ -10,11 +10,23 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from tenantsync.store.bulk import BulkWriter
+from tenantsync.store.feed import Numbering
 from tenantsync.store.models import ChangeRecord
 from tenantsync.timeutil import utcnow
 
 _TABLE = cast(Table, ChangeRecord.__table__)
-COLUMNS = ("run_id", "organization_id", "at", "actor", "entity", "key", "action", "before", "after")
+COLUMNS = (
+    "run_id",
+    "organization_id",
+    "at",
+    "actor",
+    "entity",
+    "key",
+    "action",
+    "before",
+    "after",
+    "feed_seq",
+)
 
 
 class ChangeLike(Protocol):
@@ -44,12 +56,17 @@ def record_changes(
     organization_id: int | None,
     actor: str,
 ) -> int:
-    """One change record per change, in the session's transaction; how many were written."""
+    """One change record per change, in the session's transaction; how many were written.
+
+    Changes of the organization's directory get their change feed numbers here
+    (``store.feed``): the organization's feed stays locked until the transaction ends, so
+    call this last before committing.
+    """
     writer = BulkWriter(session, _TABLE, COLUMNS)
     at = writer.bind("at", utcnow())
     documents = _Documents(writer)
-
-    return writer.write(
+    numbering = Numbering(session, organization_id)
+    written = writer.write(
         (
             run_id,
             organization_id,
@@ -60,9 +77,12 @@ def record_changes(
             c.action,
             documents.bound("before", c.before),
             documents.bound("after", c.after),
+            numbering.number(c.entity),
         )
         for c in changes
     )
+    numbering.close()
+    return written
 
 
 class _Documents:

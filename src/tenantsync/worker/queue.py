@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tenantsync.engine.run import Outcome
 from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store import notify
 from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 
@@ -245,8 +246,21 @@ def complete(session: Session, claim_: Claim, outcome: Outcome) -> bool:
         run_id, task_id, trigger, confirms = result
         if trigger is not Trigger.PREVIEW:
             _supersede_stops(session, task_id, run_id, confirms)
+    elif result is not None and result[2] is not Trigger.PREVIEW:
+        event = _notice(outcome)
+        if event is not None:
+            notify.run_ended(session, result[0], event)
     session.commit()
     return result is not None
+
+
+def _notice(outcome: Outcome) -> str | None:
+    """What a run that ended so is notified as, if anything."""
+    if outcome.status is RunStatus.AWAITING_CONFIRMATION:
+        return notify.STOPPED
+    if outcome.status is RunStatus.FAILED:
+        return notify.CONNECTION if outcome.source_problem else notify.FAILED
+    return None
 
 
 def _supersede_stops(session: Session, task_id: int, run_id: int, confirms: int | None) -> None:
@@ -309,6 +323,8 @@ def reap_expired(session: Session, *, now: datetime | None = None) -> list[int]:
         )
         .returning(Run.id)
     ).all()
+    for run_id in failed:
+        notify.run_ended(session, run_id, notify.FAILED)
     requeued = session.scalars(
         update(Run)
         .where(*expired)

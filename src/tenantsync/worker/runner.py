@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from tenantsync.engine.connection_check import DEFINITION_TYPE as CHECK_TYPE
 from tenantsync.engine.pipeline import execute
 from tenantsync.engine.registry import Registry
 from tenantsync.engine.run import Outcome, RunContext, TaskInfo
@@ -24,9 +25,11 @@ from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
 from tenantsync.worker import queue, scheduler
+from tenantsync.worker.notify import Dispatcher
 
 log = logging.getLogger(__name__)
 MAX_OUTAGE_PAUSE = 60.0
+CONNECTION_CHECK = CHECK_TYPE.name
 
 
 def worker_name() -> str:
@@ -46,6 +49,7 @@ class Worker:
         sources: Sources | None = None,
         name: str | None = None,
         with_scheduler: bool = False,
+        with_notifications: bool = False,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -53,6 +57,7 @@ class Worker:
         self.sources = sources or Sources()
         self.name = name or worker_name()
         self.with_scheduler = with_scheduler
+        self.with_notifications = with_notifications
         self.stop_event = threading.Event()
         self._next_reap = 0.0
 
@@ -62,7 +67,18 @@ class Worker:
         A database that cannot be reached (restarting, failing over) does not end the
         worker: it logs, waits (longer each time, up to a minute) and tries again. A run
         it held meanwhile is re-queued by the lease expiry like any other lost run.
+        With notifications, a dispatcher thread sends the outbox meanwhile (worker/notify.py).
         """
+        dispatcher = Dispatcher(self.db, self.settings) if self.with_notifications else None
+        if dispatcher is not None:
+            dispatcher.start()
+        try:
+            return self._work(max_runs=max_runs, idle_exit=idle_exit)
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
+    def _work(self, *, max_runs: int | None, idle_exit: bool) -> int:
         done = 0
         outage = 0
         while not self.stop_event.is_set():
@@ -129,17 +145,21 @@ class Worker:
         """The run's outcome, or the transient failure to try again after."""
         definition = self.registry.get(ctx.task.definition_type)
         try:
-            return execute(ctx, definition, self.sources)
+            outcome = execute(ctx, definition, self.sources)
         except SourceError as exc:
             if exc.retryable and ctx.attempt < self.settings.run_attempts:
                 return exc
-            return Outcome(status=RunStatus(exc.run_status or "failed"), error=str(exc))
+            status = RunStatus(exc.run_status or "failed")
+            return Outcome(status=status, error=str(exc), source_problem=True)
         except TenantSyncError as exc:
             # What each error ends a run with is errors.ERROR_TABLE's (cancelled, failed…).
             return Outcome(status=RunStatus(exc.run_status or "failed"), error=str(exc))
         except Exception as exc:
             log.error("run %s failed:\n%s", ctx.run_id, traceback.format_exc())
             return Outcome(status=RunStatus.FAILED, error=f"internal error: {exc!r}")
+        if definition.name == CONNECTION_CHECK:
+            outcome.source_problem = True
+        return outcome
 
     def _context(self, session: Session, run_id: int) -> RunContext:
         run = session.get(Run, run_id)

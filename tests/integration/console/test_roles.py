@@ -31,6 +31,7 @@ SUPER_ONLY = (
     "/calendar/events",
     "/calendar/feeds",
     "/calendar-feeds",
+    "/notifications/smtp",
 )
 SUPER_ONLY_PAGES = ("/calendar",)
 FORM_PAGES = ("/new", "/edit")  # pages that only show a form to change something
@@ -41,7 +42,17 @@ PUBLIC_PAGES = {
     ("POST", "/signout"),
     ("GET", "/calendar-feeds/{secret}.ics"),
 }
-SELF_SERVICE = {("POST", "/account/password"), ("POST", "/api/v1/me/password")}
+SELF_SERVICE = {
+    ("POST", "/account/password"),
+    ("POST", "/api/v1/me/password"),
+    # Any account subscribes itself to notifications and ends its own subscriptions.
+    ("POST", "/notifications"),
+    ("POST", "/notifications/{subscription_id}/remove"),
+    ("POST", "/notifications/{subscription_id}/test"),
+    ("POST", "/api/v1/notifications/subscriptions"),
+    ("DELETE", "/api/v1/notifications/subscriptions/{subscription_id}"),
+    ("POST", "/api/v1/notifications/subscriptions/{subscription_id}/test"),
+}
 
 
 def minimum_role(method: str, path: str) -> Role:

@@ -9,12 +9,25 @@ from tenantsync.console.api import (
     connections,
     delegations,
     directory,
+    feed,
+    notifications,
     runs,
     setup,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (account, accounts, directory, delegations, calendar, connections, setup, runs):
+for module in (
+    account,
+    accounts,
+    directory,
+    delegations,
+    calendar,
+    connections,
+    setup,
+    runs,
+    feed,
+    notifications,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -162,5 +162,5 @@ def add_delegate(
 @router.delete("/delegate-grants/{grant_id}", status_code=204)
 def remove_delegate(grant_id: Id, db: DbSession, who: Super) -> None:
     """Remove a manual grant."""
-    grant = ops.remove_manual_grant(db, grant_id)
+    grant = ops.remove_manual_grant(db, grant_id, who.email)
     record(db, who, "delegate.revoke", str(grant.mailbox_id), {"grant": grant_id})

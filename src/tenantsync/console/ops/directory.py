@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session, aliased
 from tenantsync.config.schema import name_problem
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.engine.permission_sync.apply import ENTITY as GRANT_ENTITY
+from tenantsync.engine.plan import Change
 from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.changes import record_changes
 from tenantsync.store.directory import create_organization, mailbox_matches
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
@@ -247,10 +250,11 @@ def add_manual_grant(
     )
     session.add(grant)
     session.flush()
+    _record_grant(session, "add", grant, mailbox, delegate, granted_by)
     return grant
 
 
-def remove_manual_grant(session: Session, grant_id: int) -> DelegateGrant:
+def remove_manual_grant(session: Session, grant_id: int, removed_by: str) -> DelegateGrant:
     """Remove a grant added by hand; grants of a sync belong to their task."""
     grant = get_or_404(session, DelegateGrant, grant_id, "delegate grant")
     if not grant.manual:
@@ -258,6 +262,38 @@ def remove_manual_grant(session: Session, grant_id: int) -> DelegateGrant:
             f"this grant comes from {grant.origin}; only manual grants are removed by hand",
             field="grant",
         )
+    mailbox, delegate = (
+        session.get(Mailbox, grant.mailbox_id),
+        session.get(Mailbox, grant.delegate_id),
+    )
+    assert mailbox is not None and delegate is not None
+    _record_grant(session, "remove", grant, mailbox, delegate, removed_by)
     session.delete(grant)
     session.flush()
     return grant
+
+
+def _record_grant(
+    session: Session,
+    action: str,
+    grant: DelegateGrant,
+    mailbox: Mailbox,
+    delegate: Mailbox,
+    by: str,
+) -> None:
+    """A change record of a manual grant (named as permission sync names grants), so the
+    run history's readers and the change feed see it like a sync's."""
+    key = f"{mailbox.primary_address} | {delegate.primary_address} | {grant.right.value}"
+    manual = {"origin": "manual", "granted_by": grant.granted_by}
+    added = action == "add"
+    change = Change(
+        action,
+        GRANT_ENTITY,
+        key,
+        f"by hand: {by}",
+        None if added else manual,
+        manual if added else None,
+    )
+    record_changes(
+        session, [change], run_id=None, organization_id=mailbox.organization_id, actor=by
+    )

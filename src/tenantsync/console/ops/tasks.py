@@ -22,6 +22,7 @@ from tenantsync.console.ops.options import validate_options
 from tenantsync.engine.registry import Registry
 from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, check_scope
 from tenantsync.errors import ConfigError
+from tenantsync.store.feed import prune_task
 from tenantsync.store.internal import INTERNAL_PREFIX, is_internal
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
@@ -330,6 +331,7 @@ def set_enabled(task: ScheduledTask, enabled: bool) -> None:
 
 
 def delete_task(session: Session, task: ScheduledTask) -> None:
-    """Remove a task (its runs go with it)."""
+    """Remove a task (its runs go with it, and the change feed's history before them)."""
+    prune_task(session, task.id)
     session.delete(task)
     session.flush()

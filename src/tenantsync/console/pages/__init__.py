@@ -11,6 +11,7 @@ from tenantsync.console.pages import (
     directory,
     home,
     hybrid,
+    notifications,
     signin,
 )
 from tenantsync.console.pages import runs as run_pages
@@ -29,6 +30,7 @@ for module in (
     task_pages,
     run_pages,
     hybrid,
+    notifications,
 ):
     router.include_router(module.router)
 

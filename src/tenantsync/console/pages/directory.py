@@ -288,6 +288,6 @@ def remove_delegate(
     request: Request, grant_id: Id, db: DbSession, me: PageSuper, form: Form
 ) -> RedirectResponse:
     """Remove a manual grant."""
-    grant = ops.remove_manual_grant(db, grant_id)
+    grant = ops.remove_manual_grant(db, grant_id, me.email)
     record(db, me, "delegate.revoke", str(grant.mailbox_id), {"grant": grant_id})
     return redirect(request, f"/mailboxes/{grant.mailbox_id}/delegates", "Manual grant removed")

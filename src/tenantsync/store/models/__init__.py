@@ -34,6 +34,12 @@ from tenantsync.store.models.directory import (
     SourceGroupMember,
     SourceLink,
 )
+from tenantsync.store.models.notify import (
+    ChangeFeed,
+    NotificationDelivery,
+    NotificationSubscription,
+    SmtpSettings,
+)
 from tenantsync.store.models.tasks import (
     ChangeRecord,
     Definition,
@@ -52,6 +58,7 @@ __all__ = [
     "CalendarFeed",
     "CalendarReplica",
     "CalendarSyncState",
+    "ChangeFeed",
     "ChangeRecord",
     "Connection",
     "ConsoleAccount",
@@ -67,6 +74,8 @@ __all__ = [
     "MailboxKind",
     "MailboxState",
     "MailboxSyncState",
+    "NotificationDelivery",
+    "NotificationSubscription",
     "Organization",
     "PolicyGroup",
     "Right",
@@ -75,6 +84,7 @@ __all__ = [
     "RunStatus",
     "Schedule",
     "ScheduledTask",
+    "SmtpSettings",
     "SourceGroup",
     "SourceGroupClosure",
     "SourceGroupMember",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -143,7 +144,10 @@ class ChangeRecord(Base):
     """One change a run (or a person) made: who, what, before, after."""
 
     __tablename__ = "change_record"
-    __table_args__ = (Index("ix_change_record_run", "run_id", "id"),)
+    __table_args__ = (
+        Index("ix_change_record_run", "run_id", "id"),
+        Index("ix_change_record_feed", "organization_id", "feed_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
@@ -157,6 +161,8 @@ class ChangeRecord(Base):
     action: Mapped[str] = mapped_column(String(20))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The organization's change feed position (store/feed.py); none for changes outside it.
+    feed_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SyncState(Base):
