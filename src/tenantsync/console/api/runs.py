@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from tenantsync.console.api.schemas import (
     ChangeLogOut,
     ChangeOut,
+    ConfirmIn,
     DashboardOut,
     Id,
     PageNo,
@@ -23,6 +26,7 @@ from tenantsync.console.auth import DbSession, Reader, Super, Writer
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import visible_messages
+from tenantsync.console.ops.progress import progress_views
 from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.worker import queue
 
@@ -93,13 +97,33 @@ def run_changes(
     )
 
 
+@router.get("/runs/{run_id}/progress")
+def run_progress(run_id: Id, db: DbSession, who: Reader) -> dict[str, Any]:
+    """A run's stage, n of N, rate and seconds left while it works (its status once over)."""
+    found = progress_views(db, [run_id])
+    if not found:
+        get_or_404(db, Run, run_id, "run")
+    return found[0].to_json()
+
+
 @router.post("/runs/{run_id}/confirm", response_model=RunOut, status_code=202)
-def confirm(run_id: Id, db: DbSession, who: Super) -> RunOut:
-    """Confirm a run stopped at the deletion threshold: queue one that may remove."""
+def confirm(run_id: Id, body: ConfirmIn, db: DbSession, who: Super) -> RunOut:
+    """Confirm a run stopped at the deletion threshold: queue one that may remove. ``count``
+    must be the number of removals it asks to confirm."""
     run = get_or_404(db, Run, run_id, "run")
-    new = ops.confirm_run(db, run, who.email)
+    new = ops.confirm_run(db, run, who.email, body.count)
     record(db, who, "run.confirm", run.task.name, {"run": run.id, "confirmed_by_run": new.id})
     return RunOut.model_validate(new)
+
+
+@router.post("/runs/{run_id}/reject", response_model=RunOut)
+def reject(run_id: Id, db: DbSession, who: Super) -> RunOut:
+    """Reject the removals of a run stopped at the deletion threshold: it ends cancelled and
+    nothing is removed."""
+    run = get_or_404(db, Run, run_id, "run")
+    ops.reject_run(db, run, who.email)
+    record(db, who, "run.reject", run.task.name, {"run": run.id})
+    return RunOut.model_validate(run)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

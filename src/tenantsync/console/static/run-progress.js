@@ -1,0 +1,67 @@
+// Live progress of working runs: every element marked data-run-progress="ID" gets its run's
+// stage, count, rate and time left, polled from /runs/progress every 1.5 s. Only those
+// elements change, so scrolling and focus stay where they are; without this script the page
+// shows the progress it was rendered with.
+(function () {
+  "use strict";
+  var INTERVAL_MS = 1500;
+
+  function watched() {
+    var ids = {};
+    document.querySelectorAll("[data-run-progress]").forEach(function (el) {
+      if (!el.hasAttribute("data-finished")) {
+        ids[el.getAttribute("data-run-progress")] = true;
+      }
+    });
+    return Object.keys(ids);
+  }
+
+  function show(run) {
+    var id = String(run.run_id);
+    document.querySelectorAll('[data-run-progress="' + id + '"]').forEach(function (el) {
+      if (el.textContent !== run.text) {
+        el.textContent = run.text;
+      }
+      if (run.finished) {
+        el.setAttribute("data-finished", "");
+      }
+    });
+    if (!run.finished) {
+      return;
+    }
+    document.querySelectorAll('[data-run-status="' + id + '"]').forEach(function (el) {
+      var badge = document.createElement("span");
+      badge.className = "status s-" + run.status;
+      badge.textContent = run.status;
+      el.replaceChildren(badge);
+    });
+    document.querySelectorAll('[data-run-ended="' + id + '"]').forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+
+  function poll() {
+    var ids = watched();
+    if (ids.length === 0) {
+      return;
+    }
+    fetch("/runs/progress?ids=" + ids.join(","), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (answer) {
+        return answer.ok ? answer.json() : { runs: [] };
+      })
+      .then(function (body) {
+        body.runs.forEach(show);
+      })
+      .catch(function () {
+        // The console restarting or the network away: try again next time.
+      })
+      .finally(function () {
+        window.setTimeout(poll, INTERVAL_MS);
+      });
+  }
+
+  window.setTimeout(poll, INTERVAL_MS);
+})();
