@@ -152,15 +152,18 @@ def runs_show(
             out.print(f"error: {run.error}")
         for attempt in run.attempt_log or []:
             out.print(f"attempt {attempt.get('attempt')} failed: {attempt.get('error')}")
-        if run.stop_reason:
+        if run.status is RunStatus.AWAITING_CONFIRMATION:
             out.print(f"awaiting confirmation: {run.stop_reason}")
             table("removals to confirm", ["key"], [(key,) for key in (run.review or [])])
+        elif run.stop_reason:
+            out.print(f"a real run would stop: {run.stop_reason}")
         if run.counts:
             table("counts", ["count", "value"], sorted(run.counts.items()))
         for message in run.messages:
             out.print(f"{message.get('level', 'info')}: {message.get('text', message)}")
         if run.plan and run.plan.get("counts"):
             table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
+        _print_planned_removals(run)
         if records:
             table(
                 "changes",
@@ -201,6 +204,16 @@ def runs_confirm(
         out.print(f"run {confirming} queued to confirm run {run_id}")
         return
     _finish_waiting(db, settings, confirming, as_json=False)
+
+
+@runs_app.command("reject")
+def runs_reject(run_id: int = typer.Argument(..., help="the run awaiting confirmation")) -> None:
+    """Reject a threshold stop: the run ends cancelled and nothing is removed."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        run = queue.reject(session, _get_run(session, run_id), "cli")
+        record_cli(session, "run.reject", run.task.name, {"run": run_id})
+    out.print(f"run {run_id} rejected: nothing was removed")
 
 
 @runs_app.command("cancel")
@@ -387,3 +400,29 @@ def _print_result(run: Run) -> None:
         table(None, ["count", "value"], sorted(run.counts.items()))
     if run.plan and run.plan.get("counts") and run.trigger is Trigger.PREVIEW:
         table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
+    print_warnings(run)
+
+
+def print_warnings(run: Run) -> None:
+    """A waited run's warnings and errors, after its figures."""
+    for message in run.messages or []:
+        level = message.get("level", "info") if isinstance(message, dict) else "info"
+        if level in ("warning", "error"):
+            out.print(f"{level}: {message.get('text', message)}", markup=False)
+
+
+def _print_planned_removals(run: Run) -> None:
+    """The removals a run's plan holds (those it keeps: the first of a long plan)."""
+    plan = run.plan or {}
+    removals = [c for c in plan.get("changes") or [] if c.get("action") == "remove"]
+    planned = sum(int(n) for k, n in (plan.get("counts") or {}).items() if k.endswith(".remove"))
+    if not planned or run.status is RunStatus.AWAITING_CONFIRMATION:
+        return  # none, or listed above as the removals to confirm
+    title = f"planned removals ({planned})"
+    if len(removals) < planned:
+        title = f"planned removals (first {len(removals)} of {planned})"
+    table(
+        title,
+        ["entity", "key", "reason"],
+        [(c.get("entity"), c.get("key"), c.get("reason")) for c in removals],
+    )
