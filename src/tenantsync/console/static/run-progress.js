@@ -26,15 +26,18 @@
         el.setAttribute("data-finished", "");
       }
     });
-    if (!run.finished) {
-      return;
-    }
     document.querySelectorAll('[data-run-status="' + id + '"]').forEach(function (el) {
+      if (el.textContent.trim() === run.status) {
+        return;
+      }
       var badge = document.createElement("span");
       badge.className = "status s-" + run.status;
       badge.textContent = run.status;
       el.replaceChildren(badge);
     });
+    if (!run.finished) {
+      return;
+    }
     document.querySelectorAll('[data-run-ended="' + id + '"]').forEach(function (el) {
       el.hidden = false;
     });
