@@ -59,7 +59,7 @@ def store_big_run(db: Database, task_id: int, total: int = 100_000) -> int:
             finished_at=now,
             counts={"changes": total},
             messages=[{"level": "warning", "text": f"unreadable user {i}"} for i in range(12)],
-            plan=plan.to_json(limit=PLAN_KEPT),
+            plan=plan.to_json(limit=PLAN_KEPT) | {"moved_to": {"Sales": MOVED_TO_SALES}},
         )
         session.add(run)
         session.flush()

@@ -1,12 +1,22 @@
-"""What a threshold stop of a user sync would remove, as the run page counts it: how many,
-of which kinds, how many bill, and the names a page at a time."""
+"""A user sync's run as its page sums it up: what a threshold stop would remove (how many, of
+which kinds, how many bill, the names a page at a time) and where mailboxes moved."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from pathlib import Path
 
-from tenantsync.console.ops.run_view import impact, removal_count, removal_page
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from tenantsync.console.ops.run_view import (
+    impact,
+    plan_head,
+    removal_count,
+    removal_page,
+    summary_words,
+)
 from tenantsync.sandbox import SandboxTenant
+from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import Mailbox, Run
 from tests.integration.user_sync.harness import UserSync
@@ -43,3 +53,19 @@ def test_a_stop_counts_its_removals_by_kind_and_billable_and_pages_their_names(
         assert [(r.key, r.kind, r.billable) for r in named.items] == [
             (one.primary_address, one.kind.value, one.billable)
         ]
+
+
+def test_the_run_page_says_where_mailboxes_moved(
+    db: Database, settings: Settings, tenant: SandboxTenant, app: Starlette, tmp_path: Path
+) -> None:
+    rule = {"field": "department", "operator": "equals", "value": "Sales", "policy_group": "Sales"}
+    sync = UserSync(db, settings, tenant, app, tmp_path, options={"rules": [rule]})
+    sync.run()
+    staff = [u for u in tenant.users.values() if u.mailbox == "user" and u.department != "Sales"]
+    for user in staff[:3]:
+        tenant.update_user(user.id, department="Sales")
+    moved = sync.run()
+    assert moved.plan is not None and moved.plan["moved_to"] == {"Sales": 3}
+    with db.session() as session:
+        words = summary_words(plan_head(session, moved.id), applied=True)
+    assert "3 mailboxes moved to Sales" in words

@@ -134,14 +134,13 @@ def run_page(
         context["entries"] = page_of(picked, page, per_page)
     else:
         context["entries"] = view.removal_page(db, run, f.address, page, per_page)
-    moves = view.mailbox_moves(db, run.id) if applied else {}
     return render(
         request,
         "run.html",
         me,
         run=run,
         head=head,
-        words=view.summary_words(head, moves, bool(applied)),
+        words=view.summary_words(head, bool(applied)),
         applied=bool(applied),
         warnings=warnings,
         first_messages=first,
