@@ -67,3 +67,22 @@ def test_the_run_list_and_dashboard_count_stops_and_page_polls_read_progress(
         (first, "awaiting_confirmation"),
         (second, "awaiting_confirmation"),
     ]
+
+
+def test_the_api_pages_a_runs_plan_and_changes_narrowed_like_the_page(
+    api: Any, db: Database, settings: Settings, stopped: tuple[int, int]
+) -> None:
+    first, _second = stopped
+    root = api(Role.SUPER_ADMIN)
+    plan = root.get(f"/api/v1/runs/{first}/plan?action=remove&address=OLD2&per_page=5").json()
+    assert plan["total"] == 11  # old2, old20 … old29
+    assert [e["key"] for e in plan["items"]][:2] == [
+        "old2@contoso.example",
+        "old20@contoso.example",
+    ]
+    confirming = root.post(f"/api/v1/runs/{first}/confirm", json={"count": 30}).json()["id"]
+    assert Worker(db, settings, console_registry(), name="test-worker").step(confirming)
+    changes = root.get(f"/api/v1/runs/{confirming}/changes?action=add").json()
+    assert changes["total"] == 2 and {c["action"] for c in changes["items"]} == {"add"}
+    narrowed = root.get(f"/api/v1/runs/{confirming}/changes?entity=mailbox&address=old29@")
+    assert [c["key"] for c in narrowed.json()["items"]] == ["old29@contoso.example"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from tenantsync.console.api.schemas import (
     ChangeLogOut,
@@ -19,10 +19,12 @@ from tenantsync.console.api.schemas import (
     QueryId,
     RunDetail,
     RunOut,
+    SearchText,
     TaskHealthOut,
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
+from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import visible_messages
@@ -31,6 +33,16 @@ from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.worker import queue
 
 router = APIRouter(tags=["runs"])
+
+
+def narrowed(
+    action: SearchText = "", entity: SearchText = "", address: SearchText = ""
+) -> view.EntryFilter:
+    """Changes or plan entries of one action and entity whose address contains a text."""
+    return view.EntryFilter(action.strip(), entity.strip(), address.strip())
+
+
+Narrowed = Annotated[view.EntryFilter, Depends(narrowed)]
 
 
 @router.get("/dashboard", response_model=DashboardOut)
@@ -82,12 +94,18 @@ def get_run(run_id: Id, db: DbSession, who: Reader) -> RunDetail:
 
 @router.get("/runs/{run_id}/changes", response_model=ChangeLogOut)
 def run_changes(
-    run_id: Id, db: DbSession, who: Reader, page: PageNo = 1, per_page: PerPage = 100
+    run_id: Id,
+    db: DbSession,
+    who: Reader,
+    f: Narrowed,
+    page: PageNo = 1,
+    per_page: PerPage = 100,
 ) -> ChangeLogOut:
-    """The change log of a run, in the order applied (changes of delegate grants only for
-    super administrators; ``hidden`` counts them for others)."""
+    """The change log of a run, in the order applied, narrowed by action, entity and a piece
+    of the address (changes of delegate grants only for super administrators; ``hidden``
+    counts them for others)."""
     get_or_404(db, Run, run_id, "run")
-    found = ops.change_log(db, run_id, page, per_page, who)
+    found = view.change_records(db, run_id, f, page, per_page, who)
     return ChangeLogOut(
         items=[ChangeOut.model_validate(c) for c in found.items],
         total=found.total,
@@ -95,6 +113,21 @@ def run_changes(
         per_page=found.per_page,
         hidden=ops.hidden_changes(db, run_id, who),
     )
+
+
+@router.get("/runs/{run_id}/plan", response_model=PageOut[dict[str, Any]])
+def run_plan(
+    run_id: Id,
+    db: DbSession,
+    who: Reader,
+    f: Narrowed,
+    page: PageNo = 1,
+    per_page: PerPage = 100,
+) -> PageOut[dict[str, Any]]:
+    """The entries a run's plan keeps, paged and narrowed like its changes (entries of
+    delegate grants only for super administrators)."""
+    get_or_404(db, Run, run_id, "run")
+    return PageOut.of(view.plan_page(db, run_id, f, page, per_page, who), lambda item: item)
 
 
 @router.get("/runs/{run_id}/progress")

@@ -160,10 +160,11 @@ def _shown(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def change_page(
+def change_records(
     session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRow]:
-    """One page of a run's change records matching ``f`` that ``viewer`` may see."""
+) -> Page[ChangeRecord]:
+    """One page of a run's change records matching ``f`` that ``viewer`` may see, in the
+    order they were made."""
     stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
     if not sees_grants(viewer):
         stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
@@ -176,7 +177,14 @@ def change_page(
         key = ChangeRecord.key
         matches = key.like if _dialect(session) == "sqlite" else key.ilike
         stmt = stmt.where(matches(_like(f.address), escape="\\"))
-    found = paginate(session, stmt, page, per_page)
+    return paginate(session, stmt, page, per_page)
+
+
+def change_page(
+    session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
+) -> Page[ChangeRow]:
+    """:func:`change_records` as the page shows them: each field before → after."""
+    found = change_records(session, run_id, f, page, per_page, viewer)
     rows = [
         ChangeRow(c.at, c.action, c.entity, c.key, field_changes(c.before, c.after))
         for c in found.items
@@ -262,9 +270,14 @@ def plan_page(
         params,
     ).scalars()
     items = [v if isinstance(v, dict) else json.loads(v) for v in values]
-    for item in items:
-        item["fields"] = field_changes(item.get("before"), item.get("after"))
     return Page(items, total, page, per_page)
+
+
+def with_fields(found: Page[dict[str, Any]]) -> Page[dict[str, Any]]:
+    """Plan entries with each field that changes, before → after, as ``fields``."""
+    for item in found.items:
+        item["fields"] = field_changes(item.get("before"), item.get("after"))
+    return found
 
 
 def hidden_plan_entries(session: Session, run_id: int, viewer: Principal) -> int:

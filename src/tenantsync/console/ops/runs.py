@@ -96,16 +96,6 @@ def list_runs(session: Session, f: RunFilter, page: int, per_page: int) -> Page[
     return paginate(session, stmt, page, per_page)
 
 
-def change_log(
-    session: Session, run_id: int, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRecord]:
-    """The change records of a run that ``viewer`` may see, in the order they were made."""
-    stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
-    if not sees_grants(viewer):
-        stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
-    return paginate(session, stmt, page, per_page)
-
-
 def hidden_changes(session: Session, run_id: int, viewer: Principal) -> int:
     """How many change records of a run are left out for ``viewer`` (grant changes)."""
     if sees_grants(viewer):

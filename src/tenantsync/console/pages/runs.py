@@ -127,7 +127,7 @@ def run_page(
         context["entries"] = view.change_page(db, run.id, f, page, per_page, me)
         context["hidden_count"] = ops.hidden_changes(db, run.id, me)
     elif shown == "plan":
-        context["entries"] = view.plan_page(db, run.id, f, page, per_page, me)
+        context["entries"] = view.with_fields(view.plan_page(db, run.id, f, page, per_page, me))
         context["hidden_count"] = view.hidden_plan_entries(db, run.id, me)
     elif shown == "messages":
         picked = [m for m in messages if not level or _level(m) == level]
