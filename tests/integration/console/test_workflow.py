@@ -154,7 +154,7 @@ def test_preview_shows_the_plan_by_action_and_apply_runs_it(
     assert f'data-run-progress="{preview_id}"' in waiting and "run-progress.js" in waiting
     assert work(preview_id).status is RunStatus.SUCCEEDED
     page = root.page(f"/runs/{preview_id}")
-    assert "3 mailboxes to add, 2 mailboxes to remove" in page.text
+    assert "2 mailboxes to remove, 3 mailboxes to add" in page.text
     assert 'aria-current="page" class="current">Plan (5)' in page.text  # a preview opens on it
     assert "new2@contoso.example" in page.text and "Apply" in page.text
     only = root.page(f"/runs/{preview_id}?tab=plan&action=remove").text
@@ -164,7 +164,7 @@ def test_preview_shows_the_plan_by_action_and_apply_runs_it(
     applied = run_id_of(root.submit(f"/runs/{preview_id}/apply"))
     assert work(applied).status is RunStatus.SUCCEEDED
     log = root.page(f"/runs/{applied}")
-    assert "3 mailboxes added, 2 mailboxes removed" in log.text
+    assert "2 mailboxes removed, 3 mailboxes added" in log.text
     assert 'class="current">Changes' in log.text and "old1@contoso.example" in log.text
     runs = root.page("/runs?status=succeeded&trigger=preview")
     assert f"#{preview_id}" in runs.text and f"#{applied}<" not in runs.text

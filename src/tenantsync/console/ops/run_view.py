@@ -46,6 +46,10 @@ _DONE = {
 }
 
 
+# Removals first: they are what an administrator looks for in a run.
+_ORDER = {action: i for i, action in enumerate(("remove", "purge", "add", "restore", "move"))}
+
+
 @dataclass(frozen=True)
 class EntryFilter:
     """How changes, plan entries and removals are narrowed: exact action and entity, and a
@@ -108,7 +112,7 @@ def summary_words(head: PlanHead, applied: bool) -> list[str]:
     """The plan in words: "55 mailboxes removed", "3 mailboxes moved to Sales" (or "to
     remove" for a plan not applied)."""
     words: list[str] = []
-    for entity, action in head.kinds():
+    for entity, action in sorted(head.kinds(), key=lambda k: (_ORDER.get(k[1], len(_ORDER)), k)):
         count = head.counts.get(f"{entity}.{action}", 0)
         if not count:
             continue
