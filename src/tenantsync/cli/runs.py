@@ -111,6 +111,9 @@ def runs_list(
 def runs_show(
     run_id: int = typer.Argument(..., help="run id"),
     changes: int = typer.Option(20, "--changes", min=0, help="how many recorded changes to list"),
+    removals: int = typer.Option(
+        200, "--removals", min=0, help="how many removals to confirm or planned to list"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """One run: status, counts, messages, plan summary and the changes it made."""
@@ -154,7 +157,11 @@ def runs_show(
             out.print(f"attempt {attempt.get('attempt')} failed: {attempt.get('error')}")
         if run.status is RunStatus.AWAITING_CONFIRMATION:
             out.print(f"awaiting confirmation: {run.stop_reason}")
-            table("removals to confirm", ["key"], [(key,) for key in (run.review or [])])
+            review = run.review or []
+            title = f"removals to confirm ({len(review)})"
+            if len(review) > removals:
+                title = f"removals to confirm (first {removals} of {len(review)}; --json lists all)"
+            table(title, ["key"], [(key,) for key in review[:removals]])
         elif run.stop_reason:
             out.print(f"a real run would stop: {run.stop_reason}")
         if run.counts:
@@ -163,7 +170,7 @@ def runs_show(
             out.print(f"{message.get('level', 'info')}: {message.get('text', message)}")
         if run.plan and run.plan.get("counts"):
             table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
-        _print_planned_removals(run)
+        _print_planned_removals(run, removals)
         if records:
             table(
                 "changes",
@@ -411,13 +418,14 @@ def print_warnings(run: Run) -> None:
             out.print(f"{level}: {message.get('text', message)}", markup=False)
 
 
-def _print_planned_removals(run: Run) -> None:
+def _print_planned_removals(run: Run, limit: int) -> None:
     """The removals a run's plan holds (those it keeps: the first of a long plan)."""
     plan = run.plan or {}
     removals = [c for c in plan.get("changes") or [] if c.get("action") == "remove"]
     planned = sum(int(n) for k, n in (plan.get("counts") or {}).items() if k.endswith(".remove"))
     if not planned or run.status is RunStatus.AWAITING_CONFIRMATION:
         return  # none, or listed above as the removals to confirm
+    removals = removals[:limit]
     title = f"planned removals ({planned})"
     if len(removals) < planned:
         title = f"planned removals (first {len(removals)} of {planned})"

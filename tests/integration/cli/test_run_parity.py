@@ -32,6 +32,8 @@ def test_runs_show_lists_planned_removals_and_runs_reject_removes_nothing(
     cli("task", "run", "users", "--wait", check=7)
     stopped = json.loads(cli("runs", "list", "--json").stdout)[0]
     assert stopped["status"] == "awaiting_confirmation"
+    first = cli("runs", "show", str(stopped["id"]), "--removals", "3").stdout
+    assert "removals to confirm (first 3 of 8; --json lists all)" in first
     rejected = cli("runs", "reject", str(stopped["id"]))
     assert f"run {stopped['id']} rejected: nothing was removed" in rejected.stdout
     after = json.loads(cli("runs", "show", str(stopped["id"]), "--json").stdout)
