@@ -1,7 +1,8 @@
 // Live progress of working runs: every element marked data-run-progress="ID" gets its run's
 // stage, count, rate and time left, polled from /runs/progress every 1.5 s. Only those
 // elements change, so scrolling and focus stay where they are; without this script the page
-// shows the progress it was rendered with.
+// shows the progress it was rendered with. When the run of a run's page ends, the page
+// loads its results, unless a form field has the focus (then it offers a link).
 (function () {
   "use strict";
   var INTERVAL_MS = 1500;
@@ -38,9 +39,20 @@
     if (!run.finished) {
       return;
     }
-    document.querySelectorAll('[data-run-ended="' + id + '"]').forEach(function (el) {
+    var ended = document.querySelectorAll('[data-run-ended="' + id + '"]');
+    if (ended.length > 0 && !busy()) {
+      window.location.reload(); // the run's page: its results replace the progress
+      return;
+    }
+    ended.forEach(function (el) {
       el.hidden = false;
     });
+  }
+
+  // Someone typing in a form keeps what they typed: the page offers a link instead.
+  function busy() {
+    var active = document.activeElement;
+    return active !== null && active.matches("input, select, textarea");
   }
 
   function poll() {
