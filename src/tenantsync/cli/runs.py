@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -368,7 +369,8 @@ def end_with(run_id: int, status: RunStatus, error: str | None) -> None:
 
 
 def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) -> RunStatus:
-    """Execute ``run_id`` in this process if no worker took it, showing progress; its end status."""
+    """Execute ``run_id`` in this process if no worker took it, showing its stage and count
+    as the worker publishes them; its end status."""
     worker = Worker(db, settings, default_registry())
     with Progress(
         SpinnerColumn(),
@@ -380,25 +382,46 @@ def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) ->
         disable=quiet,
     ) as progress:
         bar = progress.add_task(f"run {run_id}", total=None)
-        worker.step(run_id)
         while True:
+            # The run works in a thread while this one shows its progress; a transient
+            # failure queues it again, and its next attempt runs here too (unless a worker
+            # took it first).
+            _step_showing(worker, run_id, progress, bar, db)
             with db.sessions() as session:
                 run = _get_run(session, run_id)
                 if run.status.finished:
                     return run.status
                 queued_again = run.status is RunStatus.QUEUED
-            if queued_again:
-                # A transient failure queued it again: its next attempt, once its backoff
-                # has passed, runs here too (unless a worker took it first).
-                worker.step(run_id)
-                p = run.progress or {}
-                progress.update(
-                    bar,
-                    description=f"run {run_id}: {p.get('stage', run.status.value)}",
-                    completed=p.get("done", 0),
-                    total=p.get("total"),
-                )
-            time.sleep(0.5)
+            if not queued_again:
+                time.sleep(0.5)  # another worker holds it
+
+
+def _step_showing(worker: Worker, run_id: int, progress: Progress, bar: Any, db: Any) -> None:
+    """One ``worker.step(run_id)`` in a thread, the bar following the run's progress."""
+    failed: list[BaseException] = []
+
+    def step() -> None:
+        try:
+            worker.step(run_id)
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    working = threading.Thread(target=step, name=f"run-{run_id}", daemon=True)
+    working.start()
+    while working.is_alive():
+        with db.sessions() as session:
+            run = _get_run(session, run_id)
+            p = run.progress or {}
+            status = run.status.value
+        progress.update(
+            bar,
+            description=f"run {run_id}: {p.get('stage', status)}",
+            completed=p.get("done") or 0,
+            total=p.get("total"),
+        )
+        working.join(0.5)
+    if failed:
+        raise failed[0]
 
 
 def _print_result(run: Run) -> None:
