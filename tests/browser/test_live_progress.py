@@ -49,6 +49,7 @@ def console(settings: Settings, db: Database, tmp_path: Path) -> Iterator[Consol
         worker.join(timeout=20)
 
 
+@pytest.mark.slow
 def test_a_working_sync_shows_its_stage_and_a_moving_count(
     visit: Callable[..., Visit], console: Console, db: Database
 ) -> None:
@@ -70,6 +71,8 @@ def test_a_working_sync_shows_its_stage_and_a_moving_count(
     expect(dashboard.page.locator(".running-now")).to_contain_text(f"#{run_id} users")
     expect(dashboard.page.locator(".running-now .run-progress")).to_contain_text("users")
     dashboard.shot("dashboard-running")
+    dashboard.go("/runs")
+    expect(dashboard.page.locator(f'[data-run-progress="{run_id}"]')).to_contain_text("users")
 
     seen: list[str] = []
     deadline = time.monotonic() + 60
