@@ -111,7 +111,7 @@ def run_changes(
         total=found.total,
         page=found.page,
         per_page=found.per_page,
-        hidden=ops.hidden_changes(db, run_id, who),
+        hidden=ops.hidden_changes(db, run_id, who) if view.hides_grants(db, run_id, who) else 0,
     )
 
 

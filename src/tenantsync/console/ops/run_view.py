@@ -79,6 +79,12 @@ class PlanHead:
         pairs = [tuple(str(k).rsplit(".", 1)) for k in self.counts if "." in str(k)]
         return sorted((p[0], p[1]) for p in pairs)
 
+    @property
+    def may_hold_grants(self) -> bool:
+        """Whether the run may have planned or changed delegate grants (a plan that counts
+        none of them has none; a run without a plan counts as one that may)."""
+        return not self.counts or any(k.startswith(f"{GRANT_ENTITY}.") for k in self.counts)
+
     def actions(self) -> list[str]:
         """The actions the plan counts (the filter's choices)."""
         return sorted({action for _, action in self.kinds()})
@@ -164,13 +170,19 @@ def _shown(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
+def hides_grants(session: Session, run_id: int, viewer: Principal) -> bool:
+    """Whether ``viewer`` must be kept from delegate grants this run may hold (checking
+    each of 100,000 records for grants is left out for runs whose plan counts none)."""
+    return not sees_grants(viewer) and plan_head(session, run_id).may_hold_grants
+
+
 def change_records(
     session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
 ) -> Page[ChangeRecord]:
     """One page of a run's change records matching ``f`` that ``viewer`` may see, in the
     order they were made."""
     stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
-    if not sees_grants(viewer):
+    if hides_grants(session, run_id, viewer):
         stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
     if f.action:
         stmt = stmt.where(ChangeRecord.action == f.action)
@@ -263,7 +275,7 @@ def plan_page(
         "entity": f.entity,
         "like": _like(f.address),
         "any_key": not f.address,
-        "grants": sees_grants(viewer),
+        "grants": not hides_grants(session, run_id, viewer),
         "grant_entity": GRANT_ENTITY,
         "limit": per_page,
         "offset": (page - 1) * per_page,
@@ -286,7 +298,7 @@ def with_fields(found: Page[dict[str, Any]]) -> Page[dict[str, Any]]:
 
 def hidden_plan_entries(session: Session, run_id: int, viewer: Principal) -> int:
     """How many of the plan's kept entries ``viewer`` may not see (delegate grants)."""
-    if sees_grants(viewer):
+    if not hides_grants(session, run_id, viewer):
         return 0
     where = _PLAN_FROM[_dialect(session)]
     params = {

@@ -125,7 +125,8 @@ def run_page(
     context: dict[str, Any] = {}
     if shown == "changes":
         context["entries"] = view.change_page(db, run.id, f, page, per_page, me)
-        context["hidden_count"] = ops.hidden_changes(db, run.id, me)
+        hides = view.hides_grants(db, run.id, me)
+        context["hidden_count"] = ops.hidden_changes(db, run.id, me) if hides else 0
     elif shown == "plan":
         context["entries"] = view.with_fields(view.plan_page(db, run.id, f, page, per_page, me))
         context["hidden_count"] = view.hidden_plan_entries(db, run.id, me)
