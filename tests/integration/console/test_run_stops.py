@@ -62,7 +62,8 @@ def test_the_run_list_and_dashboard_count_stops_and_page_polls_read_progress(
 ) -> None:
     first, second = stopped
     assert "2 runs stopped at the deletion threshold wait for confirmation" in root.page("/").text
-    polled = root.get(f"/runs/progress?ids={first},{second},999999").json()["runs"]
+    asked = f"{first},{second},999999,99999999999999999999,x"
+    polled = root.get(f"/runs/progress?ids={asked}").json()["runs"]
     assert [(p["run_id"], p["status"]) for p in polled] == [
         (first, "awaiting_confirmation"),
         (second, "awaiting_confirmation"),

@@ -83,7 +83,7 @@ def runs(
 def progress(db: DbSession, me: PageReader, ids: SearchText = "") -> JSONResponse:
     """The progress of the runs a page shows (``ids``: run ids separated by commas), for
     its polling script."""
-    wanted = [int(i) for i in ids.split(",") if i.strip().isdigit()]
+    wanted = [i for i in map(object_id, ids.split(",")) if i is not None]
     return JSONResponse({"runs": [p.to_json() for p in progress_views(db, wanted)]})
 
 
