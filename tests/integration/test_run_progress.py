@@ -1,5 +1,6 @@
 """A working run's progress reaches the store about once a second, whatever the lease: with a
-lease renewed only every twenty seconds, a watcher still sees the stage and count move."""
+lease renewed only every twenty seconds, a watcher (and `runs list`) sees the stage and count
+move."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from tenantsync.cli import app
 from tenantsync.engine.feature import ChangeList, Limits, NothingMissing
 from tenantsync.engine.plan import Plan
 from tenantsync.engine.registry import DefinitionType, Registry
@@ -53,7 +57,7 @@ class Count:
 
 
 def test_progress_is_written_every_second_while_the_lease_waits_twenty(
-    db: Database, settings: Settings
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     count = Count()
     registry = Registry([DefinitionType("count", "Count (tests)", CountOptions, count)])
@@ -74,6 +78,10 @@ def test_progress_is_written_every_second_while_the_lease_waits_twenty(
                 assert progress["total"] == 1000 and progress["stage_started_at"]
                 seen.append(int(progress["done"]))
             time.sleep(0.1)
+        monkeypatch.setenv("TENANTSYNC_DATABASE_URL", settings.effective_database_url)
+        monkeypatch.setenv("TENANTSYNC_DATA_DIR", str(settings.data_dir))
+        listed = CliRunner().invoke(app, ["runs", "list"], env={"COLUMNS": "200"})
+        assert "counting: " in listed.output and " of 1,000" in listed.output, listed.output
     finally:
         count.finish.set()
         working.join(timeout=30)

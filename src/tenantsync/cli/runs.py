@@ -23,6 +23,7 @@ from tenantsync.cli.common import (
     table,
 )
 from tenantsync.console.audit import record_cli
+from tenantsync.console.ops.progress import progress_of
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
@@ -101,7 +102,7 @@ def runs_list(
                     fmt_time(r.started_at or r.created_at),
                     fmt_duration(r.duration_seconds),
                     "yes" if r.retried else "",
-                    (r.error or "")[:80],
+                    _working(r) or (r.error or "")[:80],
                 )
                 for r in runs
             ],
@@ -237,6 +238,13 @@ def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
             out.print(f"run {run_id} is running; asked it to stop")
         else:
             raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def _working(run: Run) -> str | None:
+    """A working run's stage, count, rate and time left (None for any other run)."""
+    if run.status is not RunStatus.RUNNING:
+        return None
+    return progress_of(run.id, run.status, run.progress).text
 
 
 def run_switches(run: Run) -> dict[str, Any]:
