@@ -22,6 +22,12 @@ app = typer.Typer(
 
 ORG_OPTION = typer.Option(None, "--org", help="organization, when the address is in several")
 JSON_OPTION = typer.Option(False, "--json", help="JSON for scripts")
+RIGHT_OPTION = typer.Option(
+    None,
+    "--right",
+    help="only this right: "
+    + ", ".join(f"{right.value} ({RIGHT_TITLES[right]})" for right in Right),
+)
 
 Lookup = Callable[[Session, str, str | None], list[DelegateRow]]
 
@@ -30,29 +36,36 @@ Lookup = Callable[[Session, str, str | None], list[DelegateRow]]
 def of(
     address: str = typer.Argument(..., help="the delegate's address (primary or alias)"),
     org: str | None = ORG_OPTION,
+    right: Right | None = RIGHT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The mailboxes ADDRESS can open or send as, and which task or person granted each."""
-    _show(delegates_of, address, org, as_json, f"Mailboxes {address} holds rights on")
+    _show(delegates_of, address, org, right, as_json, f"Mailboxes {address} holds rights on")
 
 
 @app.command("on")
 def on(
     address: str = typer.Argument(..., help="the mailbox's address (primary or alias)"),
     org: str | None = ORG_OPTION,
+    right: Right | None = RIGHT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who holds which right on the mailbox ADDRESS, and which task or person granted each."""
-    _show(delegates_on, address, org, as_json, f"Delegates on {address}")
+    _show(delegates_on, address, org, right, as_json, f"Delegates on {address}")
 
 
-def _show(lookup: Lookup, address: str, org: str | None, as_json: bool, title: str) -> None:
+def _show(
+    lookup: Lookup, address: str, org: str | None, right: Right | None, as_json: bool, title: str
+) -> None:
     db = open_db(load_settings())
     try:
         with db.session() as session:
             rows = lookup(session, address, org)
     finally:
         db.dispose()
+    if right is not None:
+        rows = [row for row in rows if row.right == right.value]
+        title = f"{title} ({RIGHT_TITLES[right]})"
     if as_json:
         emit_json([row.to_json() for row in rows])
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from tenantsync.cli.common import (
     table,
 )
 from tenantsync.console.audit import record_cli
+from tenantsync.console.ops.progress import progress_of
 from tenantsync.engine.registry import default_registry
 from tenantsync.errors import GuardStop, NotFound, RunCancelled, TenantSyncError
 from tenantsync.store.directory import find_task
@@ -100,7 +102,7 @@ def runs_list(
                     fmt_time(r.started_at or r.created_at),
                     fmt_duration(r.duration_seconds),
                     "yes" if r.retried else "",
-                    (r.error or "")[:80],
+                    _working(r) or (r.error or "")[:80],
                 )
                 for r in runs
             ],
@@ -111,6 +113,9 @@ def runs_list(
 def runs_show(
     run_id: int = typer.Argument(..., help="run id"),
     changes: int = typer.Option(20, "--changes", min=0, help="how many recorded changes to list"),
+    removals: int = typer.Option(
+        200, "--removals", min=0, help="how many removals to confirm or planned to list"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
 ) -> None:
     """One run: status, counts, messages, plan summary and the changes it made."""
@@ -152,15 +157,22 @@ def runs_show(
             out.print(f"error: {run.error}")
         for attempt in run.attempt_log or []:
             out.print(f"attempt {attempt.get('attempt')} failed: {attempt.get('error')}")
-        if run.stop_reason:
+        if run.status is RunStatus.AWAITING_CONFIRMATION:
             out.print(f"awaiting confirmation: {run.stop_reason}")
-            table("removals to confirm", ["key"], [(key,) for key in (run.review or [])])
+            review = run.review or []
+            title = f"removals to confirm ({len(review)})"
+            if len(review) > removals:
+                title = f"removals to confirm (first {removals} of {len(review)}; --json lists all)"
+            table(title, ["key"], [(key,) for key in review[:removals]])
+        elif run.stop_reason:
+            out.print(f"a real run would stop: {run.stop_reason}")
         if run.counts:
             table("counts", ["count", "value"], sorted(run.counts.items()))
         for message in run.messages:
             out.print(f"{message.get('level', 'info')}: {message.get('text', message)}")
         if run.plan and run.plan.get("counts"):
             table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
+        _print_planned_removals(run, removals)
         if records:
             table(
                 "changes",
@@ -203,6 +215,16 @@ def runs_confirm(
     _finish_waiting(db, settings, confirming, as_json=False)
 
 
+@runs_app.command("reject")
+def runs_reject(run_id: int = typer.Argument(..., help="the run awaiting confirmation")) -> None:
+    """Reject a threshold stop: the run ends cancelled and nothing is removed."""
+    db = open_db(load_settings())
+    with db.session() as session:
+        run = queue.reject(session, _get_run(session, run_id), "cli")
+        record_cli(session, "run.reject", run.task.name, {"run": run_id})
+    out.print(f"run {run_id} rejected: nothing was removed")
+
+
 @runs_app.command("cancel")
 def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
     """Cancel a queued run, or ask a running one to stop."""
@@ -216,6 +238,13 @@ def runs_cancel(run_id: int = typer.Argument(..., help="run id")) -> None:
             out.print(f"run {run_id} is running; asked it to stop")
         else:
             raise TenantSyncError(f"run {run_id} already ended ({run.status.value})")
+
+
+def _working(run: Run) -> str | None:
+    """A working run's stage, count, rate and time left (None for any other run)."""
+    if run.status is not RunStatus.RUNNING:
+        return None
+    return progress_of(run.id, run.status, run.progress).text
 
 
 def run_switches(run: Run) -> dict[str, Any]:
@@ -348,7 +377,8 @@ def end_with(run_id: int, status: RunStatus, error: str | None) -> None:
 
 
 def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) -> RunStatus:
-    """Execute ``run_id`` in this process if no worker took it, showing progress; its end status."""
+    """Execute ``run_id`` in this process if no worker took it, showing its stage and count
+    as the worker publishes them; its end status."""
     worker = Worker(db, settings, default_registry())
     with Progress(
         SpinnerColumn(),
@@ -360,25 +390,46 @@ def wait_for_run(db: Any, settings: Any, run_id: int, *, quiet: bool = False) ->
         disable=quiet,
     ) as progress:
         bar = progress.add_task(f"run {run_id}", total=None)
-        worker.step(run_id)
         while True:
+            # The run works in a thread while this one shows its progress; a transient
+            # failure queues it again, and its next attempt runs here too (unless a worker
+            # took it first).
+            _step_showing(worker, run_id, progress, bar, db)
             with db.sessions() as session:
                 run = _get_run(session, run_id)
                 if run.status.finished:
                     return run.status
                 queued_again = run.status is RunStatus.QUEUED
-            if queued_again:
-                # A transient failure queued it again: its next attempt, once its backoff
-                # has passed, runs here too (unless a worker took it first).
-                worker.step(run_id)
-                p = run.progress or {}
-                progress.update(
-                    bar,
-                    description=f"run {run_id}: {p.get('stage', run.status.value)}",
-                    completed=p.get("done", 0),
-                    total=p.get("total"),
-                )
-            time.sleep(0.5)
+            if not queued_again:
+                time.sleep(0.5)  # another worker holds it
+
+
+def _step_showing(worker: Worker, run_id: int, progress: Progress, bar: Any, db: Any) -> None:
+    """One ``worker.step(run_id)`` in a thread, the bar following the run's progress."""
+    failed: list[BaseException] = []
+
+    def step() -> None:
+        try:
+            worker.step(run_id)
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    working = threading.Thread(target=step, name=f"run-{run_id}", daemon=True)
+    working.start()
+    while working.is_alive():
+        with db.sessions() as session:
+            run = _get_run(session, run_id)
+            p = run.progress or {}
+            status = run.status.value
+        progress.update(
+            bar,
+            description=f"run {run_id}: {p.get('stage', status)}",
+            completed=p.get("done") or 0,
+            total=p.get("total"),
+        )
+        working.join(0.5)
+    if failed:
+        raise failed[0]
 
 
 def _print_result(run: Run) -> None:
@@ -387,3 +438,30 @@ def _print_result(run: Run) -> None:
         table(None, ["count", "value"], sorted(run.counts.items()))
     if run.plan and run.plan.get("counts") and run.trigger is Trigger.PREVIEW:
         table("plan", ["change", "count"], sorted(run.plan.get("counts", {}).items()))
+    print_warnings(run)
+
+
+def print_warnings(run: Run) -> None:
+    """A waited run's warnings and errors, after its figures."""
+    for message in run.messages or []:
+        level = message.get("level", "info") if isinstance(message, dict) else "info"
+        if level in ("warning", "error"):
+            out.print(f"{level}: {message.get('text', message)}", markup=False)
+
+
+def _print_planned_removals(run: Run, limit: int) -> None:
+    """The removals a run's plan holds (those it keeps: the first of a long plan)."""
+    plan = run.plan or {}
+    removals = [c for c in plan.get("changes") or [] if c.get("action") == "remove"]
+    planned = sum(int(n) for k, n in (plan.get("counts") or {}).items() if k.endswith(".remove"))
+    if not planned or run.status is RunStatus.AWAITING_CONFIRMATION:
+        return  # none, or listed above as the removals to confirm
+    removals = removals[:limit]
+    title = f"planned removals ({planned})"
+    if len(removals) < planned:
+        title = f"planned removals (first {len(removals)} of {planned})"
+    table(
+        title,
+        ["entity", "key", "reason"],
+        [(c.get("entity"), c.get("key"), c.get("reason")) for c in removals],
+    )

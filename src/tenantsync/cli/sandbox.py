@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import signal
 import threading
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import typer
 import yaml
+from typer.core import TyperCommand
 
 from tenantsync.cli.common import emit_json, load_settings, out
 from tenantsync.errors import ConfigError, TenantSyncError
@@ -184,9 +186,31 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
-@app.command()
+class _ChangeCommand(TyperCommand):
+    """`sandbox change`, whose help lists every operation with its arguments (read from the
+    sandbox only when the help is shown)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from tenantsync.sandbox import CHANGE_OPS, SandboxTenant
+
+        lines = []
+        for op in sorted(CHANGE_OPS):
+            params = list(inspect.signature(getattr(SandboxTenant, op)).parameters.values())[1:]
+            args = " ".join(_shown_arg(p) for p in params if p.kind is not p.VAR_POSITIONAL)
+            lines.append(f"{op.replace('_', '-')} {args}".strip())
+        self.epilog = "Operations (optional arguments in parentheses):\n\n" + "\n\n".join(lines)
+        super().format_help(ctx, formatter)
+
+
+def _shown_arg(param: inspect.Parameter) -> str:
+    if param.kind is param.VAR_KEYWORD:
+        return "(field=… …)"
+    return f"{param.name}=…" if param.default is param.empty else f"({param.name}=…)"
+
+
+@app.command(cls=_ChangeCommand)
 def change(
-    op: str = typer.Argument(..., help="e.g. add-user, update-user, add-group-member, add-event"),
+    op: str = typer.Argument(..., help="the operation (every one is listed below)"),
     args: list[str] = typer.Argument(None, help="KEY=VALUE arguments (JSON values allowed)"),
     credentials_file: Path = typer.Option(
         ..., "--credentials-file", exists=True, dir_okay=False, help="written by `serve`"

@@ -17,6 +17,7 @@ from tenantsync.errors import RunCancelled
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
 from tenantsync.store.models import RunStatus, Trigger
+from tenantsync.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -95,5 +96,9 @@ class RunContext:
             raise RunCancelled(f"run {self.run_id} was cancelled")
 
     def report(self, stage: str, done: int, total: int | None = None) -> None:
-        """Publish progress; the lease keeper writes it to the run for watchers."""
-        self.progress.update(stage=stage, done=done, total=total)
+        """Publish progress: the worker writes the latest to the run about once a second,
+        with when its stage began, so watchers see a rate and an estimate of what is left."""
+        now = utcnow().isoformat()
+        if self.progress.get("stage") != stage:
+            self.progress["stage_started_at"] = now
+        self.progress.update(stage=stage, done=done, total=total, at=now)

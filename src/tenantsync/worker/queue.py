@@ -198,16 +198,9 @@ def _claim_locked(session: Session, pick: Select[Any], params: dict[str, Any]) -
     return None
 
 
-def renew(
-    session: Session,
-    claim_: Claim,
-    lease_seconds: float,
-    progress: dict[str, Any] | None = None,
-) -> tuple[bool, bool]:
+def renew(session: Session, claim_: Claim, lease_seconds: float) -> tuple[bool, bool]:
     """Extend the lease; returns (still held, cancel requested)."""
     values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)}
-    if progress:
-        values["progress"] = dict(progress)
     row = session.execute(
         update(Run)
         .where(
@@ -222,6 +215,16 @@ def renew(
     if row is None:
         return False, True
     return True, bool(row[0])
+
+
+def publish_progress(session: Session, claim_: Claim, progress: dict[str, Any]) -> bool:
+    """Write a running run's progress (one small UPDATE); False when the lease was lost."""
+    row = session.execute(
+        update(RUN).where(_held()).values(progress=bindparam("progress")).returning(RUN.c.id),
+        {"rid": claim_.run_id, "owner": claim_.owner, "progress": progress},
+    ).first()
+    session.commit()
+    return row is not None
 
 
 def complete(session: Session, claim_: Claim, outcome: Outcome) -> bool:
@@ -365,3 +368,20 @@ def confirm(session: Session, run: Run, requested_by: str) -> Run:
     return enqueue(
         session, run.task, Trigger.MANUAL, requested_by=requested_by, confirms_run_id=run.id
     )
+
+
+def reject(session: Session, run: Run, rejected_by: str) -> Run:
+    """End a run awaiting confirmation without removing anything: it ends cancelled, saying
+    who rejected its removals."""
+    if run.status is not RunStatus.AWAITING_CONFIRMATION:
+        raise ConfigError(
+            f"run {run.id} is {run.status.value}: only a run awaiting confirmation can be rejected",
+            field="run",
+        )
+    already = session.scalar(select(Run.id).where(Run.confirms_run_id == run.id))
+    if already is not None:
+        raise ConfigError(f"run {run.id} was already confirmed by run {already}", field="run")
+    run.status = RunStatus.CANCELLED
+    run.error = f"removals rejected by {rejected_by}: nothing was removed"
+    session.flush()
+    return run

@@ -26,6 +26,7 @@ from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask
 from tenantsync.worker import queue, scheduler
 from tenantsync.worker.notify import Dispatcher
+from tenantsync.worker.progress import ProgressPublisher
 
 log = logging.getLogger(__name__)
 MAX_OUTAGE_PAUSE = 60.0
@@ -125,10 +126,14 @@ class Worker:
         with self.db.sessions() as session:
             ctx = self._context(session, claim.run_id)
         keeper = _LeaseKeeper(self.db, claim, self.settings.lease_seconds, ctx)
+        publisher = ProgressPublisher(self.db, claim, ctx.progress)
+        ctx.report("starting", 0)
         keeper.start()
+        publisher.start()
         try:
             outcome = self._call(ctx)
         finally:
+            publisher.stop()
             keeper.stop()
         with self.db.sessions() as session:
             if isinstance(outcome, SourceError):
@@ -201,7 +206,8 @@ def _review(session: Session, run: Run) -> frozenset[str] | None:
 
 
 class _LeaseKeeper:
-    """Renews a run's lease every third of its length; sets the cancel flag when asked or lost."""
+    """Renews a run's lease every third of its length; sets the cancel flag when asked or lost.
+    Progress is not its job (:class:`ProgressPublisher` writes that every second)."""
 
     def __init__(
         self, db: Database, claim: queue.Claim, lease_seconds: float, ctx: RunContext
@@ -224,7 +230,7 @@ class _LeaseKeeper:
 
     def _loop(self) -> None:
         renew: Callable[[Session], tuple[bool, bool]] = lambda s: queue.renew(  # noqa: E731
-            s, self._claim, self._lease, self._ctx.progress
+            s, self._claim, self._lease
         )
         while not self._stop.wait(self._lease / 3):
             try:

@@ -23,11 +23,13 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'console.db'}"
 
 
-# Delegates, delegations, console accounts, confirming; a calendar's contents and feeds.
+# Delegates, delegations, console accounts, confirming or rejecting removals; a calendar's
+# contents and feeds.
 SUPER_ONLY = (
     "delegat",
     "/accounts",
     "/confirm",
+    "/reject",
     "/calendar/events",
     "/calendar/feeds",
     "/calendar-feeds",

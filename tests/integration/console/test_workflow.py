@@ -150,18 +150,22 @@ def test_preview_shows_the_plan_by_action_and_apply_runs_it(
     )
     task_url = created.headers["location"]
     preview_id = run_id_of(root.submit(f"{task_url}/run", {"preview": "true"}))
-    assert root.page(f"/runs/{preview_id}").text.count('http-equiv="refresh"') == 1
+    waiting = root.page(f"/runs/{preview_id}").text
+    assert f'data-run-progress="{preview_id}"' in waiting and "run-progress.js" in waiting
     assert work(preview_id).status is RunStatus.SUCCEEDED
     page = root.page(f"/runs/{preview_id}")
-    assert re.search(r"<strong>add</strong> — 3", page.text)
-    assert re.search(r"<strong>remove</strong> — 2", page.text)
+    assert "2 mailboxes to remove, 3 mailboxes to add" in page.text
+    assert 'aria-current="page" class="current">Plan (5)' in page.text  # a preview opens on it
     assert "new2@contoso.example" in page.text and "Apply" in page.text
+    only = root.page(f"/runs/{preview_id}?tab=plan&action=remove").text
+    assert "1\N{EN DASH}2 of 2" in only and "old1@" in only and "new2@" not in only
     with db.session() as session:
         assert session.scalar(select(ChangeRecord.id)) is None  # a preview changes nothing
     applied = run_id_of(root.submit(f"/runs/{preview_id}/apply"))
     assert work(applied).status is RunStatus.SUCCEEDED
     log = root.page(f"/runs/{applied}")
-    assert "Change log" in log.text and "old1@contoso.example" in log.text
+    assert "2 mailboxes removed, 3 mailboxes added" in log.text
+    assert 'class="current">Changes' in log.text and "old1@contoso.example" in log.text
     runs = root.page("/runs?status=succeeded&trigger=preview")
     assert f"#{preview_id}" in runs.text and f"#{applied}<" not in runs.text
 
@@ -179,17 +183,23 @@ def test_a_run_stopped_at_the_threshold_waits_for_a_super_administrator(
     assert work(stopped).status is RunStatus.AWAITING_CONFIRMATION
     page = root.page(f"/runs/{stopped}")
     assert "Stopped at the deletion threshold" in page.text
-    assert "old119@contoso.example" in page.text and "Confirm the removals" in page.text
+    assert "<strong>120</strong> removals: 120 mailboxes" in page.text
+    assert "1\N{EN DASH}50 of 120" in page.text and "Confirm the removals" in page.text
+    named = root.page(f"/runs/{stopped}?tab=removals&address=OLD119").text
+    assert "old119@contoso.example" in named and "1\N{EN DASH}1 of 1" in named
     admin = make_client(Role.ADMIN)
     admin_view = admin.page(f"/runs/{stopped}")
     assert "Only a super administrator" in admin_view.text
-    assert admin.submit(f"/runs/{stopped}/confirm").status_code == 403
-    confirmed = run_id_of(root.submit(f"/runs/{stopped}/confirm"))
+    assert admin.submit(f"/runs/{stopped}/confirm", {"count": "120"}).status_code == 403
+    wrong = root.submit(f"/runs/{stopped}/confirm", {"count": "12"})
+    assert wrong.status_code == 422 and "type the number of removals, 120" in wrong.text
+    confirmed = run_id_of(root.submit(f"/runs/{stopped}/confirm", {"count": "120"}))
     assert work(confirmed).status is RunStatus.SUCCEEDED
-    assert root.submit(f"/runs/{stopped}/confirm").status_code == 422  # only once
+    again = root.submit(f"/runs/{stopped}/confirm", {"count": "120"})
+    assert again.status_code == 422  # only once
     first = root.page(f"/runs/{confirmed}")
-    assert "page 1 of 2 (122)" in first.text  # the change log is paged
-    log = root.page(f"/runs/{confirmed}?page=2").text.split("<h2>Change log</h2>")[1]
+    assert "1\N{EN DASH}50 of 122" in first.text  # the change log is paged
+    log = root.page(f"/runs/{confirmed}?page=3").text.split('class="changes"')[1]
     assert "old119@contoso.example" in log and "old0@" not in log
 
 
@@ -302,7 +312,7 @@ def test_a_stop_that_a_later_run_applied_past_is_not_offered_for_confirmation(
     page = root.page(f"/runs/{stopped}").text
     assert "Confirm the removals" not in page
     assert f"superseded by run {forced}" in page
-    assert root.submit(f"/runs/{stopped}/confirm").status_code == 422
+    assert root.submit(f"/runs/{stopped}/confirm", {"count": "120"}).status_code == 422
 
 
 def test_a_definition_update_is_audited_with_the_fields_it_changed(

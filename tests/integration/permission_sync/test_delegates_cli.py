@@ -90,3 +90,20 @@ def test_an_unknown_address_is_an_error_that_names_it() -> None:
     result = CliRunner().invoke(app, ["delegates", "of", "nobody@contoso.com"])
     assert result.exit_code != 0
     assert "nobody@contoso.com" in str(result.exception)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_delegates_on_and_of_narrow_to_one_right() -> None:
+    code, output = invoke("delegates", "on", "shared@contoso.com", "--right", "send_as", "--json")
+    assert code == 0, output
+    assert [(r["delegate"], r["right"]) for r in json.loads(output)] == [
+        ("bob@contoso.com", "send_as")
+    ]
+    code, output = invoke("delegates", "of", "alice@contoso.com", "--right", "full_access")
+    assert code == 0, output
+    assert "(Full Access)" in output and "shared@contoso.com" in output
+    assert "bob@contoso.com" not in output
+    code, output = invoke("delegates", "of", "bob@contoso.com", "--right", "send_on_behalf")
+    assert code == 0 and "none" in output, output
+    code, output = invoke("delegates", "of", "bob@contoso.com", "--right", "owner")
+    assert code != 0 and "full_access" in output, output

@@ -126,9 +126,9 @@ def _configured(served: ServedSandbox, tmp_path: Path) -> Cli:
     return cli
 
 
-def test_a_threshold_stop_exits_7_and_runs_confirm_applies_it(
-    served: ServedSandbox, tmp_path: Path
-) -> None:
+def synced_then_eight_leave(served: ServedSandbox, tmp_path: Path) -> tuple[Cli, int]:
+    """The CLI after a first sync, and its mailbox count; then eight people leave the tenant
+    (more than the threshold lets a sync remove)."""
     cli = _configured(served, tmp_path)
     cli("task", "run", "users", "--wait")
     before = mailbox_count(cli)
@@ -139,6 +139,13 @@ def test_a_threshold_stop_exits_7_and_runs_confirm_applies_it(
     for uid in people[:8]:
         tenant.remove_user(uid)
     tenant.expire_delta_tokens()
+    return cli, before
+
+
+def test_a_threshold_stop_exits_7_and_runs_confirm_applies_it(
+    served: ServedSandbox, tmp_path: Path
+) -> None:
+    cli, before = synced_then_eight_leave(served, tmp_path)
     stopped = cli("task", "run", "users", "--wait", check=7)
     assert stopped.stderr.strip().count("\n") == 0
     assert "ended awaiting_confirmation" in stopped.stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
 
 from tenantsync.console.api.schemas import (
     ChangeLogOut,
     ChangeOut,
+    ConfirmIn,
     DashboardOut,
     Id,
     PageNo,
@@ -16,17 +19,30 @@ from tenantsync.console.api.schemas import (
     QueryId,
     RunDetail,
     RunOut,
+    SearchText,
     TaskHealthOut,
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
+from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import visible_messages
+from tenantsync.console.ops.progress import progress_views
 from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.worker import queue
 
 router = APIRouter(tags=["runs"])
+
+
+def narrowed(
+    action: SearchText = "", entity: SearchText = "", address: SearchText = ""
+) -> view.EntryFilter:
+    """Changes or plan entries of one action and entity whose address contains a text."""
+    return view.EntryFilter(action.strip(), entity.strip(), address.strip())
+
+
+Narrowed = Annotated[view.EntryFilter, Depends(narrowed)]
 
 
 @router.get("/dashboard", response_model=DashboardOut)
@@ -78,28 +94,69 @@ def get_run(run_id: Id, db: DbSession, who: Reader) -> RunDetail:
 
 @router.get("/runs/{run_id}/changes", response_model=ChangeLogOut)
 def run_changes(
-    run_id: Id, db: DbSession, who: Reader, page: PageNo = 1, per_page: PerPage = 100
+    run_id: Id,
+    db: DbSession,
+    who: Reader,
+    f: Narrowed,
+    page: PageNo = 1,
+    per_page: PerPage = 100,
 ) -> ChangeLogOut:
-    """The change log of a run, in the order applied (changes of delegate grants only for
-    super administrators; ``hidden`` counts them for others)."""
+    """The change log of a run, in the order applied, narrowed by action, entity and a piece
+    of the address (changes of delegate grants only for super administrators; ``hidden``
+    counts them for others)."""
     get_or_404(db, Run, run_id, "run")
-    found = ops.change_log(db, run_id, page, per_page, who)
+    found = view.change_records(db, run_id, f, page, per_page, who)
     return ChangeLogOut(
         items=[ChangeOut.model_validate(c) for c in found.items],
         total=found.total,
         page=found.page,
         per_page=found.per_page,
-        hidden=ops.hidden_changes(db, run_id, who),
+        hidden=ops.hidden_changes(db, run_id, who) if view.hides_grants(db, run_id, who) else 0,
     )
 
 
+@router.get("/runs/{run_id}/plan", response_model=PageOut[dict[str, Any]])
+def run_plan(
+    run_id: Id,
+    db: DbSession,
+    who: Reader,
+    f: Narrowed,
+    page: PageNo = 1,
+    per_page: PerPage = 100,
+) -> PageOut[dict[str, Any]]:
+    """The entries a run's plan keeps, paged and narrowed like its changes (entries of
+    delegate grants only for super administrators)."""
+    get_or_404(db, Run, run_id, "run")
+    return PageOut.of(view.plan_page(db, run_id, f, page, per_page, who), lambda item: item)
+
+
+@router.get("/runs/{run_id}/progress")
+def run_progress(run_id: Id, db: DbSession, who: Reader) -> dict[str, Any]:
+    """A run's stage, n of N, rate and seconds left while it works (its status once over)."""
+    found = progress_views(db, [run_id])
+    if not found:
+        get_or_404(db, Run, run_id, "run")
+    return found[0].to_json()
+
+
 @router.post("/runs/{run_id}/confirm", response_model=RunOut, status_code=202)
-def confirm(run_id: Id, db: DbSession, who: Super) -> RunOut:
-    """Confirm a run stopped at the deletion threshold: queue one that may remove."""
+def confirm(run_id: Id, body: ConfirmIn, db: DbSession, who: Super) -> RunOut:
+    """Confirm a run stopped at the deletion threshold: queue one that may remove. ``count``
+    must be the number of removals it asks to confirm."""
     run = get_or_404(db, Run, run_id, "run")
-    new = ops.confirm_run(db, run, who.email)
+    new = ops.confirm_run(db, run, who.email, body.count)
     record(db, who, "run.confirm", run.task.name, {"run": run.id, "confirmed_by_run": new.id})
     return RunOut.model_validate(new)
+
+
+@router.post("/runs/{run_id}/reject", response_model=RunOut)
+def reject(run_id: Id, db: DbSession, who: Super) -> RunOut:
+    """Reject the removals of a run stopped at the deletion threshold: it ends cancelled and
+    nothing is removed."""
+    run = get_or_404(db, Run, run_id, "run")
+    ops.reject_run(db, run, who.email)
+    record(db, who, "run.reject", run.task.name, {"run": run.id})
+    return RunOut.model_validate(run)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)

@@ -319,6 +319,12 @@ class RunDetail(RunOut):
     )
 
 
+class ConfirmIn(BaseModel):
+    """The number of removals, typed by the administrator who confirms them."""
+
+    count: int = Field(ge=0, description="how many removals the stopped run asks to confirm")
+
+
 class ChangeOut(Out):
     id: int
     at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -44,3 +45,12 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> P
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def page_of(items: Sequence[T], page: int, per_page: int) -> Page[T]:
+    """One page of a list already in memory (a run's messages)."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    start = (page - 1) * per_page
+    shown = list(items[start : start + per_page])
+    return Page(items=shown, total=len(items), page=page, per_page=per_page)

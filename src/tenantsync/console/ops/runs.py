@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_grants
 from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.console.ops.run_view import removal_count
+from tenantsync.errors import ConfigError
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -27,6 +29,10 @@ from tenantsync.worker import queue
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
+
+
+# A run's plan, removal keys and report can be large documents: lists never load them.
+WITHOUT_DOCUMENTS = (defer(Run.plan), defer(Run.review), defer(Run.report))
 
 
 def start_run(
@@ -46,9 +52,22 @@ def stopped_at_threshold(run: Run) -> bool:
     return run.status is RunStatus.AWAITING_CONFIRMATION
 
 
-def confirm_run(session: Session, run: Run, requested_by: str) -> Run:
-    """Queue the run that confirms a threshold stop (see :func:`queue.confirm`)."""
+def confirm_run(session: Session, run: Run, requested_by: str, typed: str | int | None) -> Run:
+    """Queue the run that confirms a threshold stop (see :func:`queue.confirm`), once the
+    count the administrator typed is the number of removals it confirms."""
+    expected = removal_count(session, run)
+    if str(typed if typed is not None else "").strip() != str(expected):
+        raise ConfigError(
+            f"type the number of removals, {expected}, to confirm them "
+            f"(typed {str(typed or '').strip() or 'nothing'}); nothing was confirmed",
+            field="count",
+        )
     return queue.confirm(session, run, requested_by)
+
+
+def reject_run(session: Session, run: Run, rejected_by: str) -> Run:
+    """End a threshold stop cancelled, nothing removed (see :func:`queue.reject`)."""
+    return queue.reject(session, run, rejected_by)
 
 
 @dataclass(frozen=True)
@@ -63,7 +82,7 @@ class RunFilter:
 
 def list_runs(session: Session, f: RunFilter, page: int, per_page: int) -> Page[Run]:
     """Runs matching the filter, newest first."""
-    stmt = select(Run).order_by(Run.id.desc())
+    stmt = select(Run).options(*WITHOUT_DOCUMENTS).order_by(Run.id.desc())
     if f.organization_id is not None:
         stmt = stmt.join(ScheduledTask, ScheduledTask.id == Run.task_id).where(
             ScheduledTask.organization_id == f.organization_id
@@ -74,16 +93,6 @@ def list_runs(session: Session, f: RunFilter, page: int, per_page: int) -> Page[
         stmt = stmt.where(Run.status == f.status)
     if f.trigger is not None:
         stmt = stmt.where(Run.trigger == f.trigger)
-    return paginate(session, stmt, page, per_page)
-
-
-def change_log(
-    session: Session, run_id: int, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRecord]:
-    """The change records of a run that ``viewer`` may see, in the order they were made."""
-    stmt = select(ChangeRecord).where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
-    if not sees_grants(viewer):
-        stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
     return paginate(session, stmt, page, per_page)
 
 
@@ -156,7 +165,10 @@ def dashboard(session: Session) -> tuple[list[TaskHealth], dict[str, Any]]:
         .subquery()
     )
     last = {
-        r.task_id: r for r in session.scalars(select(Run).where(Run.id.in_(select(last_ids.c.id))))
+        r.task_id: r
+        for r in session.scalars(
+            select(Run).options(*WITHOUT_DOCUMENTS).where(Run.id.in_(select(last_ids.c.id)))
+        )
     }
     fail_ids = (
         select(func.max(Run.id).label("id"))
@@ -165,7 +177,10 @@ def dashboard(session: Session) -> tuple[list[TaskHealth], dict[str, Any]]:
         .subquery()
     )
     failed = {
-        r.task_id: r for r in session.scalars(select(Run).where(Run.id.in_(select(fail_ids.c.id))))
+        r.task_id: r
+        for r in session.scalars(
+            select(Run).options(*WITHOUT_DOCUMENTS).where(Run.id.in_(select(fail_ids.c.id)))
+        )
     }
     rows = []
     tasks = session.execute(

@@ -14,6 +14,8 @@ from tenantsync.console.ops import runs as run_ops
 from tenantsync.console.ops import tokens as ops
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.grant_data import HIDDEN, audit_rows
+from tenantsync.console.ops.progress import running
+from tenantsync.console.ops.run_view import awaiting_count
 from tenantsync.console.pages.render import form_data, redirect, render
 
 router = APIRouter()
@@ -25,7 +27,16 @@ def dashboard(request: Request, db: DbSession, me: PageReader) -> HTMLResponse:
     """Every task with its last status, last and next run, last failure; mailbox counts."""
     rows, counts = run_ops.dashboard(db)
     failing = sum(1 for r in rows if r.last_status == "failed")
-    return render(request, "dashboard.html", me, rows=rows, counts=counts, failing=failing)
+    return render(
+        request,
+        "dashboard.html",
+        me,
+        rows=rows,
+        counts=counts,
+        failing=failing,
+        awaiting=awaiting_count(db),
+        running=running(db),
+    )
 
 
 @router.get("/tokens", response_class=HTMLResponse)

@@ -1,27 +1,43 @@
-"""Runs: list with filters; a run with counts, messages, its plan by action and the change log;
-apply a preview; confirm a run stopped at the deletion threshold (super administrators)."""
+"""Runs: list with filters; a run with its summary in words and tabs for its changes, plan,
+messages and removals to confirm; the progress of working runs as JSON for the pages'
+polling script; apply a preview; confirm or reject a run stopped at the deletion threshold
+(super administrators)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
-from tenantsync.console.api.schemas import Id, PageNo, SearchText
+from tenantsync.console.api.schemas import Id, PageNo, PerPage, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import HIDDEN, visible_messages
+from tenantsync.console.ops.paging import page_of
+from tenantsync.console.ops.progress import progress_of, progress_views
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.store.internal import shown
-from tenantsync.store.models import Organization, Run, RunStatus, ScheduledTask, Trigger
+from tenantsync.store.models import (
+    ChangeRecord,
+    Organization,
+    Run,
+    RunStatus,
+    ScheduledTask,
+    Trigger,
+)
 from tenantsync.worker import queue
 
 router = APIRouter()
+# The summary shows the first few messages, the most severe first; the rest are a tab away.
+SUMMARY_MESSAGES = 5
+SEVERITY = {"error": 0, "warning": 1, "info": 2}
 Form = Annotated[dict[str, str], Depends(form_data)]
 
 
@@ -44,11 +60,13 @@ def runs(
         choice(Trigger, trigger),
     )
     found = ops.list_runs(db, f, page, 50)
+    working = [r for r in found.items if r.status is RunStatus.RUNNING]
     return render(
         request,
         "runs.html",
         me,
         found=found,
+        progress={r.id: progress_of(r.id, r.status, r.progress) for r in working},
         f=f,
         statuses=[s.value for s in RunStatus],
         triggers=[t.value for t in Trigger],
@@ -61,28 +79,89 @@ def runs(
     )
 
 
+@router.get("/runs/progress")
+def progress(db: DbSession, me: PageReader, ids: SearchText = "") -> JSONResponse:
+    """The progress of the runs a page shows (``ids``: run ids separated by commas), for
+    its polling script."""
+    wanted = [i for i in map(object_id, ids.split(",")) if i is not None]
+    return JSONResponse({"runs": [p.to_json() for p in progress_views(db, wanted)]})
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
-    request: Request, run_id: Id, db: DbSession, me: PageReader, page: PageNo = 1
+    request: Request,
+    run_id: Id,
+    db: DbSession,
+    me: PageReader,
+    tab: SearchText = "",
+    action: SearchText = "",
+    entity: SearchText = "",
+    address: SearchText = "",
+    level: SearchText = "",
+    page: PageNo = 1,
+    per_page: PerPage = 50,
 ) -> HTMLResponse:
-    """A run: counts, messages, its plan by action, the paged change log (what names
-    delegate grants for super administrators only; others are told it was left out)."""
-    run = get_or_404(db, Run, run_id, "run")
+    """A run: its summary in words, then one tab (changes, plan, messages, removals to
+    confirm), paged and filtered by the database; what names delegate grants for super
+    administrators only (others are told it was left out)."""
+    run = db.scalars(
+        select(Run).where(Run.id == run_id).options(defer(Run.plan), defer(Run.review))
+    ).one_or_none()
+    if run is None:
+        get_or_404(db, Run, run_id, "run")
+    assert run is not None
+    head = view.plan_head(db, run.id)
+    applied = db.scalar(select(ChangeRecord.id).where(ChangeRecord.run_id == run.id).limit(1))
+    awaits = ops.stopped_at_threshold(run)
+    tabs = ["changes", "plan", "messages"] + (["removals"] if awaits else [])
+    default = "removals" if awaits else ("changes" if applied else "plan")
+    shown = tab if tab in tabs else default
+    f = view.EntryFilter(action.strip(), entity.strip(), address.strip())
     messages, _ = visible_messages(me, run.task.definition.type, run.messages or [])
+    warnings = sum(1 for m in messages if _level(m) == "warning")
+    first = sorted(messages, key=lambda m: SEVERITY.get(_level(m), len(SEVERITY)))[
+        :SUMMARY_MESSAGES
+    ]
+    context: dict[str, Any] = {}
+    if shown == "changes":
+        context["entries"] = view.change_page(db, run.id, f, page, per_page, me)
+        hides = view.hides_grants(db, run.id, me)
+        context["hidden_count"] = ops.hidden_changes(db, run.id, me) if hides else 0
+    elif shown == "plan":
+        context["entries"] = view.with_fields(view.plan_page(db, run.id, f, page, per_page, me))
+        context["hidden_count"] = view.hidden_plan_entries(db, run.id, me)
+    elif shown == "messages":
+        picked = [m for m in messages if not level or _level(m) == level]
+        context["entries"] = page_of(picked, page, per_page)
+    else:
+        context["entries"] = view.removal_page(db, run, f.address, page, per_page)
     return render(
         request,
         "run.html",
         me,
         run=run,
-        messages=messages,
-        groups=ops.plan_groups(run.plan, me),
-        changes=ops.change_log(db, run.id, page, 100, me),
-        hidden_changes=ops.hidden_changes(db, run.id, me),
+        head=head,
+        words=view.summary_words(head, bool(applied)),
+        applied=bool(applied),
+        warnings=warnings,
+        first_messages=first,
+        message_count=len(messages),
+        tabs=tabs,
+        tab=shown,
+        f=f,
+        level=level,
+        per_page_choices=view.PER_PAGE_CHOICES,
         hidden=HIDDEN,
-        awaits=ops.stopped_at_threshold(run),
+        awaits=awaits,
+        impact=view.impact(db, run) if awaits else None,
         confirmed_by=db.scalar(select(Run.id).where(Run.confirms_run_id == run.id)),
-        refresh=not run.status.finished,
+        progress=progress_of(run.id, run.status, run.progress),
+        **context,
     )
+
+
+def _level(message: object) -> str:
+    return str(message.get("level", "info")) if isinstance(message, dict) else "info"
 
 
 @router.post("/runs/{run_id}/apply")
@@ -100,11 +179,24 @@ def apply_preview(
 def confirm(
     request: Request, run_id: Id, db: DbSession, me: PageSuper, form: Form
 ) -> RedirectResponse:
-    """Confirm the removals of a run stopped at the deletion threshold."""
+    """Confirm the removals of a run stopped at the deletion threshold, once the typed count
+    is the number of removals."""
     run = get_or_404(db, Run, run_id, "run")
-    new = ops.confirm_run(db, run, me.email)
+    new = ops.confirm_run(db, run, me.email, form.get("count"))
     record(db, me, "run.confirm", run.task.name, {"run": run.id, "confirmed_by_run": new.id})
     return redirect(request, f"/runs/{new.id}", f"Removals confirmed: run {new.id} queued")
+
+
+@router.post("/runs/{run_id}/reject")
+def reject(
+    request: Request, run_id: Id, db: DbSession, me: PageSuper, form: Form
+) -> RedirectResponse:
+    """Reject the removals of a run stopped at the deletion threshold: it ends cancelled and
+    nothing is removed."""
+    run = get_or_404(db, Run, run_id, "run")
+    ops.reject_run(db, run, me.email)
+    record(db, me, "run.reject", run.task.name, {"run": run.id})
+    return redirect(request, f"/runs/{run.id}", "Removals rejected: nothing was removed")
 
 
 @router.post("/runs/{run_id}/cancel")

@@ -33,7 +33,7 @@ from tenantsync.engine.user_sync.planner import (
     propose,
 )
 from tenantsync.engine.user_sync.state import StoreView, load_view, read_state, write_state
-from tenantsync.engine.user_sync.summary import counts, message, nothing_changed
+from tenantsync.engine.user_sync.summary import counts, message, moved_to, nothing_changed
 from tenantsync.errors import ConfigError, DeltaExpired, SourceError
 from tenantsync.model.snapshot import Snapshot
 from tenantsync.store.models import Domain, Mailbox, MailboxKind
@@ -138,9 +138,11 @@ class UserPlan:
         return len(self.proposal.plan.changes)
 
     def to_json(self) -> dict[str, Any]:
-        """The plan's counts, its first changes and why users were skipped."""
+        """The plan's counts, its first changes, why users were skipped and how many
+        mailboxes move into each policy group."""
         plan_json = self.proposal.plan.to_json(limit=PLAN_LIMIT)
         plan_json["skipped"] = dict(sorted(self.proposal.skipped.items())[:PLAN_LIMIT])
+        plan_json["moved_to"] = moved_to(self.proposal)
         return plan_json
 
 
