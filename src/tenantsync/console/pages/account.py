@@ -15,9 +15,11 @@ from tenantsync.console.auth import (
     bind_session,
 )
 from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.ops.zones import check_zone, zone_names
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.password import change_own_password
 from tenantsync.store.accounts import MIN_PASSWORD_LENGTH
+from tenantsync.store.models import ConsoleAccount
 
 router = APIRouter()
 Form = Annotated[dict[str, str], Depends(form_data)]
@@ -33,6 +35,7 @@ def _page(
         status_code,
         errors=errors or {},
         min_length=MIN_PASSWORD_LENGTH,
+        zones=zone_names(),
     )
 
 
@@ -64,3 +67,18 @@ def change_password(
         return response
     bind_session(request, db, me.account_id, epoch)
     return redirect(request, "/account", "Password changed; your other sessions were signed out")
+
+
+@router.post("/account/timezone", response_model=None)
+def change_timezone(
+    request: Request, db: DbSession, me: PageReader, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Pick the time zone the pages show your times in (UTC stays on hover)."""
+    try:
+        zone = check_zone(form.get("timezone", ""))
+    except FieldErrors as exc:
+        return _page(request, me, 422, exc.errors)
+    account = db.get(ConsoleAccount, me.account_id)
+    assert account is not None  # the signed-in account exists
+    account.timezone = zone
+    return redirect(request, "/account", f"Times are now shown in {zone}")
