@@ -41,7 +41,11 @@ PUBLIC_PAGES = {
     ("POST", "/signout"),
     ("GET", "/calendar-feeds/{secret}.ics"),
 }
-SELF_SERVICE = {("POST", "/account/password"), ("POST", "/api/v1/me/password")}
+SELF_SERVICE = {
+    ("POST", "/account/password"),
+    ("POST", "/account/timezone"),
+    ("POST", "/api/v1/me/password"),
+}
 
 
 def minimum_role(method: str, path: str) -> Role:

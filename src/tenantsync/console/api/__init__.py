@@ -11,10 +11,21 @@ from tenantsync.console.api import (
     directory,
     runs,
     setup,
+    trends,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (account, accounts, directory, delegations, calendar, connections, setup, runs):
+for module in (
+    account,
+    accounts,
+    directory,
+    delegations,
+    calendar,
+    connections,
+    setup,
+    runs,
+    trends,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -12,6 +12,7 @@ from tenantsync.console.pages import (
     home,
     hybrid,
     signin,
+    trends,
 )
 from tenantsync.console.pages import runs as run_pages
 from tenantsync.console.pages import tasks as task_pages
@@ -29,6 +30,7 @@ for module in (
     task_pages,
     run_pages,
     hybrid,
+    trends,
 ):
     router.include_router(module.router)
 

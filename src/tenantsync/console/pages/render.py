@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from tenantsync.console.auth import CsrfRejected, Principal, check_csrf, session_principal
 from tenantsync.console.sessions import pop_flash, session_of, set_flash
+from tenantsync.worker.scheduler import timing_of
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -60,6 +61,7 @@ def _make_env() -> Environment:
     )
     env.filters["time"] = _fmt_time
     env.filters["json"] = _fmt_json
+    env.filters["in_words"] = lambda schedule: timing_of(schedule).sentence()
     return env
 
 
