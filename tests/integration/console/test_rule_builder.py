@@ -99,6 +99,12 @@ def test_saved_rows_are_json_options_and_each_shows_how_many_mailboxes_it_routes
         | row(1, "mail", "equals", "", "Main"),
     )
     assert asked.json() == {"rules": [2, None], "unmatched": 1, "total": 3}
+    in_group = root.page(
+        f"/organizations/{seeded.org_id}/rule-matches",
+        params=row(0, "memberOf", "member-of", "helpdesk", "exclude")
+        | row(1, "accountEnabled", "equals", "true", "Main"),
+    )
+    assert in_group.json() == {"rules": [1, 2], "unmatched": 0, "total": 3}
 
 
 def test_a_wrong_rule_is_refused_at_its_row(root: Any, db: Database, seeded: Seeded) -> None:

@@ -3,15 +3,22 @@
 The rules run as user sync runs them (first match wins, `engine/user_sync/rules.py`) over
 the stored mailboxes rebuilt from what the store keeps of their source (the same rebuild
 a re-evaluation without a read uses), so a count needs no source read.
+
+Rules read few fields, and many mailboxes share their values (a department, a user type),
+so the database groups the mailboxes by the fields the rules read and each distinct
+combination is routed once, weighted by how many mailboxes have it. Rules on group
+membership route each mailbox with its groups.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.user_sync.desired import user_from_row
@@ -19,6 +26,22 @@ from tenantsync.engine.user_sync.options import FilterRule, rule_problem
 from tenantsync.engine.user_sync.rules import GroupIndex, RuleSet
 from tenantsync.model import MailboxKind
 from tenantsync.store.models import Mailbox, SourceGroup, SourceGroupClosure
+
+# Rule field -> the key user_from_row reads from a stored mailbox's attributes.
+_ATTRIBUTE_OF = {
+    "assignedLicenses": "license_skus",
+    "companyName": "company_name",
+    "givenName": "given_name",
+    "mail": "mail",
+    "mailEnabled": "mail_enabled",
+    "userType": "user_type",
+    "surname": "surname",
+    "proxyAddresses": "proxy_addresses",
+    "userPrincipalName": "user_principal_name",
+    "department": "department",
+    "jobTitle": "job_title",
+}
+_LISTS = {"license_skus", "proxy_addresses"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,17 @@ def _compiled(raw: list[dict[str, Any]]) -> list[FilterRule | None]:
     return out
 
 
+def _stored_value(key: str, raw: Any) -> Any:
+    """An attribute as the database gave it back, as the mailbox's JSON holds it."""
+    if raw is None:
+        return None
+    if key in _LISTS:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    if key == "mail_enabled":
+        return raw in (True, 1, "1", "true")
+    return raw
+
+
 def count_matches(session: Session, org_id: int, raw_rules: list[dict[str, Any]]) -> Matches:
     """Route every stored mailbox of the organization through the rules; count by rule."""
     rules = _compiled(raw_rules)
@@ -55,42 +89,59 @@ def count_matches(session: Session, org_id: int, raw_rules: list[dict[str, Any]]
             SourceGroup.organization_id == org_id, SourceGroup.deleted_at.is_(None)
         )
     ).all()
-    source_of = {gid: sid for gid, sid, _ in groups}
-    member_of: dict[int, set[str]] = {}
-    if any(r.field == "memberOf" for r in usable):
-        closure = select(SourceGroupClosure.mailbox_id, SourceGroupClosure.group_id).where(
-            SourceGroupClosure.group_id.in_(
-                select(SourceGroup.id).where(SourceGroup.organization_id == org_id)
-            )
-        )
-        for mailbox_id, group_id in session.execute(closure):
-            if group_id in source_of:
-                member_of.setdefault(mailbox_id, set()).add(source_of[group_id])
     ruleset = RuleSet(usable, GroupIndex.build((sid, name) for _, sid, name in groups))
-    position = {id(r): i for i, r in enumerate(rules) if r is not None}
-    counts: list[int | None] = [None if r is None else 0 for r in rules]
-    unmatched = total = 0
-    rows = session.execute(
-        select(
-            Mailbox.id,
-            Mailbox.source_id,
-            Mailbox.display_name,
-            Mailbox.enabled,
-            Mailbox.source_dn,
-            Mailbox.attributes,
-        ).where(
+    fields = sorted({r.field for r in usable})
+    keys = [_ATTRIBUTE_OF[f] for f in fields if f in _ATTRIBUTE_OF]
+    by_member = "memberOf" in fields
+    columns: list[Any] = [
+        Mailbox.enabled if "accountEnabled" in fields else Mailbox.enabled.is_(True),
+        Mailbox.display_name if "displayName" in fields else Mailbox.kind,
+        Mailbox.source_id if "id" in fields or by_member else Mailbox.kind,
+        Mailbox.id if by_member else Mailbox.kind,
+        *(Mailbox.attributes[k].as_string() for k in keys),
+    ]
+    grouped = session.execute(
+        select(*columns, func.count())
+        .where(
             Mailbox.organization_id == org_id,
             Mailbox.deleted_at.is_(None),
             Mailbox.kind != MailboxKind.GROUP,
         )
-    )
-    for mailbox_id, source_id, name, enabled, dn, attributes in rows:
-        total += 1
-        user = user_from_row(source_id or str(mailbox_id), name, enabled, dn, attributes or {})
-        index = ruleset.first_match(user, frozenset(member_of.get(mailbox_id, ())))
+        .group_by(*columns)
+    ).all()
+    member_of = _memberships(session, org_id, groups) if by_member else {}
+    position = {id(r): i for i, r in enumerate(rules) if r is not None}
+    counts: list[int | None] = [None if r is None else 0 for r in rules]
+    unmatched = total = 0
+    for enabled, name, source_id, mailbox_id, *values, weight in grouped:
+        total += weight
+        attributes = {k: _stored_value(k, v) for k, v in zip(keys, values, strict=True)}
+        user = user_from_row(
+            str(source_id or mailbox_id or ""),
+            name if isinstance(name, str) else "",
+            bool(enabled),
+            None,
+            {k: v for k, v in attributes.items() if v is not None},
+        )
+        index = ruleset.first_match(user, member_of.get(mailbox_id, frozenset()))
         if index is None:
-            unmatched += 1
+            unmatched += weight
         else:
             slot = position[id(usable[index])]
-            counts[slot] = (counts[slot] or 0) + 1
+            counts[slot] = (counts[slot] or 0) + weight
     return Matches(counts, unmatched, total)
+
+
+def _memberships(session: Session, org_id: int, groups: Iterable[Any]) -> dict[int, frozenset[str]]:
+    """Each mailbox's groups (transitively) by their source ids."""
+    source_of = {gid: sid for gid, sid, _ in groups}
+    closure = select(SourceGroupClosure.mailbox_id, SourceGroupClosure.group_id).where(
+        SourceGroupClosure.group_id.in_(
+            select(SourceGroup.id).where(SourceGroup.organization_id == org_id)
+        )
+    )
+    found: dict[int, set[str]] = {}
+    for mailbox_id, group_id in session.execute(closure):
+        if group_id in source_of:
+            found.setdefault(mailbox_id, set()).add(source_of[group_id])
+    return {k: frozenset(v) for k, v in found.items()}
