@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tenantsync.store.database import Database
-from tenantsync.store.models import Schedule
+from tenantsync.store.models import Role, Schedule
 from tenantsync.worker.scheduler import timing_of
 from tests.support.console import Seeded, seed_directory
 
@@ -81,3 +81,16 @@ def test_an_account_sees_times_in_its_own_zone_with_utc_on_hover(root: Any, db: 
     # A new schedule starts in the account's zone.
     form = root.page(f"/organizations/{seeded.org_id}/schedules/new").text
     assert "<option selected>America/New_York</option>" in form
+
+
+def test_the_api_takes_and_gives_weekdays(api: Any, db: Database) -> None:
+    seeded: Seeded = seed_directory(db)
+    admin = api(Role.ADMIN)
+    body = {"name": "weekends", "interval_seconds": 7200, "weekdays": ["sat", "Sunday"]}
+    made = admin.post(f"/api/v1/organizations/{seeded.org_id}/schedules", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["weekdays"] == ["sat", "sun"]
+    body["weekdays"] = ["caturday"]
+    refused = admin.put(f"/api/v1/schedules/{made.json()['id']}", json=body)
+    assert refused.status_code == 422
+    assert "caturday" in refused.text
