@@ -120,3 +120,19 @@ def test_a_wrong_rule_is_refused_at_its_row(root: Any, db: Database, seeded: See
     assert values(page.text) == ["Sales", "No Such Group"]  # what was typed stays
     with db.session() as session:
         assert session.scalars(select(Definition).where(Definition.name == "users")).all() == []
+
+
+def test_domains_are_ticked_from_the_organizations_own(
+    root: Any, db: Database, seeded: Seeded
+) -> None:
+    url = f"/organizations/{seeded.org_id}/definitions/new"
+    page = root.page(f"{url}?type=user_sync").text
+    assert 'name="domain.contoso.example"' in page and 'id="f-domains"' in page
+    form = {"type": "user_sync", "name": "users", "rules_builder": "1", "domains_picker": "1"}
+    assert root.submit(url, form | {"domain.contoso.example": "on"}).status_code == 303
+    with db.session() as session:
+        saved = session.scalars(select(Definition).where(Definition.name == "users")).one()
+        assert saved.options["domains"] == ["contoso.example"]
+        definition_id = saved.id
+    shown = root.page(f"/definitions/{definition_id}").text
+    assert re.search(r'name="domain.contoso.example" value="on" checked', shown)

@@ -74,7 +74,9 @@ def _definition_form(
             rows = rows_of(_rules_in(values.get("opt.rules", "")), groups)
         on_rows, errors = row_errors(errors, len(rows))
         counts = count_matches(db, org.id, [r.to_rule() for r in rows])
-        builder = RuleBuilder(rows, on_rows, counts, groups, focus)
+        chosen = set(_picked_domains(values) if "domains_picker" in values else _list_in(values))
+        domains = sorted({d.name for d in org.domains} | chosen)
+        builder = RuleBuilder(rows, on_rows, counts, groups, focus, domains, chosen)
     return render(
         request,
         "definition.html",
@@ -104,6 +106,8 @@ class RuleBuilder:
     counts: Matches
     groups: list[str]
     focus: str
+    domains: list[str]  # the organization's, to tick (and any the options name besides)
+    chosen: set[str]
 
 
 def _has_rules(registry: Registry, type_name: str) -> bool:
@@ -114,12 +118,28 @@ def _has_rules(registry: Registry, type_name: str) -> bool:
     return rules is not None and rules.annotation == list[FilterRule]
 
 
-def _rules_in(text: str) -> list[dict[str, Any]]:
+def _json_list(text: str) -> list[Any]:
     try:
         value = json.loads(text) if text.strip() else []
     except ValueError:
         return []
-    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+    return value if isinstance(value, list) else []
+
+
+def _rules_in(text: str) -> list[dict[str, Any]]:
+    return [r for r in _json_list(text) if isinstance(r, dict)]
+
+
+def _list_in(values: dict[str, str]) -> list[str]:
+    """The domains the options name (the form's JSON field)."""
+    return [d for d in _json_list(values.get("opt.domains", "")) if isinstance(d, str)]
+
+
+def _picked_domains(form: dict[str, str]) -> list[str]:
+    """The domains ticked in the form."""
+    return sorted(
+        k.removeprefix("domain.") for k, v in form.items() if k.startswith("domain.") and v
+    )
 
 
 def _next_to_fields(errors: dict[str, str], fields: list[OptionField]) -> dict[str, str]:
@@ -173,6 +193,8 @@ def _save(
     if "rules_builder" in form:  # the builder's rows, not JSON, say the rules
         rows = rows_from_form(form)
         form = {**form, "opt.rules": json.dumps([r.to_rule() for r in rows], ensure_ascii=False)}
+    if "domains_picker" in form:  # ticked boxes, not JSON, say the domains
+        form = {**form, "opt.domains": json.dumps(_picked_domains(form), ensure_ascii=False)}
     try:
         options = options_from_form(registry.get(type_name).options_model, form)
     except FieldErrors as exc:
