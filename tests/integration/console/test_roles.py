@@ -45,6 +45,7 @@ SELF_SERVICE = {
     ("POST", "/account/password"),
     ("POST", "/account/timezone"),
     ("POST", "/api/v1/me/password"),
+    ("PUT", "/api/v1/me/timezone"),
 }
 
 

@@ -94,3 +94,12 @@ def test_the_api_takes_and_gives_weekdays(api: Any, db: Database) -> None:
     refused = admin.put(f"/api/v1/schedules/{made.json()['id']}", json=body)
     assert refused.status_code == 422
     assert "caturday" in refused.text
+
+
+def test_a_token_reads_and_sets_its_accounts_display_zone(api: Any, db: Database) -> None:
+    reader = api(Role.READ_ONLY)
+    assert reader.get("/api/v1/me").json()["timezone"] == "UTC"
+    assert reader.put("/api/v1/me/timezone", json={"timezone": "Nowhere/Land"}).status_code == 422
+    changed = reader.put("/api/v1/me/timezone", json={"timezone": "Asia/Kolkata"})
+    assert changed.status_code == 200 and changed.json()["timezone"] == "Asia/Kolkata"
+    assert reader.get("/api/v1/me").json()["timezone"] == "Asia/Kolkata"

@@ -66,6 +66,12 @@ class PageOut(BaseModel, Generic[T]):
 class Me(Out):
     email: str
     role: Role
+    timezone: str = Field(description="the zone the console shows this account's times in")
+
+
+class TimezoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: Annotated[str, text(limits.TIMEZONE, min_length=1)]
 
 
 class OrganizationIn(BaseModel):

@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
+from sqlalchemy.orm import Session
+
 from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.store.models import ConsoleAccount
 
 
 @cache
@@ -23,3 +26,12 @@ def check_zone(name: str, field: str = "timezone") -> str:
     if name != "UTC" and name not in available_timezones():
         raise FieldErrors({field: f"{name!r} is not a known time zone (e.g. Europe/Berlin)"})
     return name
+
+
+def set_display_zone(session: Session, account_id: int, name: str) -> str:
+    """Show an account's times in the zone ``name`` from its next page on."""
+    zone = check_zone(name)
+    account = session.get(ConsoleAccount, account_id)
+    assert account is not None  # the signed-in account exists
+    account.timezone = zone
+    return zone

@@ -15,11 +15,10 @@ from tenantsync.console.auth import (
     bind_session,
 )
 from tenantsync.console.ops.errors import FieldErrors
-from tenantsync.console.ops.zones import check_zone, zone_names
+from tenantsync.console.ops.zones import set_display_zone, zone_names
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.password import change_own_password
 from tenantsync.store.accounts import MIN_PASSWORD_LENGTH
-from tenantsync.store.models import ConsoleAccount
 
 router = APIRouter()
 Form = Annotated[dict[str, str], Depends(form_data)]
@@ -75,10 +74,7 @@ def change_timezone(
 ) -> HTMLResponse | RedirectResponse:
     """Pick the time zone the pages show your times in (UTC stays on hover)."""
     try:
-        zone = check_zone(form.get("timezone", ""))
+        zone = set_display_zone(db, me.account_id, form.get("timezone", ""))
     except FieldErrors as exc:
         return _page(request, me, 422, exc.errors)
-    account = db.get(ConsoleAccount, me.account_id)
-    assert account is not None  # the signed-in account exists
-    account.timezone = zone
     return redirect(request, "/account", f"Times are now shown in {zone}")
