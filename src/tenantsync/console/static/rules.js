@@ -37,30 +37,45 @@
     if (select && box) { box.hidden = select.value !== "new\u2026"; }
   }
 
+  // One count at a time: a change made while one is asked asks again when it answers
+  // (a count of a large directory takes a while; requests must not pile up on the server).
+  var asking = false;
+  var askAgain = false;
+
   function refreshCounts() {
     if (timer) { clearTimeout(timer); }
-    timer = setTimeout(function () {
-      var params = new URLSearchParams();
-      list.querySelectorAll("[name^='rule.']").forEach(function (el) {
-        if (el.type === "checkbox" && !el.checked) { return; }
-        params.append(el.name, el.value);
+    timer = setTimeout(askCounts, 250);
+  }
+
+  function askCounts() {
+    if (asking) { askAgain = true; return; }
+    asking = true;
+    var params = new URLSearchParams();
+    list.querySelectorAll("[name^='rule.']").forEach(function (el) {
+      if (el.type === "checkbox" && !el.checked) { return; }
+      params.append(el.name, el.value);
+    });
+    fetch(countUrl + "?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(showCounts, function () { return null; })
+      .then(function () {
+        asking = false;
+        if (askAgain) { askAgain = false; askCounts(); }
       });
-      fetch(countUrl + "?" + params.toString(), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (answer) {
-          if (!answer) { return; }
-          rows().forEach(function (li, i) {
-            var n = answer.rules[i];
-            li.querySelector(".rule-count").textContent = n === null || n === undefined
-              ? "incomplete" : n + (n === 1 ? " mailbox matches" : " mailboxes match");
-          });
-          var rest = document.getElementById("rules-unmatched");
-          if (rest) {
-            rest.textContent = answer.unmatched + " of " + answer.total +
-              " stored mailboxes match no rule.";
-          }
-        });
-    }, 250);
+  }
+
+  function showCounts(answer) {
+    if (!answer) { return; }
+    rows().forEach(function (li, i) {
+      var n = answer.rules[i];
+      li.querySelector(".rule-count").textContent = n === null || n === undefined
+        ? "incomplete" : n + (n === 1 ? " mailbox matches" : " mailboxes match");
+    });
+    var rest = document.getElementById("rules-unmatched");
+    if (rest) {
+      rest.textContent = answer.unmatched + " of " + answer.total +
+        " stored mailboxes match no rule.";
+    }
   }
 
   list.addEventListener("click", function (event) {
