@@ -4,7 +4,7 @@ plan) and, per task, each finished run's duration and the changes it recorded.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,15 +55,29 @@ def record_organization_counts(
     return row
 
 
-def organization_trend(session: Session, org_id: int, limit: int = POINTS) -> list[CountPoint]:
-    """The organization's recorded counts, oldest first (the latest ``limit`` of them)."""
-    rows = session.scalars(
-        select(OrganizationCount)
-        .where(OrganizationCount.organization_id == org_id)
-        .order_by(OrganizationCount.at.desc(), OrganizationCount.id.desc())
-        .limit(limit)
+def organization_trend(
+    session: Session, org_id: int, days: int = 366, limit: int = POINTS
+) -> list[CountPoint]:
+    """The organization's recorded counts of the last ``days``, oldest first; past ``limit``
+    of them, the last count of each (UTC) day, so a year of 15-minute syncs stays a year."""
+    since = utcnow() - timedelta(days=days)
+    rows = session.execute(
+        select(
+            OrganizationCount.at,
+            OrganizationCount.mailboxes,
+            OrganizationCount.billable,
+            OrganizationCount.run_id,
+        )
+        .where(OrganizationCount.organization_id == org_id, OrganizationCount.at >= since)
+        .order_by(OrganizationCount.at, OrganizationCount.id)
     ).all()
-    return [CountPoint(r.at, r.mailboxes, r.billable, r.run_id) for r in reversed(rows)]
+    points = [
+        CountPoint(at, mailboxes, billable, run_id) for at, mailboxes, billable, run_id in rows
+    ]
+    if len(points) <= limit:
+        return points
+    last_of_day = {p.at.date(): p for p in points}  # later points of a day replace earlier
+    return list(last_of_day.values())[-limit:]
 
 
 def task_trend(session: Session, task_id: int, limit: int = POINTS) -> list[RunPoint]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -397,11 +397,20 @@ def _schedule_form(
         values=values,
         errors=errors or {},
         timing=timing,
-        upcoming=timing.upcoming(utcnow()) if timing else [],
+        upcoming=_upcoming(timing),
         zones=zone_names(),
         units=[u for u, _ in UNITS],
         weekdays=list(zip(WEEKDAYS, DAY_NAMES, strict=True)),
     )
+
+
+def _upcoming(timing: Timing | None) -> list[datetime]:
+    """The next five due times, or none when the schedule cannot say (a stored schedule
+    whose time zone this system no longer knows)."""
+    try:
+        return timing.upcoming(utcnow()) if timing else []
+    except ConfigError:
+        return []
 
 
 def _schedule_preview(
