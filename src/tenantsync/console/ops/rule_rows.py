@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tenantsync.console.ops.errors import plain_path
+
 NEW_GROUP = "new…"
 EXCLUDE = "exclude"
 _ROW = re.compile(r"rule\.(\d+)\.(\w+)$")
@@ -121,8 +123,11 @@ def row_errors(errors: dict[str, str], count: int) -> tuple[dict[int, str], dict
     for key, message in errors.items():
         index: int | None = None
         if key.startswith("opt.rules."):
-            head = key.removeprefix("opt.rules.").split(".")[0]
-            index = int(head) if head.isdigit() else None
+            parts = key.removeprefix("opt.rules.").split(".")
+            index = int(parts[0]) if parts[0].isdigit() else None
+            where = plain_path(parts, within="rules")  # "rule 1, exclude"
+            if not message.startswith(where.split(",")[0]):  # a message may name its rule
+                message = f"{where}: {message}"
         elif key == "opt.rules" and (found := _RULE_LABEL.match(message)):
             index = int(found.group(1)) - 1
         if index is not None and 0 <= index < count:
