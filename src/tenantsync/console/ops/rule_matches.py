@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from tenantsync.engine.user_sync.desired import user_from_row
@@ -42,6 +42,8 @@ _ATTRIBUTE_OF = {
     "jobTitle": "job_title",
 }
 _LISTS = {"license_skus", "proxy_addresses"}
+# Fields whose values are (nearly) every mailbox's own: grouping by them saves nothing.
+_UNIQUE = {"id", "mail", "userPrincipalName", "displayName", "proxyAddresses"}
 
 
 @dataclass(frozen=True)
@@ -100,15 +102,17 @@ def count_matches(session: Session, org_id: int, raw_rules: list[dict[str, Any]]
         Mailbox.id if by_member else Mailbox.kind,
         *(Mailbox.attributes[k].as_string() for k in keys),
     ]
-    grouped = session.execute(
-        select(*columns, func.count())
-        .where(
-            Mailbox.organization_id == org_id,
-            Mailbox.deleted_at.is_(None),
-            Mailbox.kind != MailboxKind.GROUP,
-        )
-        .group_by(*columns)
-    ).all()
+    live = (
+        Mailbox.organization_id == org_id,
+        Mailbox.deleted_at.is_(None),
+        Mailbox.kind != MailboxKind.GROUP,
+    )
+    if by_member or set(fields) & _UNIQUE:  # nothing to group: each mailbox counts once
+        grouped = session.execute(select(*columns, literal(1)).where(*live)).all()
+    else:
+        grouped = session.execute(
+            select(*columns, func.count()).where(*live).group_by(*columns)
+        ).all()
     member_of = _memberships(session, org_id, groups) if by_member else {}
     position = {id(r): i for i, r in enumerate(rules) if r is not None}
     counts: list[int | None] = [None if r is None else 0 for r in rules]
