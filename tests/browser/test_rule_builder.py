@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from tenantsync.engine import housekeeping, user_sync
@@ -14,7 +14,7 @@ from tenantsync.engine.registry import Registry
 from tenantsync.store.database import Database
 from tenantsync.store.models import Definition, Mailbox, Role
 from tests.browser.conftest import Console, Visit
-from tests.support.console import EMAILS, PROBE
+from tests.support.console import EMAILS, PASSWORD, PROBE
 
 pytestmark = pytest.mark.browser
 
@@ -105,3 +105,38 @@ def test_rows_are_dragged_into_a_new_order(
         saved = session.scalars(select(Definition).where(Definition.name == "dragged")).one()
         assert [r["value"] for r in saved.options["rules"]] == ["third", "first", "second"]
     assert not tab.problems
+
+
+def test_without_javascript_the_keyboard_still_moves_a_rule_and_keeps_its_place(
+    browser: Browser, console: Console, db: Database
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(console.url + "/signin")
+        page.fill("input[name=email]", EMAILS[Role.ADMIN])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(
+            f"{console.url}/organizations/{console.seeded.org_id}/definitions/new?type=user_sync"
+        )
+        page.fill("#f-name", "plain")
+        for n, value in enumerate(("first", "second")):
+            page.click("#add-rule")  # the form comes back from the server with one more row
+            page.fill(f"#rule-{n}-value", value)
+            page.select_option(f"#rule-{n}-destination", "Main")
+        page.focus("#rule-1-down")
+        page.keyboard.press("Shift+Tab")  # back to "Move up" of the second rule
+        assert page.evaluate("document.activeElement.id") == "rule-1-up"
+        page.keyboard.press("Enter")  # a plain post: the page comes back reordered
+        expect(page.locator("#rule-0-value")).to_have_value("second")
+        expect(page.locator("#rule-1-value")).to_have_value("first")
+        assert page.evaluate("document.activeElement.id") == "rule-0-up"  # autofocus
+        page.focus("#f-name")
+        page.keyboard.press("Enter")
+        expect(page.locator(".flash")).to_contain_text("Definition plain saved")
+        with db.session() as session:
+            saved = session.scalars(select(Definition).where(Definition.name == "plain")).one()
+            assert [r["value"] for r in saved.options["rules"]] == ["second", "first"]
+    finally:
+        context.close()
