@@ -54,7 +54,8 @@ def test_an_administrator_sets_up_previews_and_applies_a_task(
 
     tab.go(f"/organizations/{org}/schedules/new")
     page.fill("#f-name", "every hour")
-    page.fill("#f-interval_seconds", "3600")
+    page.fill("#f-interval", "1")
+    page.select_option("#f-interval_unit", "hours")
     page.click("form.form button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Schedule every hour saved")
 

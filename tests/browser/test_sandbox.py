@@ -92,7 +92,8 @@ def test_a_user_sync_from_the_sandbox_set_up_in_the_browser(
 
     page.click("a:has-text('Add a schedule')")
     page.fill("#f-name", "hourly")
-    page.fill("#f-interval_seconds", "3600")
+    page.fill("#f-interval", "1")
+    page.select_option("#f-interval_unit", "hours")
     page.click("form.form button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Schedule hourly saved")
 

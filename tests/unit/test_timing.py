@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from tenantsync.errors import ConfigError
-from tenantsync.worker.timing import Timing
+from tenantsync.worker.timing import Timing, parse_weekdays, weekdays_text
 
 
 def utc(*args: int) -> datetime:
@@ -76,3 +76,42 @@ def test_a_cron_that_never_fires_in_its_window_says_so() -> None:
     never = Timing(cron="0 3 * * *", window_start=time(9), window_end=time(17))
     with pytest.raises(ConfigError, match="never fires inside the window"):
         never.next_due(utc(2026, 1, 1))
+
+
+def test_weekdays_keep_an_office_hours_schedule_to_monday_to_friday() -> None:
+    office = Timing(
+        interval_seconds=900,
+        timezone="Europe/Berlin",
+        window_start=time(8),
+        window_end=time(18),
+        weekdays=(0, 1, 2, 3, 4),
+    )
+    # Friday 27 March 2026, 17:50 Berlin (16:50 UTC): the last run of the week is at 17:50;
+    # the next is Monday 08:00, which is 06:00 UTC after the change to summer time.
+    friday = utc(2026, 3, 27, 16, 50)
+    assert office.upcoming(friday, 3) == [friday, utc(2026, 3, 30, 6), utc(2026, 3, 30, 6, 15)]
+    assert office.sentence() == "every 15 minutes, 08:00\u201318:00 Europe/Berlin, Monday to Friday"
+
+
+def test_a_night_window_belongs_to_the_weekday_it_opens_on() -> None:
+    friday_nights = Timing(
+        cron="0 * * * *", window_start=time(22), window_end=time(6), weekdays=(4,)
+    )
+    assert friday_nights.in_window(utc(2026, 1, 10, 3))  # Saturday 03:00: Friday's night
+    assert not friday_nights.in_window(utc(2026, 1, 10, 23))  # Saturday night
+    assert friday_nights.next_due(utc(2026, 1, 10, 6)) == utc(2026, 1, 16, 22)
+    assert friday_nights.sentence() == "at the cron times 0 * * * *, 22:00\u201306:00 UTC, Friday"
+
+
+def test_weekdays_are_read_by_name_and_an_empty_choice_is_refused() -> None:
+    assert parse_weekdays("Mon, wed,FRIDAY") == (0, 2, 4)
+    assert parse_weekdays("") is None
+    assert weekdays_text((0, 1, 2, 3, 4, 5, 6)) is None
+    with pytest.raises(ConfigError):
+        parse_weekdays("someday")
+    with pytest.raises(ConfigError):
+        Timing(interval_seconds=60, weekdays=()).validate()
+    assert Timing(interval_seconds=86400 * 2).sentence() == "every 2 days"
+    assert Timing(interval_seconds=3600, weekdays=(5, 6)).sentence() == (
+        "every hour, UTC, Saturday and Sunday"
+    )

@@ -20,7 +20,7 @@ from tenantsync.store.internal import is_internal
 from tenantsync.store.models import Connection, Definition, Organization, Schedule
 from tenantsync.store.secret_binding import moved_params
 from tenantsync.store.secretbox import SecretBox
-from tenantsync.worker.timing import Timing
+from tenantsync.worker.timing import Timing, parse_weekdays
 
 
 def resolve_secret(ref: SecretRef) -> str:
@@ -60,7 +60,13 @@ def check_document(loaded: LoadedDocument, registry: Registry) -> None:
                 lambda d=dspec: registry.validate_options(d.type, d.options),
             )
         for j, sched in enumerate(org.schedules):
+            weekdays = _at(
+                loaded,
+                (*base, "schedules", j, "weekdays"),
+                lambda s=sched: parse_weekdays(s.weekdays_text),
+            )
             timing = Timing(
+                weekdays=weekdays,
                 interval_seconds=sched.interval_seconds,
                 cron=sched.cron,
                 timezone=sched.timezone,
@@ -226,11 +232,15 @@ def _findings(loaded: LoadedDocument, base: tuple[Any, ...], found: Findings) ->
 
 
 def _check_timing(loaded: LoadedDocument, loc: tuple[Any, ...], timing: Timing) -> None:
-    """Point a refused schedule at the key that is wrong (cron, interval, timezone, window)."""
+    """Point a refused schedule at the key that is wrong (cron, interval, window, ...)."""
     try:
         timing.validate()
     except ConfigError as exc:
-        key = exc.field if exc.field in {"cron", "interval", "timezone", "window"} else None
+        key = (
+            exc.field
+            if exc.field in {"cron", "interval", "timezone", "window", "weekdays"}
+            else None
+        )
         message = str(exc).removeprefix(f"{exc.field}: ") if exc.field else str(exc)
         _fail(loaded, (*loc, key) if key else loc, message)
 

@@ -137,6 +137,7 @@ def schedule_view(schedule: Schedule) -> View:
         "cron": schedule.cron,
         "timezone": schedule.timezone,
         "window": window,
+        "weekdays": schedule.weekdays,
     }
 
 

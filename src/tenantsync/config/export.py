@@ -81,6 +81,8 @@ def _schedule(s: Schedule) -> dict[str, Any]:
             "start": s.window_start.strftime("%H:%M"),
             "end": s.window_end.strftime("%H:%M"),
         }
+    if s.weekdays:
+        out["weekdays"] = s.weekdays.split(",")
     return out
 
 

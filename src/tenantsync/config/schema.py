@@ -144,6 +144,9 @@ class ScheduleSpec(Strict):
     )
     timezone: Annotated[str, _text(limits.TIMEZONE)] = "UTC"
     window: WindowSpec | None = None
+    weekdays: list[Annotated[str, _text(9)]] | None = Field(
+        default=None, description="days it may run on (mon..sun) in its time zone; none: every day"
+    )
 
     @field_validator("interval")
     @classmethod
@@ -155,6 +158,10 @@ class ScheduleSpec(Strict):
     @property
     def interval_seconds(self) -> int | None:
         return None if self.interval is None else interval_seconds(self.interval)
+
+    @property
+    def weekdays_text(self) -> str | None:
+        return None if self.weekdays is None else ",".join(self.weekdays)
 
 
 def interval_seconds(value: str | int) -> int:

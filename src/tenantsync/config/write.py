@@ -40,6 +40,7 @@ from tenantsync.store.models import (
 )
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker.scheduler import arm
+from tenantsync.worker.timing import parse_weekdays, weekdays_text
 
 
 class OrgWriter:
@@ -166,6 +167,7 @@ class OrgWriter:
         row.timezone = spec.timezone
         row.window_start = spec.window.start if spec.window else None
         row.window_end = spec.window.end if spec.window else None
+        row.weekdays = weekdays_text(parse_weekdays(spec.weekdays_text))
         after = schedule_view(row)
         self._note("schedule", spec.name, before, after)
 

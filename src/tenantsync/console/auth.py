@@ -81,6 +81,7 @@ class Principal:
     role: Role
     address: str
     csrf: str = ""
+    timezone: str = "UTC"  # where the pages show this account's times
 
     def can(self, minimum: Role) -> bool:
         """Whether this role is at least ``minimum``."""
@@ -112,7 +113,9 @@ DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def _principal(account: ConsoleAccount, request: Request, csrf: str = "") -> Principal:
-    return Principal(account.id, account.email, account.role, client_address(request), csrf)
+    return Principal(
+        account.id, account.email, account.role, client_address(request), csrf, account.timezone
+    )
 
 
 def session_principal(request: Request) -> Principal | None:

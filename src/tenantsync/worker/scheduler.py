@@ -20,18 +20,20 @@ from sqlalchemy.orm import Session
 
 from tenantsync.store.models import Run, RunStatus, Schedule, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
-from tenantsync.worker.timing import Timing
+from tenantsync.worker.timing import Timing, parse_weekdays
 
 log = logging.getLogger(__name__)
 
 
 def timing_of(schedule: Schedule) -> Timing:
+    """The parts of a stored schedule that decide its due times."""
     return Timing(
         interval_seconds=schedule.interval_seconds,
         cron=schedule.cron,
         timezone=schedule.timezone,
         window_start=schedule.window_start,
         window_end=schedule.window_end,
+        weekdays=parse_weekdays(schedule.weekdays),
     )
 
 

@@ -1,7 +1,12 @@
-"""When a schedule is due: interval or cron (croniter), in a time zone, inside an allowed window.
+"""When a schedule is due: interval or cron (croniter), in a time zone, inside an allowed window
+on allowed weekdays.
 
 A cron expression has exactly five fields (minute hour day-of-month month day-of-week):
 croniter reads a sixth as seconds, so "* * * * * *" would fire every second.
+
+Windows and weekdays are read in the schedule's time zone, so "08:00-18:00 Europe/Berlin,
+Monday to Friday" stays 08:00 local across a daylight saving change. A window that wraps
+midnight (22:00-06:00) belongs to the day it opens on: "Friday" includes Saturday 03:00.
 """
 
 from __future__ import annotations
@@ -17,6 +22,39 @@ from tenantsync.errors import ConfigError
 MAX_CRON_STEPS = 10_000
 CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 MAX_INTERVAL_SECONDS = 366 * 86400
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+UNITS = (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
+
+
+def parse_weekdays(text: str | None) -> tuple[int, ...] | None:
+    """Weekdays ("mon,tue" or "Monday Tuesday") as 0=Monday..6=Sunday; None or empty: every day."""
+    if not text or not text.strip():
+        return None
+    days: set[int] = set()
+    for word in text.replace(",", " ").split():
+        key = word.strip().lower()[:3]
+        if key not in WEEKDAYS:
+            raise ConfigError(
+                f"{word!r} is not a weekday (give {', '.join(WEEKDAYS)})", field="weekdays"
+            )
+        days.add(WEEKDAYS.index(key))
+    return tuple(sorted(days))
+
+
+def weekdays_text(days: tuple[int, ...] | None) -> str | None:
+    """Weekdays as stored and written in files: "mon,tue,wed"; None for every day."""
+    if days is None or len(set(days)) == len(WEEKDAYS):
+        return None
+    return ",".join(WEEKDAYS[d] for d in sorted(set(days)))
+
+
+def interval_in_unit(seconds: int) -> tuple[int, str]:
+    """An interval as a number of the largest unit that divides it: (15, "minutes")."""
+    for unit, size in UNITS:
+        if seconds % size == 0:
+            return seconds // size, unit
+    return seconds, "seconds"  # pragma: no cover - 1 divides everything
 
 
 @dataclass(frozen=True)
@@ -28,6 +66,7 @@ class Timing:
     timezone: str = "UTC"
     window_start: time | None = None
     window_end: time | None = None
+    weekdays: tuple[int, ...] | None = None
 
     def validate(self) -> None:
         """Refuse a schedule that cannot produce due times, naming the field."""
@@ -44,6 +83,8 @@ class Timing:
             raise ConfigError("give both start and end, or neither", field="window")
         if self.window_start is not None and self.window_start == self.window_end:
             raise ConfigError("start and end are the same time", field="window")
+        if self.weekdays is not None and not self.weekdays:
+            raise ConfigError("pick at least one weekday", field="weekdays")
 
     @staticmethod
     def _check_cron(cron: str) -> None:
@@ -66,24 +107,57 @@ class Timing:
             ) from None
 
     def in_window(self, moment: datetime) -> bool:
-        """Whether ``moment`` falls inside the allowed window (always, without one)."""
-        if self.window_start is None or self.window_end is None:
-            return True
-        local = moment.astimezone(self.zone()).time()
-        if self.window_start < self.window_end:
-            return self.window_start <= local < self.window_end
-        return local >= self.window_start or local < self.window_end
+        """Whether ``moment`` falls inside the allowed window on an allowed weekday."""
+        local = moment.astimezone(self.zone())
+        day = local.date()
+        if self.window_start is not None and self.window_end is not None:
+            now = local.time()
+            if self.window_start < self.window_end:
+                if not self.window_start <= now < self.window_end:
+                    return False
+            elif now < self.window_end:
+                day -= timedelta(days=1)  # the night that opened yesterday
+            elif now < self.window_start:
+                return False
+        return self.weekdays is None or day.weekday() in self.weekdays
 
     def window_opening(self, moment: datetime) -> datetime:
-        """The first moment at or after ``moment`` inside the window."""
-        if self.in_window(moment) or self.window_start is None:
+        """The first moment at or after ``moment`` inside the window on an allowed weekday."""
+        if self.in_window(moment):
             return moment
         zone = self.zone()
         local = moment.astimezone(zone)
-        opening = datetime.combine(local.date(), self.window_start, tzinfo=zone)
-        if opening <= local:
-            opening += timedelta(days=1)
-        return opening.astimezone(UTC)
+        start = self.window_start or time(0)
+        for offset in range(len(WEEKDAYS) + 1):
+            day = local.date() + timedelta(days=offset)
+            if self.weekdays is not None and day.weekday() not in self.weekdays:
+                continue
+            opening = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+            if opening > moment:
+                return opening
+        raise ConfigError("the schedule allows no weekday", field="weekdays")
+
+    def upcoming(self, now: datetime, count: int = 5) -> list[datetime]:
+        """The next ``count`` due times of a task armed at ``now`` that runs each time it is due."""
+        due = [self.first_due(now)]
+        while len(due) < count:
+            due.append(self.next_due(due[-1]))
+        return due
+
+    def sentence(self) -> str:
+        """In words: "every 15 minutes, 08:00-18:00 Europe/Berlin, Monday to Friday"."""
+        if self.interval_seconds is not None:
+            number, unit = interval_in_unit(self.interval_seconds)
+            parts = [f"every {unit[:-1]}" if number == 1 else f"every {number} {unit}"]
+        else:
+            parts = [f"at the cron times {self.cron}"]
+        if self.window_start is not None and self.window_end is not None:
+            parts.append(f"{self.window_start:%H:%M}\u2013{self.window_end:%H:%M} {self.timezone}")
+        elif self.cron is not None or self.weekdays is not None:
+            parts.append(self.timezone)
+        if self.weekdays is not None:
+            parts.append(_days_in_words(self.weekdays))
+        return ", ".join(parts)
 
     def first_due(self, now: datetime) -> datetime:
         """The first due time of a newly created task: now for intervals, the next cron tick."""
@@ -106,3 +180,16 @@ class Timing:
             f"{self.window_start}-{self.window_end}",
             field="window",
         )
+
+
+def _days_in_words(days: tuple[int, ...]) -> str:
+    """ "Monday to Friday", "Monday, Wednesday and Friday", "every day"."""
+    ordered = sorted(set(days))
+    if len(ordered) == len(WEEKDAYS):
+        return "every day"
+    names = [DAY_NAMES[d] for d in ordered]
+    if len(ordered) >= 3 and ordered[-1] - ordered[0] == len(ordered) - 1:
+        return f"{names[0]} to {names[-1]}"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]

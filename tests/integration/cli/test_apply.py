@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from tenantsync.store.models import (
     ScheduledTask,
     SourceGroup,
 )
+from tenantsync.worker import scheduler
 
 
 @dataclass(frozen=True)
@@ -362,3 +364,47 @@ def test_a_definition_naming_a_domain_the_organization_lacks_is_refused_at_its_l
     assert count(db, Organization) == 0 and count(db, Definition) == 0
     assert apply(DOMAINS.format(more=", fabrikam.com")).code == 0
     assert count(db, Definition) == 1
+
+
+OFFICE = """\
+organizations:
+  - name: contoso
+    definitions:
+      - name: tidy
+        type: housekeeping
+    schedules:
+      - name: office
+        interval: 15m
+        timezone: Europe/Berlin
+        window: {{start: "08:00", end: "18:00"}}
+        weekdays: {days}
+    tasks:
+      - name: tidy
+        definition: tidy
+        schedule: office
+"""
+
+
+def test_a_schedule_on_weekdays_runs_only_on_them_in_its_time_zone(
+    apply: Apply, db: Database
+) -> None:
+    refused = apply(OFFICE.format(days="[mon, someday]"))
+    line = refused.refused_at(11)
+    assert "schedules[office].weekdays" in line and "'someday' is not a weekday" in line
+    assert apply(OFFICE.format(days="[mon, tue, wed, thu, fri]")).code == 0
+    saturday = datetime(2026, 7, 4, 10, tzinfo=UTC)  # noon in Berlin
+    monday = datetime(2026, 7, 6, 6, tzinfo=UTC)  # 08:00 in Berlin (summer time)
+    with db.sessions() as s:
+        task = s.scalars(select(ScheduledTask)).one()
+        schedule = s.scalars(select(Schedule)).one()
+        assert schedule.weekdays == "mon,tue,wed,thu,fri"
+        scheduler.arm(task, schedule, now=saturday)
+        s.commit()
+        assert scheduler.tick(s, now=saturday) == []
+        assert scheduler.tick(s, now=monday - timedelta(seconds=1)) == []
+        assert len(scheduler.tick(s, now=monday)) == 1
+        s.expire_all()
+        assert s.get_one(ScheduledTask, task.id).next_due_at == monday + timedelta(minutes=15)
+    changed = apply(OFFICE.format(days="[sat, sun]"), "--diff")
+    assert changed.code == 0
+    assert "weekdays" in changed.out and "sat,sun" in changed.out

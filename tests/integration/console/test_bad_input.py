@@ -55,6 +55,14 @@ def error_at(page: Any, field: str) -> str:
     return html.unescape(found.group(1))
 
 
+def rule_error(page: Any, row: int = 0) -> str:
+    """The error the rule builder shows at a rule's row."""
+    assert page.status_code == 422, page.text[:500]
+    found = re.search(rf'id="rule-{row}-error">([^<]*)<', page.text)
+    assert found, f"no error shown at rule {row + 1}"
+    return html.unescape(found.group(1))
+
+
 def schedules(db: Database) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(Schedule.name)))
@@ -229,7 +237,7 @@ def test_a_member_of_rule_naming_an_unknown_group_is_refused_by_the_form_and_the
     org = seeded.org_id
     form = {"type": "user_sync", "name": "users", "opt.rules": json.dumps(finance_rule("Sales"))}
     page = root.submit(f"/organizations/{org}/definitions/new", form)
-    assert error_at(page, "rules").startswith("rule 1 (finance): no synced group named 'Sales'")
+    assert rule_error(page).startswith("rule 1 (finance): no synced group named 'Sales'")
     admin = api(Role.ADMIN)
     url = f"/api/v1/organizations/{org}/definitions"
     body = {"name": "users", "type": "user_sync", "options": {"rules": finance_rule("Sales")}}
@@ -308,13 +316,13 @@ def test_form_errors_are_plain_words_at_their_field(root: Any, seeded: Seeded) -
         f"{org}/definitions/new",
         {"type": "user_sync", "name": "u", "opt.rules": json.dumps(bad_rule)},
     )
-    assert error_at(page, "rules") == "rule 1: operator member-of needs field memberOf"
+    assert rule_error(page) == "rule 1: operator member-of needs field memberOf"
     typo = [{"field": "department", "operator": "equals", "value": "x", "exclude": "maybe"}]
     page = root.submit(
         f"{org}/definitions/new",
         {"type": "user_sync", "name": "u", "opt.rules": json.dumps(typo)},
     )
-    assert error_at(page, "rules") == "rule 1, exclude: must be true or false"
+    assert rule_error(page) == "rule 1, exclude: must be true or false"
     page = root.submit(
         f"{org}/definitions/new",
         {"type": "user_sync", "name": "u", "opt.max_removal_percent": "250"},

@@ -50,7 +50,7 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Com
 
 def set_up_in_the_console(root: Any) -> int:
     """Organization, domains, a connection with its secret, a user sync definition with
-    rules, a schedule with a window and a task, as an administrator enters them."""
+    rules, a schedule with a window and weekdays, and a task, as an administrator enters them."""
     assert root.submit("/organizations", {"name": "fabrikam"}).status_code == 303
     assert root.submit("/organizations", {"name": "fabrikam"}).status_code == 422
     org = root.page("/organizations").text.split('href="/organizations/')[1].split('"')[0]
@@ -75,7 +75,7 @@ def set_up_in_the_console(root: Any) -> int:
     }
     assert root.submit(f"/organizations/{org}/definitions/new", definition).status_code == 303
     schedule = {"name": "nightly", "cron": "30 2 * * *", "timezone": "Europe/Berlin"}
-    schedule |= {"window_start": "01:00", "window_end": "05:00"}
+    schedule |= {"window_start": "01:00", "window_end": "05:00", "day.mon": "on", "day.sat": "on"}
     assert root.submit(f"/organizations/{org}/schedules/new", schedule).status_code == 303
     page = root.page(f"/organizations/{org}/tasks/new").text
 
@@ -103,6 +103,7 @@ def test_export_then_apply_changes_nothing_and_exports_the_same_file(
     assert code == 0, err
     entry = yaml.safe_load(exported)["organizations"][0]
     assert entry["connections"][0]["client_secret"] == {"stored": True}
+    assert entry["schedules"][0]["weekdays"] == ["mon", "sat"]
     assert SECRET not in exported
     file = tmp_path / "fabrikam.yaml"
     file.write_text(exported, encoding="utf-8")

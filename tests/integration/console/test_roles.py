@@ -54,6 +54,8 @@ SELF_SERVICE = {
     ("POST", "/api/v1/notifications/subscriptions"),
     ("DELETE", "/api/v1/notifications/subscriptions/{subscription_id}"),
     ("POST", "/api/v1/notifications/subscriptions/{subscription_id}/test"),
+    ("POST", "/account/timezone"),
+    ("PUT", "/api/v1/me/timezone"),
 }
 
 

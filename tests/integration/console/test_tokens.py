@@ -28,7 +28,11 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(
     bearer = make_client()
     bearer.headers["Authorization"] = f"Bearer {value}"
     me = bearer.get("/api/v1/me")
-    assert me.status_code == 200 and me.json() == {"email": "admin@example.com", "role": "admin"}
+    assert me.status_code == 200 and me.json() == {
+        "email": "admin@example.com",
+        "role": "admin",
+        "timezone": "UTC",
+    }
     assert admin.submit(f"/tokens/{token_id}/revoke").status_code == 303
     assert bearer.get("/api/v1/me").status_code == 401
     assert "revoked" in admin.page("/tokens").text

@@ -13,6 +13,7 @@ from tenantsync.console.api import (
     notifications,
     runs,
     setup,
+    trends,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -27,6 +28,7 @@ for module in (
     runs,
     feed,
     notifications,
+    trends,
 ):
     router.include_router(module.router)
 

@@ -14,6 +14,7 @@ from tenantsync.console.api.schemas import (
     PasswordChangeIn,
     PerPage,
     SearchText,
+    TimezoneIn,
     TokenIn,
     TokenOut,
 )
@@ -21,6 +22,7 @@ from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Writer
 from tenantsync.console.ops import tokens as ops
 from tenantsync.console.ops.grant_data import audit_rows
+from tenantsync.console.ops.zones import set_display_zone
 from tenantsync.console.password import change_own_password
 
 router = APIRouter(tags=["account"])
@@ -29,7 +31,14 @@ router = APIRouter(tags=["account"])
 @router.get("/me", response_model=Me)
 def me(who: Reader) -> Me:
     """The account of the token."""
-    return Me(email=who.email, role=who.role)
+    return Me(email=who.email, role=who.role, timezone=who.timezone)
+
+
+@router.put("/me/timezone", response_model=Me)
+def change_timezone(body: TimezoneIn, db: DbSession, who: Reader) -> Me:
+    """Pick the time zone the console shows your times in (an IANA name, e.g. Europe/Berlin)."""
+    zone = set_display_zone(db, who.account_id, body.timezone)
+    return Me(email=who.email, role=who.role, timezone=zone)
 
 
 @router.post("/me/password", status_code=204)

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from tenantsync.connectors.kind_shapes import AnyKindParams, KindShaped
 from tenantsync.console.ops.paging import Page
@@ -66,6 +66,12 @@ class PageOut(BaseModel, Generic[T]):
 class Me(Out):
     email: str
     role: Role
+    timezone: str = Field(description="the zone the console shows this account's times in")
+
+
+class TimezoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: Annotated[str, text(limits.TIMEZONE, min_length=1)]
 
 
 class OrganizationIn(BaseModel):
@@ -220,6 +226,9 @@ class ScheduleIn(BaseModel):
     timezone: Annotated[str, text(limits.TIMEZONE)] = "UTC"
     window_start: time | None = None
     window_end: time | None = None
+    weekdays: list[Annotated[str, text(9)]] | None = Field(
+        default=None, description="days it may run on (mon..sun) in its time zone; none: every day"
+    )
 
 
 class ScheduleOut(Out):
@@ -231,6 +240,12 @@ class ScheduleOut(Out):
     timezone: str
     window_start: time | None
     window_end: time | None
+    weekdays: list[str] | None
+
+    @field_validator("weekdays", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        return value.split(",") if isinstance(value, str) else value
 
 
 class TaskIn(BaseModel):

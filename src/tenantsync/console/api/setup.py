@@ -134,7 +134,9 @@ def list_schedules(
 
 
 def _schedule_input(body: ScheduleIn) -> ops.ScheduleInput:
-    return ops.ScheduleInput(**body.model_dump())
+    data = body.model_dump()
+    days = data.pop("weekdays")
+    return ops.ScheduleInput(**data, weekdays=None if days is None else ",".join(days))
 
 
 @router.post("/organizations/{org_id}/schedules", response_model=ScheduleOut, status_code=201)

@@ -33,7 +33,7 @@ from tenantsync.store.models import (
 )
 from tenantsync.timeutil import utcnow
 from tenantsync.worker.scheduler import arm
-from tenantsync.worker.timing import Timing
+from tenantsync.worker.timing import Timing, parse_weekdays, weekdays_text
 
 SCOPE_KINDS = ("all", "group", "dn", "address")
 SCOPE_MISSING = {
@@ -166,24 +166,25 @@ class ScheduleInput:
     timezone: str = "UTC"
     window_start: time | None = None
     window_end: time | None = None
+    weekdays: str | None = None  # "mon,tue,wed"; None or empty: every day
 
 
-def save_schedule(
-    session: Session, org_id: int, data: ScheduleInput, schedule: Schedule | None = None
-) -> Schedule:
-    """Create or change a schedule and re-arm the tasks that use it."""
-    errors: dict[str, str] = {}
-    try:
-        name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
-    except FieldErrors as exc:
-        errors.update(exc.errors)
+def schedule_timing(data: ScheduleInput, errors: dict[str, str] | None = None) -> Timing:
+    """The due times a typed schedule makes; problems are raised by field, with ``errors``."""
+    errors = dict(errors or {})
     cron = (data.cron or "").strip() or None
+    weekdays: tuple[int, ...] | None = None
+    try:
+        weekdays = parse_weekdays(data.weekdays)
+    except ConfigError as exc:
+        errors["weekdays"] = str(exc).split(": ", 1)[-1]
     timing = Timing(
         interval_seconds=data.interval_seconds,
         cron=cron,
         timezone=(data.timezone or "UTC").strip(),
         window_start=data.window_start,
         window_end=data.window_end,
+        weekdays=weekdays,
     )
     errors.update(too_long(Schedule, cron=timing.cron, timezone=timing.timezone))
     try:
@@ -196,6 +197,20 @@ def save_schedule(
         errors.setdefault(field, str(exc).split(": ", 1)[-1])
     if errors:
         raise FieldErrors(errors)
+    return timing
+
+
+def save_schedule(
+    session: Session, org_id: int, data: ScheduleInput, schedule: Schedule | None = None
+) -> Schedule:
+    """Create or change a schedule and re-arm the tasks that use it."""
+    errors: dict[str, str] = {}
+    name = data.name
+    try:
+        name = check_name(session, Schedule, org_id, data.name, _id_of(schedule))
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    timing = schedule_timing(data, errors)
     if schedule is None:
         schedule = Schedule(organization_id=org_id, name=name)
         session.add(schedule)
@@ -205,6 +220,7 @@ def save_schedule(
     schedule.timezone = timing.timezone
     schedule.window_start = timing.window_start
     schedule.window_end = timing.window_end
+    schedule.weekdays = weekdays_text(timing.weekdays)
     session.flush()
     for task in session.scalars(
         select(ScheduledTask).where(ScheduledTask.schedule_id == schedule.id)

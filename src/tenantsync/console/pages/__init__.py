@@ -13,6 +13,7 @@ from tenantsync.console.pages import (
     hybrid,
     notifications,
     signin,
+    trends,
 )
 from tenantsync.console.pages import runs as run_pages
 from tenantsync.console.pages import tasks as task_pages
@@ -31,6 +32,7 @@ for module in (
     run_pages,
     hybrid,
     notifications,
+    trends,
 ):
     router.include_router(module.router)
 

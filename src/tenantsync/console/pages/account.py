@@ -15,6 +15,7 @@ from tenantsync.console.auth import (
     bind_session,
 )
 from tenantsync.console.ops.errors import FieldErrors
+from tenantsync.console.ops.zones import set_display_zone, zone_names
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.password import change_own_password
 from tenantsync.store.accounts import MIN_PASSWORD_LENGTH
@@ -33,6 +34,7 @@ def _page(
         status_code,
         errors=errors or {},
         min_length=MIN_PASSWORD_LENGTH,
+        zones=zone_names(),
     )
 
 
@@ -64,3 +66,15 @@ def change_password(
         return response
     bind_session(request, db, me.account_id, epoch)
     return redirect(request, "/account", "Password changed; your other sessions were signed out")
+
+
+@router.post("/account/timezone", response_model=None)
+def change_timezone(
+    request: Request, db: DbSession, me: PageReader, form: Form
+) -> HTMLResponse | RedirectResponse:
+    """Pick the time zone the pages show your times in (UTC stays on hover)."""
+    try:
+        zone = set_display_zone(db, me.account_id, form.get("timezone", ""))
+    except FieldErrors as exc:
+        return _page(request, me, 422, exc.errors)
+    return redirect(request, "/account", f"Times are now shown in {zone}")

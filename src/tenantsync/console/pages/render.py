@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from tenantsync.console.auth import CsrfRejected, Principal, check_csrf, session_principal
 from tenantsync.console.sessions import pop_flash, session_of, set_flash
+from tenantsync.worker.scheduler import timing_of
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
-def _fmt_time(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@pass_context
+def _fmt_time(context: Context, value: datetime | None) -> Markup:
+    """A moment in the account's time zone, the UTC time on hover."""
+    if value is None:
+        return Markup("")
+    me = context.get("me")
+    zone = _zone(me.timezone if isinstance(me, Principal) else "UTC")
+    utc = value.astimezone(UTC)
+    local = utc.astimezone(zone)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc.isoformat(),
+        utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    )
 
 
 def _fmt_json(value: Any) -> str:
@@ -38,6 +61,7 @@ def _make_env() -> Environment:
     )
     env.filters["time"] = _fmt_time
     env.filters["json"] = _fmt_json
+    env.filters["in_words"] = lambda schedule: timing_of(schedule).sentence()
     return env
 
 

@@ -37,6 +37,7 @@ from tenantsync.engine.user_sync.summary import counts, message, moved_to, nothi
 from tenantsync.errors import ConfigError, DeltaExpired, SourceError
 from tenantsync.model.snapshot import Snapshot
 from tenantsync.store.models import Domain, Mailbox, MailboxKind
+from tenantsync.store.trends import record_organization_counts
 from tenantsync.timeutil import utcnow
 
 STATE_KEY = "user_sync"
@@ -229,6 +230,8 @@ class UserSync:
         writer.apply(
             planned.proposal, ctx.settings.restore_window_days if window is None else window
         )
+        # The organization's counts after every applied sync: the console draws them over time.
+        record_organization_counts(session, ctx.task.organization_id, ctx.run_id, now)
         snapshot = planned.reading.snapshot
         if snapshot.complete:
             reading = planned.reading

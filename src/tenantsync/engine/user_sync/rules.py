@@ -82,16 +82,22 @@ class RuleSet:
                     out.append(f"{rule.label(index)}: no source group {rule.value!r}")
         return out
 
+    def first_match(self, user: DirectoryUser, member_of: frozenset[str]) -> int | None:
+        """The position of the first rule that matches the user, or None."""
+        for index, matcher in enumerate(self._matchers):
+            if matcher(user, member_of):
+                return index
+        return None
+
     def route(self, user: DirectoryUser, member_of: frozenset[str]) -> Routing:
         """The first matching rule's destination; users matching none go to the default."""
-        for index, (rule, matcher) in enumerate(zip(self.rules, self._matchers, strict=True)):
-            if matcher(user, member_of):
-                label = rule.label(index)
-                if rule.exclude:
-                    return Routing(None, True, f"excluded by {label}")
-                return Routing(rule.policy_group, False, f"{label} matched")
-            continue
-        return Routing(None, False, "no rule matched" if self.rules else "")
+        index = self.first_match(user, member_of)
+        if index is None:
+            return Routing(None, False, "no rule matched" if self.rules else "")
+        rule = self.rules[index]
+        if rule.exclude:
+            return Routing(None, True, f"excluded by {rule.label(index)}")
+        return Routing(rule.policy_group, False, f"{rule.label(index)} matched")
 
     def _compile(
         self, index: int, rule: FilterRule

@@ -29,6 +29,8 @@ class ConsoleAccount(Base):
     last_sign_in_at: Mapped[datetime | None]
     # Raised when the password changes; a session signed in under an older value has ended.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The time zone the console shows this account's times in (UTC on hover).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class ConsoleSession(Base):

@@ -56,6 +56,8 @@ class Schedule(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     window_start: Mapped[time | None] = mapped_column(Time())
     window_end: Mapped[time | None] = mapped_column(Time())
+    # Days the schedule may run on ("mon,tue,wed,thu,fri"), in its time zone; None: every day.
+    weekdays: Mapped[str | None] = mapped_column(String(32))
 
 
 class ScheduledTask(Base):
@@ -201,3 +203,17 @@ class MailboxSyncState(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OrganizationCount(Base):
+    """How many mailboxes an organization held, and how many billed, when a user sync ended."""
+
+    __tablename__ = "organization_count"
+    __table_args__ = (Index("ix_organization_count_org_at", "organization_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    mailboxes: Mapped[int] = mapped_column(Integer)
+    billable: Mapped[int] = mapped_column(Integer)
