@@ -12,7 +12,7 @@ from tenantsync.config.schema import name_problem
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import ConfigError, NotFound
-from tenantsync.store.directory import create_organization, mailbox_matches
+from tenantsync.store.directory import create_organization
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     DelegateGrant,
@@ -20,7 +20,6 @@ from tenantsync.store.models import (
     GroupKind,
     Mailbox,
     MailboxAlias,
-    MailboxKind,
     Organization,
     PolicyGroup,
     Right,
@@ -81,38 +80,6 @@ def add_domain(session: Session, org: Organization, name: str) -> Domain:
     session.add(domain)
     session.flush()
     return domain
-
-
-@dataclass(frozen=True)
-class MailboxFilter:
-    """How the mailbox list is narrowed."""
-
-    q: str = ""
-    kind: MailboxKind | None = None
-    billable: bool | None = None
-    policy_group_id: int | None = None
-    removed: bool = False
-
-
-def search_mailboxes(
-    session: Session, org_id: int, f: MailboxFilter, page: int, per_page: int
-) -> Page[Mailbox]:
-    """Mailboxes of an organization by address or name, kind, billable, policy group, removed."""
-    stmt = (
-        select(Mailbox).where(Mailbox.organization_id == org_id).order_by(Mailbox.primary_address)
-    )
-    if f.q.strip():
-        stmt = stmt.where(mailbox_matches(f.q))
-    if f.kind is not None:
-        stmt = stmt.where(Mailbox.kind == f.kind)
-    if f.billable is not None:
-        stmt = stmt.where(Mailbox.billable if f.billable else ~Mailbox.billable)
-    if f.policy_group_id is not None:
-        stmt = stmt.where(Mailbox.policy_group_id == f.policy_group_id)
-    stmt = stmt.where(
-        Mailbox.deleted_at.is_not(None) if f.removed else Mailbox.deleted_at.is_(None)
-    )
-    return paginate(session, stmt, page, per_page)
 
 
 def policy_groups(session: Session, org_id: int) -> list[PolicyGroup]:

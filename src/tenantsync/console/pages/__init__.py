@@ -11,6 +11,7 @@ from tenantsync.console.pages import (
     directory,
     home,
     hybrid,
+    mailboxes,
     signin,
 )
 from tenantsync.console.pages import runs as run_pages
@@ -23,6 +24,7 @@ for module in (
     account,
     accounts,
     directory,
+    mailboxes,
     calendar,
     connections,
     definitions,

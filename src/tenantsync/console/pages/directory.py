@@ -16,19 +16,14 @@ from tenantsync.console.ops import delegations
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops.errors import field_errors
 from tenantsync.console.ops.runs import mailbox_counts
-from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
-from tenantsync.model import LOCATION_TITLES
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     Connection,
     Definition,
     Domain,
-    GroupKind,
     Mailbox,
-    MailboxKind,
     Organization,
     Right,
     Schedule,
@@ -140,88 +135,6 @@ def remove_domain(
     record(db, me, "domain.remove", f"{domain.organization.name}/{domain.name}")
     db.delete(domain)
     return redirect(request, f"/organizations/{org_id}", f"Domain {domain.name} removed")
-
-
-def _flag(value: str) -> bool | None:
-    return {"yes": True, "no": False}.get(value)
-
-
-@router.get("/organizations/{org_id}/mailboxes", response_class=HTMLResponse)
-def mailboxes(
-    request: Request,
-    org_id: Id,
-    db: DbSession,
-    me: PageReader,
-    q: SearchText = "",
-    kind: SearchText = "",
-    billable: SearchText = "",
-    policy_group_id: SearchText = "",
-    removed: SearchText = "",
-    page: PageNo = 1,
-) -> HTMLResponse:
-    """Mailboxes: search by address or name, filter by kind, billable, policy group, removed."""
-    org = ops.get_or_404(db, Organization, org_id, "organization")
-    f = ops.MailboxFilter(
-        q,
-        choice(MailboxKind, kind),
-        _flag(billable),
-        object_id(policy_group_id),
-        removed in ("true", "on", "1"),
-    )
-    found = ops.search_mailboxes(db, org.id, f, page, 50)
-    return render(
-        request,
-        "mailboxes.html",
-        me,
-        org=org,
-        found=found,
-        f=f,
-        billable=billable,
-        kinds=[k.value for k in MailboxKind],
-        policy_groups=ops.policy_groups(db, org.id),
-    )
-
-
-@router.get("/organizations/{org_id}/groups", response_class=HTMLResponse)
-def groups(
-    request: Request,
-    org_id: Id,
-    db: DbSession,
-    me: PageReader,
-    q: SearchText = "",
-    kind: SearchText = "",
-    page: PageNo = 1,
-) -> HTMLResponse:
-    """The synced source groups of an organization."""
-    org = ops.get_or_404(db, Organization, org_id, "organization")
-    group_kind = choice(GroupKind, kind)
-    found = ops.list_groups(db, org.id, page, 50, q, group_kind)
-    return render(
-        request,
-        "groups.html",
-        me,
-        org=org,
-        found=found,
-        q=q,
-        kind=group_kind,
-        kinds=[k.value for k in GroupKind],
-    )
-
-
-@router.get("/mailboxes/{mailbox_id}", response_class=HTMLResponse)
-def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
-    """A mailbox: aliases, kind, where it lives, billable, policy group, groups."""
-    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
-    return render(
-        request,
-        "mailbox.html",
-        me,
-        mbx=mbx,
-        org=db.get(Organization, mbx.organization_id),
-        groups=ops.groups_of_mailbox(db, mbx),
-        location_titles=LOCATION_TITLES,
-        calendar_states=calendar_views.states_of(db, mbx),
-    )
 
 
 def _delegates_page(
