@@ -3,7 +3,6 @@ mailbox page at the centre, and the search box in the header."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -12,16 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
-from tenantsync.console.auth import DbSession, PageReader, PageWriter, check_csrf
+from tenantsync.console.auth import DbSession, PageReader, PageWriter
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops import mailbox_page
 from tenantsync.console.ops import mailboxes as mailbox_ops
 from tenantsync.console.ops import search as search_ops
 from tenantsync.console.ops.grant_data import sees_grants
-from tenantsync.console.ops.tables import PAGE_SIZES, Sort, csv_lines, page_size, parse_sort
+from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.state import state_of
+from tenantsync.console.pages.tables import IdsForm, csv_response, plural
 from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
 from tenantsync.model import LOCATION_TITLES
@@ -109,36 +108,15 @@ def export_mailboxes(
 ) -> StreamingResponse:
     """Every mailbox the list's filters match, in its order, as CSV streamed row by row."""
     org = ops.get_or_404(db, Organization, org_id, "organization")
-    f, order = listing.f, listing.sort
-    database = state_of(request).db
-    org_id, name = org.id, org.name
-
-    def lines() -> Iterator[bytes]:
-        # Its own session: the request's one is closed before the body is sent.
-        with database.sessions() as session:
-            rows = mailbox_ops.export_rows(session, org_id, f, order)
-            yield from csv_lines(mailbox_ops.EXPORT_HEADER, rows)
-
-    filename = f"{name}-mailboxes.csv"
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    f, order, org_id = listing.f, listing.sort, org.id
+    return csv_response(
+        request,
+        f"{org.name}-mailboxes.csv",
+        mailbox_ops.EXPORT_HEADER,
+        lambda session: mailbox_ops.export_rows(session, org_id, f, order),
     )
 
 
-async def ids_form(request: Request) -> tuple[list[int], str]:
-    """The ids ticked in a bulk form (after its CSRF check), and the list to return to."""
-    form = await request.form()
-    csrf = form.get("csrf")
-    check_csrf(request, csrf if isinstance(csrf, str) else None)
-    ids = [object_id(v) for v in form.getlist("ids") if isinstance(v, str)]
-    back = form.get("back")
-    query = back if isinstance(back, str) and back.startswith("?") else ""
-    return [i for i in ids if i is not None], query
-
-
-IdsForm = Annotated[tuple[list[int], str], Depends(ids_form)]
 Form = Annotated[dict[str, str], Depends(form_data)]
 
 
@@ -152,7 +130,7 @@ def restore_mailboxes(
     restored = mailbox_ops.restore_mailboxes(db, org.id, ids, me.email)
     if restored:
         record(db, me, "mailbox.restore", org.name, {"mailboxes": restored[:100]})
-    notice = f"{len(restored)} mailbox{'es' if len(restored) != 1 else ''} restored"
+    notice = f"{plural(len(restored), 'mailbox', 'mailboxes')} restored"
     return redirect(request, f"/organizations/{org.id}/mailboxes{query}", notice)
 
 

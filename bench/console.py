@@ -1,0 +1,262 @@
+"""Console at real sizes: the mailbox list, the run page and a full CSV export with 100,000
+mailboxes and a 100,000-change run stored, on SQLite and PostgreSQL.
+
+The store is written directly (tests/support/big_directory.py), not by a sync. Each page is
+requested through the console's ASGI app in this process (no socket), signed in as a super
+administrator; the time is the server's (routing, session, queries, template). The floor of
+each page is the bare SQL of the same page (its count and its rows, Core, no template) on
+the same database. The export is read to its end; its memory figure is how far the peak
+RSS rose above the RSS before it (flat: it does not grow with the rows).
+
+    python bench/console.py [--mailboxes N] [--changes N] [--repeat R]
+                            [--backends sqlite,postgres] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# bench/queue.py would shadow the stdlib `queue`: keep this folder off sys.path.
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import httpx  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.support.memory import peak_mb, reset_peak  # noqa: E402
+from tenantsync.console import create_app  # noqa: E402
+from tenantsync.console.ops import mailboxes as mailbox_ops  # noqa: E402
+from tenantsync.console.ops.tables import Sort, ordered  # noqa: E402
+from tenantsync.settings import Settings  # noqa: E402
+from tenantsync.store.database import Database  # noqa: E402
+from tenantsync.store.directory import mailbox_matches  # noqa: E402
+from tenantsync.store.models import (  # noqa: E402
+    ChangeRecord,
+    Mailbox,
+    MailboxKind,
+    PolicyGroup,
+    Role,
+)
+from tests.support.big_directory import BigOrg, big_org  # noqa: E402
+from tests.support.console import EMAILS, PASSWORD, console_registry, seed_accounts  # noqa: E402
+from tests.support.postgres import start_postgres  # noqa: E402
+
+TARGET_P95_MS = 200.0
+PER_PAGE = 50
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+SEARCH = "Müller"  # accented, as an admin types it; matches "Muller" and "MÜLLER" too
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered_values = sorted(values)
+    return ordered_values[min(len(ordered_values) - 1, round(share * (len(ordered_values) - 1)))]
+
+
+def list_floor(
+    db: Database, org_id: int, f: mailbox_ops.MailboxFilter, sort: Sort, page: int
+) -> None:
+    """The bare SQL of one list page, as Core statements with no ORM or template: the count,
+    the page's ids (by the sort, then id) and those rows with their policy group."""
+    matching = select(Mailbox.id).where(Mailbox.organization_id == org_id)
+    if f.q:
+        matching = matching.where(mailbox_matches(f.q))
+    if f.kind is not None:
+        matching = matching.where(Mailbox.kind == f.kind)
+    matching = matching.where(
+        Mailbox.deleted_at.is_not(None) if f.removed else Mailbox.deleted_at.is_(None)
+    )
+    with db.engine.connect() as conn:
+        conn.execute(select(func.count()).select_from(matching.subquery())).scalar()
+        if sort.key == "policy_group":
+            matching = matching.outerjoin(PolicyGroup, PolicyGroup.id == Mailbox.policy_group_id)
+        in_order = ordered(matching, sort, mailbox_ops.COLUMNS, Mailbox.id)
+        ids = conn.execute(in_order.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars()
+        rows = select(Mailbox.__table__, PolicyGroup.name).outerjoin(
+            PolicyGroup, PolicyGroup.id == Mailbox.policy_group_id
+        )
+        conn.execute(rows.where(Mailbox.id.in_(list(ids)))).all()
+
+
+def run_floor(db: Database, run_id: int) -> None:
+    """The bare SQL of a run page's change log: its count and its first 100 rows."""
+    where = ChangeRecord.run_id == run_id
+    with db.engine.connect() as conn:
+        conn.execute(select(func.count()).select_from(ChangeRecord).where(where)).scalar()
+        conn.execute(
+            select(ChangeRecord.__table__).where(where).order_by(ChangeRecord.id).limit(100)
+        ).all()
+
+
+async def sign_in(client: httpx.AsyncClient) -> None:
+    page = await client.get("/signin")
+    found = CSRF.search(page.text)
+    assert found is not None
+    data = {"csrf": found.group(1), "email": EMAILS[Role.SUPER_ADMIN], "password": PASSWORD}
+    answer = await client.post("/signin", data={**data, "next": "/"})
+    assert answer.status_code == 303, answer.text
+
+
+async def time_get(client: httpx.AsyncClient, url: str, repeat: int) -> list[float]:
+    await client.get(url)  # warm: templates compiled, statements cached
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        response = await client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return times
+
+
+def time_floor(fn: Callable[[], None], repeat: int) -> list[float]:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def measure(db: Database, settings: Settings, big: BigOrg, repeat: int) -> bool:
+    app = create_app(settings, db, registry=console_registry())
+    transport = httpx.ASGITransport(app=app)
+    base = f"/organizations/{big.org_id}/mailboxes"
+    f = mailbox_ops.MailboxFilter
+    cases: list[tuple[str, str, mailbox_ops.MailboxFilter, Sort, int]] = []
+    for column in mailbox_ops.COLUMNS:
+        if column.key != "removed":
+            query = f"?sort={column.key}"
+            cases.append((f"sorted by {column.key}", query, f(), Sort(column.key), 1))
+    deep = min(1000, big.mailboxes // PER_PAGE // 2)
+    shared = f(kind=MailboxKind.SHARED)
+    cases += [
+        ("sorted by name, descending", "?sort=-name", f(), Sort("name", True), 1),
+        (f"page {deep} by name", f"?sort=name&page={deep}", f(), Sort("name"), deep),
+        (
+            f"page {deep} by policy group",
+            f"?sort=policy_group&page={deep}",
+            f(),
+            Sort("policy_group"),
+            deep,
+        ),
+        ("filtered: shared", "?kind=shared&sort=name", shared, Sort("name"), 1),
+        (
+            "filtered: removed",
+            "?removed=true&sort=-removed",
+            f(removed=True),
+            Sort("removed", True),
+            1,
+        ),
+        (f"searched: {SEARCH}", f"?q={SEARCH}", f(q=SEARCH), Sort("address"), 1),
+    ]
+    ok = True
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+        await sign_in(client)
+        print(f"  {'page':44} {'median':>8} {'p95':>8}   {'floor':>8}  ratio")
+        rows: list[tuple[str, list[float], list[float]]] = []
+        for title, query, flt, sort, page in cases:
+            served = await time_get(client, base + query, repeat)
+            bare = time_floor(
+                lambda flt=flt, sort=sort, page=page: list_floor(db, big.org_id, flt, sort, page),
+                repeat,
+            )
+            rows.append((f"mailbox list, {title}", served, bare))
+        if big.run_id is not None:
+            served = await time_get(client, f"/runs/{big.run_id}", repeat)
+            run_id = big.run_id
+            rows.append(("run page", served, time_floor(lambda: run_floor(db, run_id), repeat)))
+        for title, served, bare in rows:
+            p95 = percentile(served, 0.95)
+            ok = ok and p95 < TARGET_P95_MS
+            floor = statistics.median(bare)
+            print(
+                f"  {title:44} {statistics.median(served):6.1f}ms {p95:6.1f}ms   "
+                f"{floor:6.1f}ms {statistics.median(served) / floor:5.1f}x"
+                f"{'' if p95 < TARGET_P95_MS else '  over target'}"
+            )
+        before = rss_mb()
+        reset_peak()
+        start = time.perf_counter()
+        lines = 0
+        size = 0
+        async with client.stream("GET", f"{base}.csv?sort=name") as response:
+            assert response.status_code == 200
+            async for chunk in response.aiter_bytes():
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        elapsed = time.perf_counter() - start
+        grew = peak_mb() - before
+        print(
+            f"  full CSV export: {lines - 1:,} rows, {size / 1e6:.1f} MB in {elapsed:.2f} s; "
+            f"peak RSS {grew:+.1f} MB over the {before:.0f} MB before it"
+        )
+    print(
+        f"  target: list and run pages under {TARGET_P95_MS:.0f} ms at p95: "
+        f"{'met' if ok else 'NOT met'}"
+    )
+    return ok
+
+
+def bench_backend(name: str, url: str, data_dir: Path, args: argparse.Namespace) -> bool:
+    settings = Settings(data_dir=data_dir, database_url=url)
+    db = Database.from_settings(settings)
+    db.upgrade()
+    seed_accounts(db)
+    start = time.perf_counter()
+    big = big_org(db, "bench", args.mailboxes, changes=args.changes)
+    print(
+        f"{name}: {big.mailboxes:,} mailboxes ({big.removed:,} removed) and a "
+        f"{args.changes:,}-change run written in {time.perf_counter() - start:.1f} s; "
+        f"{args.repeat} requests a page; floor = the bare SQL of the same page"
+    )
+    try:
+        return asyncio.run(measure(db, settings, big, args.repeat))
+    finally:
+        db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the console's server times beside their floors on each backend."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--mailboxes", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--quick", action="store_true", help="5,000 mailboxes and changes")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.mailboxes = args.changes = 5000
+        args.repeat = 5
+    ok = True
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            if backend == "sqlite":
+                ok &= bench_backend(backend, f"sqlite:///{tmp}/bench.db", Path(tmp), args)
+            else:
+                server = start_postgres()
+                try:
+                    url = server.create_database("bench_console")
+                    ok &= bench_backend(backend, url, Path(tmp), args)
+                finally:
+                    server.stop()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
