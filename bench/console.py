@@ -35,6 +35,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.support.memory import peak_mb, reset_peak  # noqa: E402
 from tenantsync.console import create_app  # noqa: E402
+from tenantsync.console.ops import mailbox_page  # noqa: E402
 from tenantsync.console.ops import mailboxes as mailbox_ops  # noqa: E402
 from tenantsync.console.ops.tables import Sort, ordered  # noqa: E402
 from tenantsync.settings import Settings  # noqa: E402
@@ -85,6 +86,14 @@ def list_floor(
             PolicyGroup, PolicyGroup.id == Mailbox.policy_group_id
         )
         conn.execute(rows.where(Mailbox.id.in_(list(ids)))).all()
+
+
+def mailbox_floor(db: Database, mailbox_id: int) -> None:
+    """The bare SQL of a mailbox page's own rows and its history's first page (the changes
+    naming its address, grants on it or held by it included)."""
+    with db.sessions() as session:
+        mbx = session.get_one(Mailbox, mailbox_id)
+        mailbox_page.history(session, mbx, 1, 20, grants=True)
 
 
 def run_floor(db: Database, run_id: int) -> None:
@@ -182,6 +191,11 @@ async def measure(db: Database, settings: Settings, big: BigOrg, repeat: int) ->
             served = await time_get(client, f"/runs/{big.run_id}", repeat)
             run_id = big.run_id
             rows.append(("run page", served, time_floor(lambda: run_floor(db, run_id), repeat)))
+            with db.sessions() as session:
+                first = session.scalars(select(Mailbox.id).order_by(Mailbox.id).limit(1)).one()
+            served = await time_get(client, f"/mailboxes/{first}", repeat)
+            bare = time_floor(lambda: mailbox_floor(db, first), repeat)
+            rows.append(("mailbox page with its history", served, bare))
         for title, served, bare in rows:
             p95 = percentile(served, 0.95)
             ok = ok and p95 < TARGET_P95_MS
