@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tenantsync.console.ops.grant_data import HIDDEN
 from tenantsync.store.database import Database
 from tenantsync.store.models import AuditEntry, DelegateGrant, Mailbox, Right, Role
 from tests.support.console import Seeded, seed_directory
@@ -94,3 +95,30 @@ def test_other_roles_never_see_the_grant_table_or_its_export(
         export = client.get(url + ".csv")
         assert export.status_code == 403 and "adele@contoso.example" not in export.text
         assert "/delegations" not in client.page(f"/organizations/{seeded.org_id}").text
+
+
+def test_the_audit_log_sorts_and_exports_without_grants_for_other_roles(
+    db: Database, make_client: Any
+) -> None:
+    seeded = seed_directory(db)
+    manual = grant_by_hand(db, seeded, 2)
+    root = make_client(Role.SUPER_ADMIN)
+    root.page(f"/organizations/{seeded.org_id}/delegations")
+    root.post(
+        f"/organizations/{seeded.org_id}/delegations/revoke",
+        data={"csrf": root.csrf, "ids": [str(i) for i in manual]},
+    )
+    by_action = root.page("/audit?sort=action").text
+    actions = re.findall(r"</td><td>([a-z]+\.[a-z_.]+)</td>", by_action)
+    assert actions == sorted(actions) and "delegate.revoke" in actions
+
+    def exported(client: Any) -> list[dict[str, str]]:
+        answer = client.get("/audit.csv?action=delegate.")
+        return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+    mine = exported(root)
+    assert len(mine) == 2 and "p00@contoso.example" in mine[-1]["detail"] + mine[0]["detail"]
+    admin = make_client(Role.ADMIN)
+    theirs = exported(admin)
+    assert len(theirs) == 2
+    assert {r["detail"] for r in theirs} == {HIDDEN} and {r["target"] for r in theirs} == {""}
