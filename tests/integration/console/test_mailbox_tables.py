@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tenantsync.console.ops.grant_data import GRANT_ENTITY
+from tenantsync.engine.plan import Change
+from tenantsync.store.changes import record_changes
 from tenantsync.store.database import Database
 from tenantsync.store.models import ChangeRecord, Mailbox, MailboxKind, Role
 from tests.support.big_directory import BigOrg, big_org
@@ -182,3 +185,31 @@ def test_the_mailbox_page_shows_access_both_ways_to_super_administrators(
     page = admin.page(f"/mailboxes/{seeded.shared_id}").text
     assert "Only super administrators see delegate access." in page
     assert "adele@contoso.example" not in page
+
+
+def test_a_mailbox_history_names_its_runs_and_shows_grants_to_super_administrators_only(
+    db: Database, make_client: Any
+) -> None:
+    seeded = seed_directory(db)
+    grant_key = "info@contoso.example | adele@contoso.example | full_access"
+    with db.session() as session:
+        changes = [
+            Change("update", "mailbox", "av@contoso.example", "", {"display_name": "A"}, {}),
+            Change("add", GRANT_ENTITY, grant_key, "granted in the source"),
+            Change("add", "mailbox", "room1@contoso.example", "another mailbox"),
+        ]
+        record_changes(
+            session,
+            changes,
+            run_id=seeded.failed_run_id,
+            organization_id=seeded.org_id,
+            actor="task",
+        )
+    root = make_client(Role.SUPER_ADMIN).page(f"/mailboxes/{seeded.user_id}").text
+    history = root.partition('id="history-table"')[2].partition("</table>")[0]
+    assert "av@contoso.example" in history and grant_key in history
+    assert "room1@contoso.example" not in history
+    assert f'href="/runs/{seeded.failed_run_id}"' in history and "nightly probe" in history
+    admin = make_client(Role.ADMIN).page(f"/mailboxes/{seeded.user_id}").text
+    theirs = admin.partition('id="history-table"')[2].partition("</table>")[0]
+    assert "av@contoso.example" in theirs and grant_key not in theirs

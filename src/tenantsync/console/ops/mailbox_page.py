@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY
@@ -113,17 +113,27 @@ def addresses_of(session: Session, mailbox: Mailbox) -> list[str]:
     return [mailbox.primary_address, *aliases]
 
 
-def _touches(addresses: list[str], grants: bool) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = and_(
-        ChangeRecord.entity == "mailbox", ChangeRecord.key.in_(addresses)
+def _touches(org_id: int, addresses: list[str], grants: bool) -> ColumnElement[bool]:
+    """Change records naming the mailbox: its own (by address), and with ``grants`` the
+    grants on it or held by it (keys "mailbox | delegate | right"); each part read off the
+    (organization, entity, key) index."""
+    own = select(ChangeRecord.id).where(
+        ChangeRecord.organization_id == org_id,
+        ChangeRecord.entity == "mailbox",
+        ChangeRecord.key.in_(addresses),
     )
     if not grants:
-        return condition
+        return ChangeRecord.id.in_(own)
     sep = KEY_SEPARATOR
     named = [ChangeRecord.key.like(f"{_escape(a)}{sep}%", escape="\\") for a in addresses] + [
         ChangeRecord.key.like(f"%{sep}{_escape(a)}{sep}%", escape="\\") for a in addresses
     ]
-    return or_(condition, and_(ChangeRecord.entity == GRANT_ENTITY, or_(*named)))
+    granted = select(ChangeRecord.id).where(
+        ChangeRecord.organization_id == org_id,
+        ChangeRecord.entity == GRANT_ENTITY,
+        or_(*named),
+    )
+    return ChangeRecord.id.in_(union_all(own, granted))
 
 
 def _escape(text: str) -> str:
@@ -137,10 +147,7 @@ def history(
     grants on it or held by it."""
     stmt = (
         select(ChangeRecord)
-        .where(
-            ChangeRecord.organization_id == mailbox.organization_id,
-            _touches(addresses_of(session, mailbox), grants),
-        )
+        .where(_touches(mailbox.organization_id, addresses_of(session, mailbox), grants))
         .order_by(ChangeRecord.id.desc())
     )
     found: Page[ChangeRecord] = paginate(session, stmt, page, per_page)

@@ -143,7 +143,11 @@ class ChangeRecord(Base):
     """One change a run (or a person) made: who, what, before, after."""
 
     __tablename__ = "change_record"
-    __table_args__ = (Index("ix_change_record_run", "run_id", "id"),)
+    __table_args__ = (
+        Index("ix_change_record_run", "run_id", "id"),
+        # A mailbox's history: its own changes by address, grants by key (migration 0009).
+        Index("ix_change_record_org_entity_key", "organization_id", "entity", "key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))

@@ -5,7 +5,9 @@ filters match. Without an index per sortable column, every page of an organizati
 100,000 mailboxes sorted all of them (a jump to page 1,000 by name took 0.6 s on SQLite);
 with (organization, column, id, deleted_at) the page's ids are read off the index alone
 (deleted_at is the list's live-or-removed filter). The count of live or removed mailboxes
-reads (organization, deleted_at, id). Indexes only: nothing stored
+reads (organization, deleted_at, id). A mailbox page's history finds the changes naming
+the mailbox by (organization, entity, key) instead of reading every change record of the
+organization. Indexes only: nothing stored
 changes, and the downgrade drops them.
 
 Revision ID: 0009
@@ -31,13 +33,20 @@ INDEXES = {
 }
 
 
+CHANGE_INDEX = "ix_change_record_org_entity_key"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("mailbox", schema=None) as batch_op:
         for name, columns in INDEXES.items():
             batch_op.create_index(name, columns, unique=False)
+    with op.batch_alter_table("change_record", schema=None) as batch_op:
+        batch_op.create_index(CHANGE_INDEX, ["organization_id", "entity", "key"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("change_record", schema=None) as batch_op:
+        batch_op.drop_index(CHANGE_INDEX)
     with op.batch_alter_table("mailbox", schema=None) as batch_op:
         for name in INDEXES:
             batch_op.drop_index(name)
