@@ -213,3 +213,16 @@ def test_a_mailbox_history_names_its_runs_and_shows_grants_to_super_administrato
     admin = make_client(Role.ADMIN).page(f"/mailboxes/{seeded.user_id}").text
     theirs = admin.partition('id="history-table"')[2].partition("</table>")[0]
     assert "av@contoso.example" in theirs and grant_key not in theirs
+
+
+def test_organizations_sort_and_export_with_their_mailbox_counts(
+    big: BigOrg, db: Database, root: Any
+) -> None:
+    with db.session() as session:
+        make_org(session, "adatum")
+    page = root.page("/organizations?sort=-name").text
+    names = re.findall(r'<a href="/organizations/\d+">([^<]+)</a>', page)
+    assert names == ["fabrikam", "adatum"]
+    rows = rows_of(root.get("/organizations.csv?sort=name"))
+    assert [r["name"] for r in rows] == ["adatum", "fabrikam"]
+    assert rows[1]["mailboxes"] == str(SIZE - big.removed) and int(rows[1]["billable"]) > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import select
 
 from tenantsync.connectors.kinds import points_at
@@ -15,8 +15,11 @@ from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
 from tenantsync.console.ops import delegations
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops.errors import field_errors
+from tenantsync.console.ops.paging import Page
 from tenantsync.console.ops.runs import mailbox_counts
+from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.pages.tables import csv_response
 from tenantsync.errors import ConfigError
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
@@ -36,11 +39,56 @@ Form = Annotated[dict[str, str], Depends(form_data)]
 
 @router.get("/organizations", response_class=HTMLResponse)
 def organizations(
-    request: Request, db: DbSession, me: PageReader, q: SearchText = "", page: PageNo = 1
+    request: Request,
+    db: DbSession,
+    me: PageReader,
+    q: SearchText = "",
+    sort: SearchText = "",
+    per_page: SearchText = "",
+    page: PageNo = 1,
 ) -> HTMLResponse:
-    """Organizations, with a search and (for administrators) the form to add one."""
-    orgs = ops.list_organizations(db, page, 50, q)
-    return render(request, "organizations.html", me, orgs=orgs, q=q, errors={}, form={})
+    """Organizations, sorted and searched, and (for administrators) the form to add one."""
+    order = parse_sort(sort, ops.ORGANIZATION_COLUMNS, ops.ORGANIZATION_SORT)
+    orgs = ops.list_organizations(db, page, page_size(per_page), q, order)
+    return _organizations_page(request, me, orgs, q, order)
+
+
+def _organizations_page(
+    request: Request,
+    me: Principal,
+    orgs: Page[Organization],
+    q: str,
+    order: Sort,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "organizations.html",
+        me,
+        200 if errors is None else 422,
+        orgs=orgs,
+        q=q,
+        errors=errors or {},
+        form=form or {},
+        sort=order,
+        columns={c.key: c.title for c in ops.ORGANIZATION_COLUMNS},
+        page_sizes=PAGE_SIZES,
+    )
+
+
+@router.get("/organizations.csv", response_class=StreamingResponse)
+def export_organizations(
+    request: Request, me: PageReader, q: SearchText = "", sort: SearchText = ""
+) -> StreamingResponse:
+    """The organizations the search matches, in the list's order, as CSV."""
+    order = parse_sort(sort, ops.ORGANIZATION_COLUMNS, ops.ORGANIZATION_SORT)
+    return csv_response(
+        request,
+        "organizations.csv",
+        ops.ORGANIZATION_HEADER,
+        lambda session: ops.organization_rows(session, q, order),
+    )
 
 
 @router.post("/organizations", response_model=None)
@@ -52,15 +100,8 @@ def create_organization(
         org = ops.add_organization(db, form.get("name", ""), form.get("display_name", ""))
     except ConfigError as exc:
         orgs = ops.list_organizations(db, 1, 50)
-        return render(
-            request,
-            "organizations.html",
-            me,
-            422,
-            orgs=orgs,
-            q="",
-            errors=field_errors(exc),
-            form=form,
+        return _organizations_page(
+            request, me, orgs, "", ops.ORGANIZATION_SORT, field_errors(exc), form
         )
     record(db, me, "organization.create", org.name)
     return redirect(request, f"/organizations/{org.id}", f"Organization {org.name} created")
