@@ -61,6 +61,19 @@ def test_sorting_by_a_column_walks_every_mailbox_once_in_order(big: BigOrg, root
     assert names == sorted(names, reverse=True) or folded == sorted(folded, reverse=True)
 
 
+@pytest.mark.parametrize("sort", ["policy_group", "-policy_group", "billable", "-billable"])
+def test_pages_sorted_by_a_few_valued_column_follow_the_export_order(
+    big: BigOrg, root: Any, sort: str
+) -> None:
+    listed: list[str] = []
+    for page in (1, 2, 3):
+        url = f"/organizations/{big.org_id}/mailboxes?sort={sort}&per_page=200&page={page}"
+        listed += addresses(root.page(url).text)
+    exported = rows_of(root.get(f"/organizations/{big.org_id}/mailboxes.csv?sort={sort}"))
+    assert listed == [r["primary_address"] for r in exported]
+    assert len(listed) == SIZE - big.removed
+
+
 def test_the_pager_says_which_rows_and_jumps_to_a_page(big: BigOrg, root: Any) -> None:
     live = SIZE - big.removed
     url = f"/organizations/{big.org_id}/mailboxes?kind=user&sort=address&per_page=25"

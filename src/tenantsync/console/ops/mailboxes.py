@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from tenantsync.console.ops.paging import MAX_PER_PAGE, Page
@@ -18,12 +18,14 @@ from tenantsync.store.changes import record_changes
 from tenantsync.store.directory import mailbox_matches
 from tenantsync.store.models import Mailbox, MailboxKind, PolicyGroup
 
+BILLS = case((Mailbox.billable, 1), else_=0)
 COLUMNS = (
     Column("address", "Address", Mailbox.primary_address),
     Column("name", "Name", Mailbox.display_name),
     Column("kind", "Kind", Mailbox.kind),
-    Column("billable", "Billable", case((Mailbox.billable, 1), else_=0)),
-    Column("policy_group", "Policy group", PolicyGroup.name),
+    Column("billable", "Billable", BILLS),
+    # No policy group (group addresses) sorts first on every backend.
+    Column("policy_group", "Policy group", func.coalesce(PolicyGroup.name, "")),
     Column("last_seen", "Last seen", Mailbox.last_seen),
     Column("removed", "Removed", Mailbox.deleted_at),
 )
@@ -86,16 +88,15 @@ def search_mailboxes(
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     matching = _filtered(select(Mailbox.id), org_id, f)
-    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    if sort.key == "policy_group":
-        matching = matching.outerjoin(PolicyGroup, PolicyGroup.id == Mailbox.policy_group_id)
-    ids = list(
-        session.scalars(
-            ordered(matching, sort, COLUMNS, Mailbox.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
+    offset = (page - 1) * per_page
+    if sort.key in PARTITIONED:
+        parts = PARTITIONED[sort.key](session, org_id, f)
+        total = sum(n for _, n in parts)
+        ids = _partitioned_ids(session, matching, parts, sort.descending, offset, per_page)
+    else:
+        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        paged = ordered(matching, sort, COLUMNS, Mailbox.id).limit(per_page).offset(offset)
+        ids = list(session.scalars(paged))
     loaded = {
         m.id: m
         for m in session.scalars(
@@ -107,6 +108,51 @@ def search_mailboxes(
     }
     items = [loaded[i] for i in ids if i in loaded]
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+Parts = list[tuple[ColumnElement[bool], int]]
+
+
+def _billable_parts(session: Session, org_id: int, f: MailboxFilter) -> Parts:
+    stmt = _filtered(select(BILLS, func.count()), org_id, f).group_by(BILLS)
+    counts: dict[int, int] = dict(session.execute(stmt).all())
+    return [(BILLS == 0, counts.get(0, 0)), (BILLS == 1, counts.get(1, 0))]
+
+
+def _policy_group_parts(session: Session, org_id: int, f: MailboxFilter) -> Parts:
+    group = Mailbox.policy_group_id
+    stmt = _filtered(select(group, func.count()), org_id, f).group_by(group)
+    counts: dict[int | None, int] = dict(session.execute(stmt).all())
+    names = session.execute(
+        select(PolicyGroup.id, PolicyGroup.name).where(PolicyGroup.id.in_(set(counts) - {None}))
+    ).all()
+    ordered_groups = sorted(names, key=lambda g: (g.name, g.id))
+    parts: Parts = [(group.is_(None), counts.get(None, 0))] if None in counts else []
+    return parts + [(group == g.id, counts[g.id]) for g in ordered_groups]
+
+
+# Sort keys with a handful of values: a page is read partition by partition (each in id
+# order, off an index), never by sorting every mailbox on an expression or a join.
+PARTITIONED = {"billable": _billable_parts, "policy_group": _policy_group_parts}
+
+
+def _partitioned_ids(
+    session: Session, matching: AnySelect, parts: Parts, descending: bool, offset: int, limit: int
+) -> list[int]:
+    """The ids of one page across ``parts`` (in sort order, each by id), skipping whole parts
+    before the page by their counts."""
+    ids: list[int] = []
+    for condition, count in reversed(parts) if descending else parts:
+        if offset >= count:
+            offset -= count
+            continue
+        by_id = Mailbox.id.desc() if descending else Mailbox.id.asc()
+        stmt = matching.where(condition).order_by(by_id).limit(limit - len(ids)).offset(offset)
+        ids += session.scalars(stmt)
+        offset = 0
+        if len(ids) >= limit:
+            break
+    return ids
 
 
 def export_rows(

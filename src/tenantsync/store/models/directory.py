@@ -118,6 +118,7 @@ class Mailbox(Base):
         Index("ix_mailbox_org_name", "organization_id", "display_name", "id", "deleted_at"),
         Index("ix_mailbox_org_kind", "organization_id", "kind", "id", "deleted_at"),
         Index("ix_mailbox_org_last_seen", "organization_id", "last_seen", "id", "deleted_at"),
+        Index("ix_mailbox_org_policy", "organization_id", "policy_group_id", "id", "deleted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

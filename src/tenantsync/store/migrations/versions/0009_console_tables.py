@@ -30,6 +30,8 @@ INDEXES = {
     "ix_mailbox_org_name": ["organization_id", "display_name", "id", "deleted_at"],
     "ix_mailbox_org_kind": ["organization_id", "kind", "id", "deleted_at"],
     "ix_mailbox_org_last_seen": ["organization_id", "last_seen", "id", "deleted_at"],
+    # Sorted by policy group, a page is read group by group, each in id order.
+    "ix_mailbox_org_policy": ["organization_id", "policy_group_id", "id", "deleted_at"],
 }
 
 
