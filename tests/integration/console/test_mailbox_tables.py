@@ -239,3 +239,16 @@ def test_organizations_sort_and_export_with_their_mailbox_counts(
     rows = rows_of(root.get("/organizations.csv?sort=name"))
     assert [r["name"] for r in rows] == ["adatum", "fabrikam"]
     assert rows[1]["mailboxes"] == str(SIZE - big.removed) and int(rows[1]["billable"]) > 0
+
+
+def test_a_list_search_counts_every_match_and_pages_through_them(big: BigOrg, root: Any) -> None:
+    url = f"/organizations/{big.org_id}/mailboxes?q=MÜLLER&per_page=25"
+    first = root.page(url).text
+    found = re.search(r'id="range">1\N{EN DASH}(\d+) of (\d+)<', first)
+    assert found is not None
+    total = int(found.group(2))
+    exported = rows_of(root.get(f"/organizations/{big.org_id}/mailboxes.csv?q=muller"))
+    assert len(exported) == total > 0
+    assert all("ller" in r["display_name"] + r["primary_address"] for r in exported)
+    past = root.page(url + "&page=999").text
+    assert f'id="range">none here of {total}<' in past and "No mailboxes match." in past

@@ -93,8 +93,15 @@ def search_mailboxes(
         parts = PARTITIONED[sort.key](session, org_id, f)
         total = sum(n for _, n in parts)
         ids = _partitioned_ids(session, matching, parts, sort.descending, offset, per_page)
+    elif f.q.strip():
+        # A search reads every name once anyway: count in the same pass (a window count).
+        counted = matching.add_columns(func.count().over())
+        paged = ordered(counted, sort, COLUMNS, Mailbox.id).limit(per_page).offset(offset)
+        rows = session.execute(paged).all()
+        ids = [mailbox_id for mailbox_id, _ in rows]
+        total = rows[0][1] if rows else _count(session, matching)
     else:
-        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        total = _count(session, matching)
         paged = ordered(matching, sort, COLUMNS, Mailbox.id).limit(per_page).offset(offset)
         ids = list(session.scalars(paged))
     loaded = {
@@ -108,6 +115,10 @@ def search_mailboxes(
     }
     items = [loaded[i] for i in ids if i in loaded]
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def _count(session: Session, matching: AnySelect) -> int:
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
 
 Parts = list[tuple[ColumnElement[bool], int]]
