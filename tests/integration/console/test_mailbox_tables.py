@@ -252,3 +252,19 @@ def test_a_list_search_counts_every_match_and_pages_through_them(big: BigOrg, ro
     assert all("ller" in r["display_name"] + r["primary_address"] for r in exported)
     past = root.page(url + "&page=999").text
     assert f'id="range">none here of {total}<' in past and "No mailboxes match." in past
+
+
+def test_a_group_lists_its_members_and_mailbox_pages_link_to_it(
+    db: Database, make_client: Any
+) -> None:
+    seeded = seed_directory(db)
+    reader = make_client(Role.READ_ONLY)
+    groups = reader.page(f"/organizations/{seeded.org_id}/groups?q=help").text
+    assert f'<a href="/groups/{seeded.group_id}">Helpdesk</a>' in groups
+    page = reader.page(f"/groups/{seeded.group_id}").text
+    members = page.partition('id="group-members"')[2].partition("</table>")[0]
+    assert "adele@contoso.example" in members and "info@contoso.example" not in members
+    assert f'href="/groups/{seeded.group_id}"' in reader.page(f"/mailboxes/{seeded.user_id}").text
+    root = make_client(Role.SUPER_ADMIN).page(f"/mailboxes/{seeded.shared_id}").text
+    on_it = root.partition('id="on-it"')[2].partition("</table>")[0]
+    assert f'<a href="/groups/{seeded.group_id}">Helpdesk</a>' in on_it

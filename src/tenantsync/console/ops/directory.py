@@ -144,6 +144,17 @@ def groups_of_mailbox(session: Session, mailbox: Mailbox) -> list[SourceGroup]:
     )
 
 
+def group_members(session: Session, group: SourceGroup, page: int, per_page: int) -> Page[Mailbox]:
+    """The live mailboxes in a group, directly or through nesting, by address."""
+    stmt = (
+        select(Mailbox)
+        .join(SourceGroupClosure, SourceGroupClosure.mailbox_id == Mailbox.id)
+        .where(SourceGroupClosure.group_id == group.id, Mailbox.deleted_at.is_(None))
+        .order_by(Mailbox.primary_address, Mailbox.id)
+    )
+    return paginate(session, stmt, page, per_page)
+
+
 def list_groups(
     session: Session,
     org_id: int,

@@ -54,6 +54,7 @@ class GrantRow:
     task: str | None
     run_id: int | None
     granted_by: str | None
+    via_group_id: int | None
     via_group: str | None
     since: datetime
 
@@ -83,6 +84,7 @@ def _select(org_id: int, f: GrantFilter) -> AnySelect:
             ScheduledTask.name,
             DelegateGrant.run_id,
             DelegateGrant.granted_by,
+            DelegateGrant.via_group_id,
             SourceGroup.name,
             DelegateGrant.created_at,
         )
@@ -113,10 +115,10 @@ def _conditions(f: GrantFilter) -> list[ColumnElement[bool]]:
 
 
 def _row(values: Sequence[Any]) -> GrantRow:
-    gid, mid, mailbox, did, delegate, right, task_id, task, run_id, by, group, since = values
+    gid, mid, mailbox, did, delegate, right, task_id, task, run_id, by, via, group, at = values
     return GrantRow(
         gid, mid, mailbox, did, delegate, RIGHT_TITLES[right], task_id, task, run_id, by,
-        group, since,
+        via, group, at,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from tenantsync.console.ops.errors import field_errors
 from tenantsync.console.ops.paging import Page
 from tenantsync.console.ops.runs import mailbox_counts
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
+from tenantsync.console.pages.filters import choice
 from tenantsync.console.pages.render import form_data, redirect, render
 from tenantsync.console.pages.tables import csv_response
 from tenantsync.errors import ConfigError
@@ -26,11 +27,13 @@ from tenantsync.store.models import (
     Connection,
     Definition,
     Domain,
+    GroupKind,
     Mailbox,
     Organization,
     Right,
     Schedule,
     ScheduledTask,
+    SourceGroup,
 )
 
 router = APIRouter()
@@ -176,6 +179,56 @@ def remove_domain(
     record(db, me, "domain.remove", f"{domain.organization.name}/{domain.name}")
     db.delete(domain)
     return redirect(request, f"/organizations/{org_id}", f"Domain {domain.name} removed")
+
+
+@router.get("/organizations/{org_id}/groups", response_class=HTMLResponse)
+def groups(
+    request: Request,
+    org_id: Id,
+    db: DbSession,
+    me: PageReader,
+    q: SearchText = "",
+    kind: SearchText = "",
+    per_page: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """The synced source groups of an organization."""
+    org = ops.get_or_404(db, Organization, org_id, "organization")
+    group_kind = choice(GroupKind, kind)
+    found = ops.list_groups(db, org.id, page, page_size(per_page), q, group_kind)
+    return render(
+        request,
+        "groups.html",
+        me,
+        org=org,
+        found=found,
+        q=q,
+        kind=group_kind,
+        kinds=[k.value for k in GroupKind],
+        page_sizes=PAGE_SIZES,
+    )
+
+
+@router.get("/groups/{group_id}", response_class=HTMLResponse)
+def group(
+    request: Request,
+    group_id: Id,
+    db: DbSession,
+    me: PageReader,
+    per_page: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """A source group: kind, address, DN, and its members (nested groups closed over)."""
+    found = ops.get_or_404(db, SourceGroup, group_id, "group")
+    return render(
+        request,
+        "group.html",
+        me,
+        group=found,
+        org=db.get(Organization, found.organization_id),
+        members=ops.group_members(db, found, page, page_size(per_page)),
+        page_sizes=PAGE_SIZES,
+    )
 
 
 def _delegates_page(
