@@ -268,3 +268,20 @@ def test_a_group_lists_its_members_and_mailbox_pages_link_to_it(
     root = make_client(Role.SUPER_ADMIN).page(f"/mailboxes/{seeded.shared_id}").text
     on_it = root.partition('id="on-it"')[2].partition("</table>")[0]
     assert f'<a href="/groups/{seeded.group_id}">Helpdesk</a>' in on_it
+
+
+def test_a_removed_mailbox_is_restored_from_its_page(db: Database, make_client: Any) -> None:
+    seeded = seed_directory(db)
+    reader = make_client(Role.READ_ONLY)
+    page = reader.page(f"/mailboxes/{seeded.removed_id}").text
+    assert 'id="removed"' in page and "Restore this mailbox" not in page
+    refused = reader.submit(f"/mailboxes/{seeded.removed_id}/restore")
+    assert refused.status_code == 403
+    admin = make_client(Role.ADMIN)
+    assert "Restore this mailbox" in admin.page(f"/mailboxes/{seeded.removed_id}").text
+    restored = admin.submit(f"/mailboxes/{seeded.removed_id}/restore")
+    assert restored.status_code == 303
+    after = admin.page(f"/mailboxes/{seeded.removed_id}").text
+    assert "gone@contoso.example restored" in after and 'id="removed"' not in after
+    again = admin.submit(f"/mailboxes/{seeded.removed_id}/restore")
+    assert again.status_code == 422 and "is not removed" in again.text
