@@ -285,3 +285,14 @@ def test_a_removed_mailbox_is_restored_from_its_page(db: Database, make_client: 
     assert "gone@contoso.example restored" in after and 'id="removed"' not in after
     again = admin.submit(f"/mailboxes/{seeded.removed_id}/restore")
     assert again.status_code == 422 and "is not removed" in again.text
+
+
+def test_the_api_sorts_the_mailbox_list_as_the_page_does(big: BigOrg, api: Any) -> None:
+    client = api(Role.READ_ONLY)
+    url = f"/api/v1/organizations/{big.org_id}/mailboxes"
+    answer = client.get(url, params={"sort": "-last_seen", "per_page": 100, "page": 2}).json()
+    assert answer["total"] == SIZE - big.removed and len(answer["items"]) == 100
+    seen = [m["last_seen"] for m in answer["items"]]
+    assert seen == sorted(seen, reverse=True)
+    by_kind = client.get(url, params={"sort": "kind", "per_page": 200}).json()["items"]
+    assert [m["kind"] for m in by_kind] == sorted(m["kind"] for m in by_kind)
