@@ -12,7 +12,10 @@ with every SQLite connection). So nothing depends on the database's locale (Post
 needed (``unaccent`` may not be installed) and no column or migration is added. Folding
 each stored name with ``translate`` instead was measured at seconds per 100,000 rows on
 PostgreSQL; the expression is matched at about 0.07 s there and 0.3 s on SQLite, which is
-the scan a search for part of a name costs anyway (no index serves ``LIKE '%…%'``).
+the scan a search for part of a name costs anyway (no index serves ``LIKE '%…%'``). On
+SQLite the expression is preceded by a ``GLOB`` with the same character classes (SQLite's C
+code, no Python call per row; a letter pair such as "ss"/"ß" is any text there), so Python's
+``re`` reads only the names that can match: a search of 100,000 names in about 0.05 s.
 Addresses are ASCII and stored in lower case: they are compared with ``LIKE`` against the
 folded text.
 """
@@ -23,7 +26,9 @@ import unicodedata
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import Boolean, ColumnElement, and_, func, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 # Letters that do not decompose into a base letter and a mark, and what they are read as.
 _SPECIAL = {
@@ -152,9 +157,49 @@ def name_pattern(text: str) -> str:
     return "".join(out)
 
 
+def glob_pattern(text: str) -> str:
+    """A SQLite ``GLOB`` pattern every name matching :func:`name_pattern` matches (a letter
+    pair read two ways is any text here; the regular expression decides)."""
+    letters, pairs = _variants()
+    folded = fold(text.strip())
+    out: list[str] = ["*"]
+    i = 0
+    while i < len(folded):
+        if folded[i : i + 2] in pairs:
+            out.append("*")
+            i += 2
+            continue
+        char = folded[i]
+        out.append(letters.get(char) or (f"[{char}]" if char in "*?[" else char))
+        i += 1
+    out.append("*")
+    return "".join(out)
+
+
+class _Glob(FunctionElement[bool]):
+    """``column GLOB pattern`` on SQLite; true elsewhere (PostgreSQL's ``~`` needs no help)."""
+
+    type = Boolean()
+    name = "glob_prefilter"
+    inherit_cache = True
+
+
+@compiles(_Glob, "sqlite")
+def _glob_sqlite(element: _Glob, compiler: Any, **kw: Any) -> str:
+    column, pattern = element.clauses
+    return f"({compiler.process(column, **kw)} GLOB {compiler.process(pattern, **kw)})"
+
+
+@compiles(_Glob)
+def _glob_other(element: _Glob, compiler: Any, **kw: Any) -> str:
+    return "true"
+
+
 def name_matches(column: Any, text: str) -> ColumnElement[bool]:
     """Whether the name in ``column`` contains ``text``, whatever the case and accents."""
-    condition: ColumnElement[bool] = column.regexp_match(name_pattern(text))
+    condition: ColumnElement[bool] = and_(
+        _Glob(column, literal(glob_pattern(text))), column.regexp_match(name_pattern(text))
+    )
     return condition
 
 

@@ -20,6 +20,7 @@ from tenantsync.console.api.schemas import (
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Writer
+from tenantsync.console.ops import audit_table
 from tenantsync.console.ops import tokens as ops
 from tenantsync.console.ops.grant_data import audit_rows
 from tenantsync.console.ops.zones import set_display_zone
@@ -82,5 +83,7 @@ def audit(
 ) -> PageOut[AuditOut]:
     """The audit log, newest first (the grant of a delegate action only for super
     administrators: ``hidden`` entries leave target and detail out)."""
-    found = audit_rows(who, ops.audit_log(db, page, per_page, actor, action))
+    found = audit_rows(
+        who, audit_table.audit_log(db, page, per_page, actor, action, audit_table.DEFAULT_SORT)
+    )
     return PageOut.of(found, AuditOut.model_validate)

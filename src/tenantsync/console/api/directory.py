@@ -25,7 +25,9 @@ from tenantsync.console.api.schemas import (
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
 from tenantsync.console.ops import directory as ops
+from tenantsync.console.ops import mailboxes as mailbox_ops
 from tenantsync.console.ops.runs import mailbox_counts
+from tenantsync.console.ops.tables import parse_sort
 from tenantsync.store.models import Domain, GroupKind, Mailbox, MailboxKind, Organization
 
 router = APIRouter(tags=["directory"])
@@ -95,15 +97,18 @@ def list_mailboxes(
     billable: bool | None = None,
     policy_group_id: QueryId | None = None,
     removed: bool = False,
+    sort: SearchText = "",
     page: PageNo = 1,
     per_page: PerPage = 50,
 ) -> PageOut[MailboxOut]:
-    """Mailboxes by address or name, kind, billable, policy group, removed."""
+    """Mailboxes by address or name, kind, billable, policy group, removed; ``sort`` names a
+    column (address, name, kind, billable, policy_group, last_seen, removed), ``-`` first for
+    descending."""
     ops.get_or_404(db, Organization, org_id, "organization")
-    f = ops.MailboxFilter(q, kind, billable, policy_group_id, removed)
-    return PageOut.of(
-        ops.search_mailboxes(db, org_id, f, page, per_page), MailboxOut.model_validate
-    )
+    f = mailbox_ops.MailboxFilter(q, kind, billable, policy_group_id, removed)
+    order = parse_sort(sort, mailbox_ops.COLUMNS, mailbox_ops.DEFAULT_SORT)
+    found = mailbox_ops.search_mailboxes(db, org_id, f, page, per_page, order)
+    return PageOut.of(found, MailboxOut.model_validate)
 
 
 @router.get("/organizations/{org_id}/groups", response_model=PageOut[GroupOut])

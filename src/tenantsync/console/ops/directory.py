@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tenantsync.config.schema import name_problem
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
+from tenantsync.console.ops.tables import AnySelect, Column, Sort, ordered
 from tenantsync.engine.permission_sync.apply import ENTITY as GRANT_ENTITY
 from tenantsync.engine.plan import Change
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store.changes import record_changes
-from tenantsync.store.directory import create_organization, mailbox_matches
+from tenantsync.store.directory import create_organization
 from tenantsync.store.limits import too_long
 from tenantsync.store.models import (
     DelegateGrant,
@@ -23,7 +25,6 @@ from tenantsync.store.models import (
     GroupKind,
     Mailbox,
     MailboxAlias,
-    MailboxKind,
     Organization,
     PolicyGroup,
     Right,
@@ -44,16 +45,53 @@ def get_or_404(session: Session, model: type[M], object_id: int, what: str) -> M
     return obj
 
 
-def list_organizations(
-    session: Session, page: int, per_page: int, q: str = ""
-) -> Page[Organization]:
-    """Organizations by name, optionally those whose name contains ``q``."""
-    stmt = select(Organization).order_by(Organization.name)
+ORGANIZATION_COLUMNS = (
+    Column("name", "Name", Organization.name),
+    Column("display_name", "Display name", Organization.display_name),
+    Column("created", "Added", Organization.created_at),
+)
+ORGANIZATION_SORT = Sort("name")
+ORGANIZATION_HEADER = ("name", "display_name", "domains", "mailboxes", "billable", "added")
+
+
+def _organizations(q: str) -> AnySelect:
+    stmt = select(Organization)
     if q.strip():
         stmt = stmt.where(
             or_(name_matches(Organization.name, q), name_matches(Organization.display_name, q))
         )
+    return stmt
+
+
+def list_organizations(
+    session: Session, page: int, per_page: int, q: str = "", sort: Sort = ORGANIZATION_SORT
+) -> Page[Organization]:
+    """Organizations sorted by a column, optionally those whose name contains ``q``."""
+    stmt = ordered(_organizations(q), sort, ORGANIZATION_COLUMNS, Organization.id)
     return paginate(session, stmt, page, per_page)
+
+
+def organization_rows(session: Session, q: str, sort: Sort) -> Iterator[tuple[object, ...]]:
+    """The organizations matching ``q`` in the list's order as CSV rows
+    (:data:`ORGANIZATION_HEADER`): domains, live and billable mailboxes counted."""
+    live = (
+        select(Mailbox.organization_id, func.count().label("n"))
+        .where(Mailbox.deleted_at.is_(None))
+        .group_by(Mailbox.organization_id)
+    )
+    billable = live.where(Mailbox.billable)
+    counts: dict[int, int] = dict(session.execute(live).all())
+    bills: dict[int, int] = dict(session.execute(billable).all())
+    stmt = ordered(_organizations(q), sort, ORGANIZATION_COLUMNS, Organization.id)
+    for org in session.scalars(stmt):
+        yield (
+            org.name,
+            org.display_name,
+            " ".join(d.name for d in org.domains),
+            counts.get(org.id, 0),
+            bills.get(org.id, 0),
+            org.created_at.isoformat(timespec="seconds"),
+        )
 
 
 def add_organization(session: Session, name: str, display_name: str = "") -> Organization:
@@ -86,38 +124,6 @@ def add_domain(session: Session, org: Organization, name: str) -> Domain:
     return domain
 
 
-@dataclass(frozen=True)
-class MailboxFilter:
-    """How the mailbox list is narrowed."""
-
-    q: str = ""
-    kind: MailboxKind | None = None
-    billable: bool | None = None
-    policy_group_id: int | None = None
-    removed: bool = False
-
-
-def search_mailboxes(
-    session: Session, org_id: int, f: MailboxFilter, page: int, per_page: int
-) -> Page[Mailbox]:
-    """Mailboxes of an organization by address or name, kind, billable, policy group, removed."""
-    stmt = (
-        select(Mailbox).where(Mailbox.organization_id == org_id).order_by(Mailbox.primary_address)
-    )
-    if f.q.strip():
-        stmt = stmt.where(mailbox_matches(f.q))
-    if f.kind is not None:
-        stmt = stmt.where(Mailbox.kind == f.kind)
-    if f.billable is not None:
-        stmt = stmt.where(Mailbox.billable if f.billable else ~Mailbox.billable)
-    if f.policy_group_id is not None:
-        stmt = stmt.where(Mailbox.policy_group_id == f.policy_group_id)
-    stmt = stmt.where(
-        Mailbox.deleted_at.is_not(None) if f.removed else Mailbox.deleted_at.is_(None)
-    )
-    return paginate(session, stmt, page, per_page)
-
-
 def policy_groups(session: Session, org_id: int) -> list[PolicyGroup]:
     """The policy groups of an organization, by name."""
     return list(
@@ -139,6 +145,17 @@ def groups_of_mailbox(session: Session, mailbox: Mailbox) -> list[SourceGroup]:
             .order_by(SourceGroup.name)
         )
     )
+
+
+def group_members(session: Session, group: SourceGroup, page: int, per_page: int) -> Page[Mailbox]:
+    """The live mailboxes in a group, directly or through nesting, by address."""
+    stmt = (
+        select(Mailbox)
+        .join(SourceGroupClosure, SourceGroupClosure.mailbox_id == Mailbox.id)
+        .where(SourceGroupClosure.group_id == group.id, Mailbox.deleted_at.is_(None))
+        .order_by(Mailbox.primary_address, Mailbox.id)
+    )
+    return paginate(session, stmt, page, per_page)
 
 
 def list_groups(

@@ -1,4 +1,4 @@
-"""API tokens (shown once, stored as SHA-256, revocable) and the audit log."""
+"""API tokens: shown once, stored as SHA-256, revocable."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from sqlalchemy.orm import Session
 
 from tenantsync.console.auth import Principal
 from tenantsync.console.ops.errors import FieldErrors
-from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import NotFound, PermissionDenied
 from tenantsync.store.accounts import IssuedToken, issue_token
 from tenantsync.store.limits import TOKEN_NAME
-from tenantsync.store.models import ApiToken, AuditEntry, ConsoleAccount
+from tenantsync.store.models import ApiToken, ConsoleAccount
 from tenantsync.timeutil import utcnow
 
 
@@ -48,15 +47,3 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiTo
         token.revoked_at = utcnow()
     session.flush()
     return token
-
-
-def audit_log(
-    session: Session, page: int, per_page: int, actor: str = "", action: str = ""
-) -> Page[AuditEntry]:
-    """Audit entries, newest first, filtered by actor and action prefix."""
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if actor:
-        stmt = stmt.where(AuditEntry.actor.ilike(f"%{actor.strip()}%"))
-    if action:
-        stmt = stmt.where(AuditEntry.action.ilike(f"{action.strip()}%"))
-    return paginate(session, stmt, page, per_page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import select
 
 from tenantsync.connectors.kinds import points_at
@@ -15,12 +15,13 @@ from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
 from tenantsync.console.ops import delegations
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops.errors import field_errors
+from tenantsync.console.ops.paging import Page
 from tenantsync.console.ops.runs import mailbox_counts
-from tenantsync.console.pages.filters import choice, object_id
+from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
+from tenantsync.console.pages.filters import choice
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.engine.calendar import views as calendar_views
+from tenantsync.console.pages.tables import csv_response
 from tenantsync.errors import ConfigError
-from tenantsync.model import LOCATION_TITLES
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     Connection,
@@ -28,11 +29,11 @@ from tenantsync.store.models import (
     Domain,
     GroupKind,
     Mailbox,
-    MailboxKind,
     Organization,
     Right,
     Schedule,
     ScheduledTask,
+    SourceGroup,
 )
 
 router = APIRouter()
@@ -41,11 +42,56 @@ Form = Annotated[dict[str, str], Depends(form_data)]
 
 @router.get("/organizations", response_class=HTMLResponse)
 def organizations(
-    request: Request, db: DbSession, me: PageReader, q: SearchText = "", page: PageNo = 1
+    request: Request,
+    db: DbSession,
+    me: PageReader,
+    q: SearchText = "",
+    sort: SearchText = "",
+    per_page: SearchText = "",
+    page: PageNo = 1,
 ) -> HTMLResponse:
-    """Organizations, with a search and (for administrators) the form to add one."""
-    orgs = ops.list_organizations(db, page, 50, q)
-    return render(request, "organizations.html", me, orgs=orgs, q=q, errors={}, form={})
+    """Organizations, sorted and searched, and (for administrators) the form to add one."""
+    order = parse_sort(sort, ops.ORGANIZATION_COLUMNS, ops.ORGANIZATION_SORT)
+    orgs = ops.list_organizations(db, page, page_size(per_page), q, order)
+    return _organizations_page(request, me, orgs, q, order)
+
+
+def _organizations_page(
+    request: Request,
+    me: Principal,
+    orgs: Page[Organization],
+    q: str,
+    order: Sort,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "organizations.html",
+        me,
+        200 if errors is None else 422,
+        orgs=orgs,
+        q=q,
+        errors=errors or {},
+        form=form or {},
+        sort=order,
+        columns={c.key: c.title for c in ops.ORGANIZATION_COLUMNS},
+        page_sizes=PAGE_SIZES,
+    )
+
+
+@router.get("/organizations.csv", response_class=StreamingResponse)
+def export_organizations(
+    request: Request, me: PageReader, q: SearchText = "", sort: SearchText = ""
+) -> StreamingResponse:
+    """The organizations the search matches, in the list's order, as CSV."""
+    order = parse_sort(sort, ops.ORGANIZATION_COLUMNS, ops.ORGANIZATION_SORT)
+    return csv_response(
+        request,
+        "organizations.csv",
+        ops.ORGANIZATION_HEADER,
+        lambda session: ops.organization_rows(session, q, order),
+    )
 
 
 @router.post("/organizations", response_model=None)
@@ -57,15 +103,8 @@ def create_organization(
         org = ops.add_organization(db, form.get("name", ""), form.get("display_name", ""))
     except ConfigError as exc:
         orgs = ops.list_organizations(db, 1, 50)
-        return render(
-            request,
-            "organizations.html",
-            me,
-            422,
-            orgs=orgs,
-            q="",
-            errors=field_errors(exc),
-            form=form,
+        return _organizations_page(
+            request, me, orgs, "", ops.ORGANIZATION_SORT, field_errors(exc), form
         )
     record(db, me, "organization.create", org.name)
     return redirect(request, f"/organizations/{org.id}", f"Organization {org.name} created")
@@ -142,46 +181,6 @@ def remove_domain(
     return redirect(request, f"/organizations/{org_id}", f"Domain {domain.name} removed")
 
 
-def _flag(value: str) -> bool | None:
-    return {"yes": True, "no": False}.get(value)
-
-
-@router.get("/organizations/{org_id}/mailboxes", response_class=HTMLResponse)
-def mailboxes(
-    request: Request,
-    org_id: Id,
-    db: DbSession,
-    me: PageReader,
-    q: SearchText = "",
-    kind: SearchText = "",
-    billable: SearchText = "",
-    policy_group_id: SearchText = "",
-    removed: SearchText = "",
-    page: PageNo = 1,
-) -> HTMLResponse:
-    """Mailboxes: search by address or name, filter by kind, billable, policy group, removed."""
-    org = ops.get_or_404(db, Organization, org_id, "organization")
-    f = ops.MailboxFilter(
-        q,
-        choice(MailboxKind, kind),
-        _flag(billable),
-        object_id(policy_group_id),
-        removed in ("true", "on", "1"),
-    )
-    found = ops.search_mailboxes(db, org.id, f, page, 50)
-    return render(
-        request,
-        "mailboxes.html",
-        me,
-        org=org,
-        found=found,
-        f=f,
-        billable=billable,
-        kinds=[k.value for k in MailboxKind],
-        policy_groups=ops.policy_groups(db, org.id),
-    )
-
-
 @router.get("/organizations/{org_id}/groups", response_class=HTMLResponse)
 def groups(
     request: Request,
@@ -190,12 +189,13 @@ def groups(
     me: PageReader,
     q: SearchText = "",
     kind: SearchText = "",
+    per_page: SearchText = "",
     page: PageNo = 1,
 ) -> HTMLResponse:
     """The synced source groups of an organization."""
     org = ops.get_or_404(db, Organization, org_id, "organization")
     group_kind = choice(GroupKind, kind)
-    found = ops.list_groups(db, org.id, page, 50, q, group_kind)
+    found = ops.list_groups(db, org.id, page, page_size(per_page), q, group_kind)
     return render(
         request,
         "groups.html",
@@ -205,22 +205,29 @@ def groups(
         q=q,
         kind=group_kind,
         kinds=[k.value for k in GroupKind],
+        page_sizes=PAGE_SIZES,
     )
 
 
-@router.get("/mailboxes/{mailbox_id}", response_class=HTMLResponse)
-def mailbox(request: Request, mailbox_id: Id, db: DbSession, me: PageReader) -> HTMLResponse:
-    """A mailbox: aliases, kind, where it lives, billable, policy group, groups."""
-    mbx = ops.get_or_404(db, Mailbox, mailbox_id, "mailbox")
+@router.get("/groups/{group_id}", response_class=HTMLResponse)
+def group(
+    request: Request,
+    group_id: Id,
+    db: DbSession,
+    me: PageReader,
+    per_page: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """A source group: kind, address, DN, and its members (nested groups closed over)."""
+    found = ops.get_or_404(db, SourceGroup, group_id, "group")
     return render(
         request,
-        "mailbox.html",
+        "group.html",
         me,
-        mbx=mbx,
-        org=db.get(Organization, mbx.organization_id),
-        groups=ops.groups_of_mailbox(db, mbx),
-        location_titles=LOCATION_TITLES,
-        calendar_states=calendar_views.states_of(db, mbx),
+        group=found,
+        org=db.get(Organization, found.organization_id),
+        members=ops.group_members(db, found, page, page_size(per_page)),
+        page_sizes=PAGE_SIZES,
     )
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter
+from tenantsync.console.ops import audit_table
 from tenantsync.console.ops import runs as run_ops
 from tenantsync.console.ops import tokens as ops
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.grant_data import HIDDEN, audit_rows
 from tenantsync.console.ops.progress import running
 from tenantsync.console.ops.run_view import awaiting_count
+from tenantsync.console.ops.tables import PAGE_SIZES, page_size, parse_sort
 from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.pages.tables import csv_response
 
 router = APIRouter()
 Form = Annotated[dict[str, str], Depends(form_data)]
@@ -85,11 +88,41 @@ def audit(
     me: PageReader,
     actor: SearchText = "",
     action: SearchText = "",
+    sort: SearchText = "",
+    per_page: SearchText = "",
     page: PageNo = 1,
 ) -> HTMLResponse:
-    """The audit log of administrative actions, newest first (the grants of delegate actions
-    for super administrators only)."""
-    entries = audit_rows(me, ops.audit_log(db, page, 50, actor, action))
+    """The audit log of administrative actions, newest first or sorted by a column (the
+    grants of delegate actions for super administrators only)."""
+    order = parse_sort(sort, audit_table.COLUMNS, audit_table.DEFAULT_SORT)
+    found = audit_table.audit_log(db, page, page_size(per_page), actor, action, order)
     return render(
-        request, "audit.html", me, entries=entries, actor=actor, action=action, hidden=HIDDEN
+        request,
+        "audit.html",
+        me,
+        entries=audit_rows(me, found),
+        actor=actor,
+        action=action,
+        hidden=HIDDEN,
+        sort=order,
+        columns={c.key: c.title for c in audit_table.COLUMNS},
+        page_sizes=PAGE_SIZES,
+    )
+
+
+@router.get("/audit.csv", response_class=StreamingResponse)
+def export_audit(
+    request: Request,
+    me: PageReader,
+    actor: SearchText = "",
+    action: SearchText = "",
+    sort: SearchText = "",
+) -> StreamingResponse:
+    """The filtered audit log as CSV, streamed (grant details as the page shows them)."""
+    order = parse_sort(sort, audit_table.COLUMNS, audit_table.DEFAULT_SORT)
+    return csv_response(
+        request,
+        "audit-log.csv",
+        audit_table.EXPORT_HEADER,
+        lambda session: audit_table.export_rows(session, me, actor, action, order),
     )

@@ -111,6 +111,14 @@ class Mailbox(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "primary_address"),
         Index("ix_mailbox_org_source", "organization_id", "source_id"),
+        # The console's list, sorted by a column then id, and its counts, read off the index
+        # alone (deleted_at, the live-or-removed filter, is in each) (migration 0009).
+        Index("ix_mailbox_org_deleted", "organization_id", "deleted_at", "id"),
+        Index("ix_mailbox_org_address", "organization_id", "primary_address", "id", "deleted_at"),
+        Index("ix_mailbox_org_name", "organization_id", "display_name", "id", "deleted_at"),
+        Index("ix_mailbox_org_kind", "organization_id", "kind", "id", "deleted_at"),
+        Index("ix_mailbox_org_last_seen", "organization_id", "last_seen", "id", "deleted_at"),
+        Index("ix_mailbox_org_policy", "organization_id", "policy_group_id", "id", "deleted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -149,6 +149,8 @@ class ChangeRecord(Base):
     __table_args__ = (
         Index("ix_change_record_run", "run_id", "id"),
         Index("ix_change_record_feed", "organization_id", "feed_seq", unique=True),
+        # A mailbox's history: its own changes by address, grants by key (migration 0009).
+        Index("ix_change_record_org_entity_key", "organization_id", "entity", "key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
