@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -43,17 +44,27 @@ def test_the_charts_load_beside_their_numbers(
     page.click("#task-trends")
     for chart in ("#chart-duration", "#chart-changes"):
         expect(page.locator(chart)).to_be_visible()
-        assert page.eval_on_selector(chart, "img => img.complete && img.naturalWidth > 0")
+        loaded(page, chart)
     durations = page.locator("#trend-table tbody tr td:nth-child(4)").all_inner_texts()
     # Newest first: the seeded failed run (a minute, five minutes ago), then these three.
     assert durations == ["60.0", "7.2", "30.5", "12.0"]
     tab.shot("task-trends")
     tab.go(f"/organizations/{seeded.org_id}")
     page.click("a:has-text('Mailboxes over time')")
-    assert page.eval_on_selector("#chart-mailboxes", "img => img.complete && img.naturalWidth > 0")
+    loaded(page, "#chart-mailboxes")
     # The seeded organization: three live mailboxes (user, shared, room), one of them billable.
     rows = page.locator("#trend-table tbody tr")
     expect(rows).to_have_count(3)
     assert rows.nth(0).locator("td").all_inner_texts()[1:3] == ["3", "1"]
     tab.shot("organization-trends")
     assert not tab.problems
+
+
+def loaded(page: Any, selector: str) -> None:
+    """Wait until the chart image at ``selector`` has loaded and drawn (it is made on
+    request, so it may arrive after the page)."""
+    page.wait_for_function(
+        "s => { const i = document.querySelector(s); "
+        "return !!i && i.complete && i.naturalWidth > 0 }",
+        arg=selector,
+    )
