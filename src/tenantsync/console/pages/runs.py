@@ -5,10 +5,11 @@ polling script; apply a preview; confirm or reject a run stopped at the deletion
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
@@ -21,8 +22,10 @@ from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import HIDDEN, visible_messages
 from tenantsync.console.ops.paging import page_of
 from tenantsync.console.ops.progress import progress_of, progress_views
+from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
+from tenantsync.console.pages.tables import csv_response
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -41,25 +44,48 @@ SEVERITY = {"error": 0, "warning": 1, "info": 2}
 Form = Annotated[dict[str, str], Depends(form_data)]
 
 
-@router.get("/runs", response_class=HTMLResponse)
-def runs(
-    request: Request,
-    db: DbSession,
-    me: PageReader,
+@dataclass(frozen=True)
+class RunListQuery:
+    """What the run list's URL asks for: the filter and the sort (the list and its export
+    read the same parameters)."""
+
+    f: ops.RunFilter
+    sort: Sort
+
+
+def run_list_query(
     organization_id: SearchText = "",
     task_id: SearchText = "",
     status: SearchText = "",
     trigger: SearchText = "",
-    page: PageNo = 1,
-) -> HTMLResponse:
-    """Runs with filters by organization, task, status and trigger."""
+    sort: SearchText = "",
+) -> RunListQuery:
+    """The list's filters and sort from the query string (empty or unknown: any)."""
     f = ops.RunFilter(
         object_id(organization_id),
         object_id(task_id),
         choice(RunStatus, status),
         choice(Trigger, trigger),
     )
-    found = ops.list_runs(db, f, page, 50)
+    return RunListQuery(f, parse_sort(sort, ops.COLUMNS, ops.DEFAULT_SORT))
+
+
+RunListing = Annotated[RunListQuery, Depends(run_list_query)]
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(
+    request: Request,
+    db: DbSession,
+    me: PageReader,
+    listing: RunListing,
+    per_page: SearchText = "",
+    page: PageNo = 1,
+) -> HTMLResponse:
+    """Runs with filters by organization, task, status and trigger, sorted by any column;
+    every choice stays in the URL."""
+    f, order = listing.f, listing.sort
+    found = ops.list_runs(db, f, page, page_size(per_page), order)
     working = [r for r in found.items if r.status is RunStatus.RUNNING]
     return render(
         request,
@@ -68,6 +94,9 @@ def runs(
         found=found,
         progress={r.id: progress_of(r.id, r.status, r.progress) for r in working},
         f=f,
+        sort=order,
+        columns={c.key: c.title for c in ops.COLUMNS},
+        page_sizes=PAGE_SIZES,
         statuses=[s.value for s in RunStatus],
         triggers=[t.value for t in Trigger],
         orgs=list(db.scalars(select(Organization).order_by(Organization.name))),
@@ -76,6 +105,15 @@ def runs(
                 select(ScheduledTask).where(shown(ScheduledTask)).order_by(ScheduledTask.name)
             )
         ),
+    )
+
+
+@router.get("/runs.csv", response_class=StreamingResponse)
+def export_runs(request: Request, me: PageReader, listing: RunListing) -> StreamingResponse:
+    """Every run the list's filters match, in its order, as CSV streamed row by row."""
+    f, order = listing.f, listing.sort
+    return csv_response(
+        request, "runs.csv", ops.EXPORT_HEADER, lambda session: ops.export_runs(session, f, order)
     )
 
 

@@ -1,0 +1,148 @@
+"""The run list and a run's change log as tables, on SQLite and PostgreSQL: the list sorted
+by a column both ways in a stable order, paged with a page size, filters kept in the URL, the
+filtered set exported as CSV; a run's changes exported with the tab's filters, delegate grant
+changes for super administrators only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tenantsync.console.ops.grant_data import GRANT_ENTITY
+from tenantsync.engine.plan import Change
+from tenantsync.store.changes import record_changes
+from tenantsync.store.database import Database
+from tenantsync.store.models import Run, RunStatus, Trigger
+from tenantsync.timeutil import utcnow
+from tests.support.factory import make_org, make_task
+
+RUNS = 60
+GRANT_KEY = "anna@contoso.example→boss@contoso.example"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    org_id: int
+    alpha_id: int
+    run_ids: list[int]
+    changed_run_id: int
+
+
+@pytest.fixture
+def seeded(db: Database) -> Seeded:
+    """60 finished runs of two tasks (every third failed, queued out of id order), and one
+    run's changes: mailboxes and a delegate grant."""
+    start = utcnow() - timedelta(days=10)
+    with db.session() as session:
+        org = make_org(session)
+        alpha = make_task(session, org, "alpha")
+        beta = make_task(session, org, "beta")
+        runs = []
+        for i in range(RUNS):
+            queued = start + timedelta(minutes=(i * 37) % RUNS)
+            run = Run(
+                task_id=(alpha if i % 2 else beta).id,
+                trigger=Trigger.MANUAL if i % 4 == 0 else Trigger.SCHEDULE,
+                status=RunStatus.FAILED if i % 3 == 0 else RunStatus.SUCCEEDED,
+                created_at=queued,
+                started_at=queued + timedelta(seconds=1),
+                finished_at=queued + timedelta(seconds=2 + i),
+                requested_by="=cmd|' /C calc'!A0" if i == 5 else None,
+            )
+            session.add(run)
+            runs.append(run)
+        session.flush()
+        changed = runs[-1]
+        record_changes(
+            session,
+            [
+                Change("update", "mailbox", "av@contoso.example", "", {"display_name": "A"}, {}),
+                Change("add", GRANT_ENTITY, GRANT_KEY, "granted in the source"),
+                Change("add", "mailbox", "room1@contoso.example", "another mailbox"),
+                Change("remove", "mailbox", "old@contoso.example", "gone from the source"),
+            ],
+            run_id=changed.id,
+            organization_id=org.id,
+            actor="task",
+        )
+        return Seeded(org.id, alpha.id, [r.id for r in runs], changed.id)
+
+
+def run_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<a href="/runs/(\d+)">#', html)]
+
+
+def rows_of(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize("sort", ["finished", "-finished", "queued", "-queued", "task", "-task"])
+def test_pages_sorted_by_a_column_follow_it_and_the_export_order(
+    seeded: Seeded, root: Any, sort: str
+) -> None:
+    listed: list[int] = []
+    for page in (1, 2, 3):
+        listed += run_ids(root.page(f"/runs?sort={sort}&per_page=25&page={page}").text)
+    assert sorted(listed) == sorted(seeded.run_ids), "every run once, none twice"
+    exported = rows_of(root.get(f"/runs.csv?sort={sort}"))
+    assert [int(r["run"]) for r in exported] == listed
+    column = {"finished": "finished", "queued": "queued", "task": "task"}[sort.lstrip("-")]
+    values = [r[column] for r in exported]
+    assert values == sorted(values, reverse=sort.startswith("-"))
+
+
+def test_the_default_order_is_newest_first_and_the_pager_says_which_rows(
+    seeded: Seeded, root: Any
+) -> None:
+    html = root.page("/runs?per_page=25&page=2").text
+    assert run_ids(html) == sorted(seeded.run_ids, reverse=True)[25:50]
+    assert "26\N{EN DASH}50 of 60" in html
+    assert 'name="per_page"' in html and 'name="page"' in html
+    ascending = root.page("/runs?sort=run").text
+    assert run_ids(ascending) == sorted(seeded.run_ids)[:50], "50 a page unless asked"
+    assert "1\N{EN DASH}50 of 60" in ascending
+
+
+def test_filters_stay_in_the_url_and_the_export_is_the_filtered_set(
+    seeded: Seeded, root: Any
+) -> None:
+    url = f"/runs?task_id={seeded.alpha_id}&status=failed&sort=-finished"
+    html = root.page(url).text
+    expected = [i for n, i in enumerate(seeded.run_ids) if n % 2 and n % 3 == 0]
+    assert sorted(run_ids(html)) == sorted(expected)
+    assert f'href="/runs.csv?task_id={seeded.alpha_id}&amp;status=failed&amp;sort=-finished' in html
+    sort_link = re.search(r'<a class="sort[^"]*" href="([^"]+)">Task', html)
+    assert sort_link and "status=failed" in sort_link.group(1)
+    rows = rows_of(root.get(f"/runs.csv?task_id={seeded.alpha_id}&status=failed&sort=-finished"))
+    assert len(rows) == len(expected)
+    assert {r["task"] for r in rows} == {"alpha"} and {r["status"] for r in rows} == {"failed"}
+    assert list(rows[0]) == [
+        "run",
+        "task",
+        "organization",
+        "trigger",
+        "status",
+        "queued",
+        "started",
+        "finished",
+        "duration_seconds",
+        "requested_by",
+        "error",
+    ]
+
+
+def test_the_runs_export_is_formula_safe_and_counts_every_run(seeded: Seeded, root: Any) -> None:
+    rows = rows_of(root.get("/runs.csv"))
+    assert len(rows) == RUNS
+    assert [int(r["run"]) for r in rows] == sorted(seeded.run_ids, reverse=True)
+    by = {r["requested_by"] for r in rows} - {""}
+    assert by == {"'=cmd|' /C calc'!A0"}
+    assert rows[0]["duration_seconds"] == str(RUNS)  # 2 + 59 - 1 seconds
