@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from tenantsync.console.ops.grant_data import GRANT_ENTITY
 from tenantsync.engine.plan import Change
 from tenantsync.store.changes import record_changes
 from tenantsync.store.database import Database
-from tenantsync.store.models import Run, RunStatus, Trigger
+from tenantsync.store.models import Role, Run, RunStatus, Trigger
 from tenantsync.timeutil import utcnow
 from tests.support.factory import make_org, make_task
 
@@ -146,3 +147,37 @@ def test_the_runs_export_is_formula_safe_and_counts_every_run(seeded: Seeded, ro
     by = {r["requested_by"] for r in rows} - {""}
     assert by == {"'=cmd|' /C calc'!A0"}
     assert rows[0]["duration_seconds"] == str(RUNS)  # 2 + 59 - 1 seconds
+
+
+def test_the_change_log_export_hides_grants_from_all_but_super_administrators(
+    seeded: Seeded, make_client: Any
+) -> None:
+    url = f"/runs/{seeded.changed_run_id}/changes.csv"
+    root = rows_of(make_client(Role.SUPER_ADMIN).get(url))
+    assert [r["key"] for r in root] == [
+        "av@contoso.example",
+        GRANT_KEY,
+        "room1@contoso.example",
+        "old@contoso.example",
+    ]
+    assert list(root[0]) == ["at", "action", "entity", "key", "actor", "before", "after"]
+    assert json.loads(root[0]["before"]) == {"display_name": "A"}
+    for role in (Role.ADMIN, Role.READ_ONLY):
+        rows = rows_of(make_client(role).get(url))
+        assert GRANT_KEY not in str(rows) and GRANT_ENTITY not in {r["entity"] for r in rows}
+        assert len(rows) == 3
+        granted = rows_of(make_client(role).get(f"{url}?entity={GRANT_ENTITY}"))
+        assert granted == []
+
+
+def test_the_change_log_export_follows_the_tabs_filters(seeded: Seeded, root: Any) -> None:
+    page = root.page(f"/runs/{seeded.changed_run_id}?tab=changes&action=add").text
+    link = re.search(r'id="export-changes" href="([^"]+)"', page)
+    assert link is not None
+    rows = rows_of(root.get(link.group(1).replace("&amp;", "&")))
+    assert [r["key"] for r in rows] == [GRANT_KEY, "room1@contoso.example"]
+    by_address = rows_of(
+        root.get(f"/runs/{seeded.changed_run_id}/changes.csv?action=add&address=ROOM")
+    )
+    assert [r["key"] for r in by_address] == ["room1@contoso.example"]
+    assert root.get("/runs/999999/changes.csv").status_code == 404

@@ -1,7 +1,7 @@
-"""Runs: list with filters; a run with its summary in words and tabs for its changes, plan,
-messages and removals to confirm; the progress of working runs as JSON for the pages'
-polling script; apply a preview; confirm or reject a run stopped at the deletion threshold
-(super administrators)."""
+"""Runs: list with filters, sorted, paged and exported as CSV; a run with its summary in
+words and tabs for its changes (exported as CSV too), plan, messages and removals to
+confirm; the progress of working runs as JSON for the pages' polling script; apply a
+preview; confirm or reject a run stopped at the deletion threshold (super administrators)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,31 @@ def progress(db: DbSession, me: PageReader, ids: SearchText = "") -> JSONRespons
     its polling script."""
     wanted = [i for i in map(object_id, ids.split(",")) if i is not None]
     return JSONResponse({"runs": [p.to_json() for p in progress_views(db, wanted)]})
+
+
+@router.get("/runs/{run_id}/changes.csv", response_class=StreamingResponse)
+def export_changes(
+    request: Request,
+    run_id: Id,
+    db: DbSession,
+    me: PageReader,
+    action: SearchText = "",
+    entity: SearchText = "",
+    address: SearchText = "",
+) -> StreamingResponse:
+    """A run's changes the tab's filters match, one row each with before and after as
+    JSON, streamed; delegate grant changes for super administrators only, as on the tab."""
+    found = db.scalar(select(Run.id).where(Run.id == run_id))
+    if found is None:
+        get_or_404(db, Run, run_id, "run")
+    assert found is not None
+    f = view.EntryFilter(action.strip(), entity.strip(), address.strip())
+    return csv_response(
+        request,
+        f"run-{found}-changes.csv",
+        view.CHANGE_EXPORT_HEADER,
+        lambda session: view.change_export_rows(session, found, f, me),
+    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
