@@ -31,8 +31,8 @@ from tenantsync.engine.calendar.spool import Spool
 from tenantsync.engine.feature import ChangeList, Limits
 from tenantsync.engine.guard import RemovalLimits
 from tenantsync.engine.permission_sync.directory import load_directory
-from tenantsync.engine.permission_sync.scope import Scope, resolve_scope
-from tenantsync.engine.plan import Change, Plan
+from tenantsync.engine.permission_sync.scope import EmptyScope, Scope, resolve_scope
+from tenantsync.engine.plan import Change
 from tenantsync.engine.run import RunContext
 from tenantsync.engine.sources import CalendarSource, OpenedSource
 from tenantsync.errors import SourceError
@@ -109,15 +109,6 @@ class CalendarReading:
             return None
         reason = t.attention[0][1] if t.attention else "throttled or unavailable"
         return SourceError(f"no mailbox calendar could be read: {reason}", retryable=True)
-
-
-@dataclass
-class EmptyScope:
-    """A scope that takes in nobody: nothing read, nothing removed."""
-
-    scope: Scope
-    incomplete: list[str] = field(default_factory=list)
-    retry: SourceError | None = None
 
 
 @dataclass
@@ -313,16 +304,7 @@ class CalendarReplication:
         options = ctx.options
         assert isinstance(options, CalendarOptions)
         if isinstance(reading, EmptyScope):
-            text = (
-                f"the task's scope ({reading.scope.description}) holds no mailbox: nothing "
-                "was read and no replica was removed"
-            )
-            return ChangeList(
-                Plan(),
-                {"scope": reading.scope.description, "mailboxes_in_scope": 0},
-                [{"level": "warning", "text": text}],
-                warning=True,
-            )
+            return reading.plan("replica")
         in_scope = [m.id for m in reading.scope.mailboxes]
         planned = ReplicaPlan(reading, Spool(), options, count_replicas(session, in_scope))
         org, task = ctx.task.organization_id, ctx.task.id

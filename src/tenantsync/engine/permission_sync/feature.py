@@ -27,14 +27,14 @@ from tenantsync.engine.permission_sync.directory import Directory, load_director
 from tenantsync.engine.permission_sync.options import PermissionSyncOptions
 from tenantsync.engine.permission_sync.reading import ReadResult, read_mailboxes
 from tenantsync.engine.permission_sync.report import rise_warning, run_report, unresolved_entries
-from tenantsync.engine.permission_sync.scope import Scope, resolve_scope
+from tenantsync.engine.permission_sync.scope import EmptyScope, Scope, resolve_scope
 from tenantsync.engine.permission_sync.state import (
     ReadState,
     load_state,
     needs_full_read,
     save_state,
 )
-from tenantsync.engine.plan import Change, Plan
+from tenantsync.engine.plan import Change
 from tenantsync.engine.run import RunContext
 from tenantsync.engine.sources import OpenedSource
 from tenantsync.errors import SourceError
@@ -154,15 +154,6 @@ class GrantPlanned:
         }
 
 
-@dataclass
-class EmptyScope:
-    """A scope that takes in nobody: nothing read, nothing removed, and the run says so."""
-
-    scope: Scope
-    incomplete: list[str] = field(default_factory=list)
-    retry: SourceError | None = None
-
-
 class PermissionSync:
     """The mailbox permission sync feature."""
 
@@ -215,16 +206,7 @@ class PermissionSync:
         options = ctx.options
         assert isinstance(options, PermissionSyncOptions)
         if isinstance(reading, EmptyScope):
-            text = (
-                f"the task's scope ({reading.scope.description}) holds no mailbox: "
-                "nothing was read and no grant was removed"
-            )
-            return ChangeList(
-                Plan(),
-                {"scope": reading.scope.description, "mailboxes_in_scope": 0},
-                [{"level": "warning", "text": text, "grant_data": False}],
-                warning=True,
-            )
+            return reading.plan("grant", grant_data=False)
         result = reading.result
         failed = {f.mailbox.id for f in result.failures}
         desired: list[Grant] = []

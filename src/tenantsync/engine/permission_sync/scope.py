@@ -3,14 +3,16 @@ group (name or id), a full DN, or a distribution group's address."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.engine.feature import ChangeList
 from tenantsync.engine.permission_sync.directory import Directory
+from tenantsync.engine.plan import Plan
 from tenantsync.engine.scope import SyncedDirectory
-from tenantsync.errors import ConfigError
+from tenantsync.errors import ConfigError, SourceError
 from tenantsync.model.permissions import MailboxRef
 from tenantsync.store.models import Mailbox, MailboxKind, SourceGroup
 
@@ -29,6 +31,28 @@ class Scope:
     description: str
     mailboxes: list[MailboxRef]
     group_id: int | None = None
+
+
+@dataclass
+class EmptyScope:
+    """A scope that takes in nobody: nothing read, nothing removed, and the run says so."""
+
+    scope: Scope
+    incomplete: list[str] = field(default_factory=list)
+    retry: SourceError | None = None
+
+    def plan(self, kept: str, **message: object) -> ChangeList:
+        """The run's only output: a warning that no ``kept`` (grant, replica) was removed."""
+        text = (
+            f"the task's scope ({self.scope.description}) holds no mailbox: "
+            f"nothing was read and no {kept} was removed"
+        )
+        return ChangeList(
+            Plan(),
+            {"scope": self.scope.description, "mailboxes_in_scope": 0},
+            [{"level": "warning", "text": text, **message}],
+            warning=True,
+        )
 
 
 class ScopeError(ConfigError):
