@@ -25,7 +25,8 @@ from tests.integration.user_sync.harness import UserSync
 from tests.support.console import EMAILS, seed_accounts, seed_directory, serve_in_thread
 
 pytestmark = pytest.mark.browser
-# Users come five to a page, each page a third of a second late: a read of some seconds.
+# Users come five to a page, each page a third of a second late: a read of ten seconds or so,
+# long enough to see its count move even on a busy machine.
 SLOW_PAGES = SandboxOptions(graph_page_cap=5)
 SLOW = "graph=0.35,exchange=0,token=0"
 
@@ -35,7 +36,7 @@ def console(settings: Settings, db: Database, tmp_path: Path) -> Iterator[Consol
     """The console, and a worker syncing users from a slowed sandbox tenant."""
     seed_accounts(db)
     seeded = seed_directory(db)
-    tenant = generate_tenant(60, seed=5)
+    tenant = generate_tenant(150, seed=5)
     sync = UserSync(
         db, settings, tenant, sandbox_app(tenant, latency=SLOW, options=SLOW_PAGES), tmp_path
     )
@@ -60,6 +61,17 @@ def test_a_working_sync_shows_its_stage_and_a_moving_count(
     tab.go(f"/runs/{run_id}")
     progress = page.locator(f'.run-summary [data-run-progress="{run_id}"]')
     expect(progress).to_contain_text("reading users: ", timeout=15_000)
+    seen: list[str] = []
+
+    def look() -> None:
+        """Note the run page's progress line when it is a count not seen before."""
+        text = progress.text_content() or ""
+        if text.startswith("reading users: ") and text not in seen:
+            seen.append(text)
+            if len(seen) == 2:
+                tab.shot("progress-moves")
+
+    look()
     expect(page.locator("h1")).to_contain_text("running")
     page.evaluate("window.notReloaded = true")
     search = page.locator("input[name=address]")
@@ -68,20 +80,17 @@ def test_a_working_sync_shows_its_stage_and_a_moving_count(
 
     dashboard = visit(EMAILS[Role.READ_ONLY])
     dashboard.go("/")
+    look()
     expect(dashboard.page.locator(".running-now")).to_contain_text(f"#{run_id} users")
     expect(dashboard.page.locator(".running-now .run-progress")).to_contain_text("users")
     dashboard.shot("dashboard-running")
+    look()
     dashboard.go("/runs")
     expect(dashboard.page.locator(f'[data-run-progress="{run_id}"]')).to_contain_text("users")
 
-    seen: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not page.locator(".run-ended").is_visible():
-        text = progress.text_content() or ""
-        if text.startswith("reading users: ") and text not in seen:
-            seen.append(text)
-            if len(seen) == 2:
-                tab.shot("progress-moves")
+        look()
         page.wait_for_timeout(200)
     counts = {text.split(":")[1].split("·")[0].strip() for text in seen}
     assert len(counts) >= 2, seen  # the count moved while the page stayed
