@@ -139,7 +139,7 @@ class OnPremPermissionReader:
             entries.append(AclEntry(address, trustee, Right.SEND_ON_BEHALF))
         return MailboxAcl(mailbox, tuple(entries), parsed.changed)
 
-    def _entries(self, address: str, right: Right, aces: list[Ace]) -> list[AclEntry]:
+    def _entries(self, address: str, right: Right, aces: tuple[Ace, ...]) -> list[AclEntry]:
         return [
             AclEntry(
                 address,
@@ -153,13 +153,15 @@ class OnPremPermissionReader:
 
     def _learn(self, entry: Entry) -> None:
         """Name an object's SID after its account: ``DOMAIN\\sAMAccountName``."""
-        if entry.sid:
-            name = f"{self.netbios}\\{entry.text('sAMAccountName') or entry.sid}"
-            self._names[entry.sid] = Trustee(name, sid=entry.sid, source_id=entry.guid)
+        sid = entry.sid
+        if sid:
+            name = f"{self.netbios}\\{entry.text('sAMAccountName') or sid}"
+            self._names[sid] = Trustee(name, sid=sid, source_id=entry.guid)
 
     def _named(self, sids: set[str]) -> bool:
         """Whether every SID is named, well-known ones named by table on the way."""
-        for sid in sids - self._names.keys():
+        # Asked of each mailbox against every name learnt: look up, never take a difference.
+        for sid in [sid for sid in sids if sid not in self._names]:
             if sid not in WELL_KNOWN and not sid.startswith("S-1-5-32-"):
                 return False
             self._names[sid] = Trustee(WELL_KNOWN.get(sid, f"BUILTIN\\{sid}"), sid=sid)
@@ -167,7 +169,7 @@ class OnPremPermissionReader:
 
     def _lookup(self, sids: set[str]) -> None:
         """Name every SID not named yet: well-known ones by table, the rest by objectSid."""
-        wanted = [sid for sid in sids - self._names.keys() if not self._named({sid})]
+        wanted = [sid for sid in sids if sid not in self._names and not self._named({sid})]
         for start in range(0, len(wanted), BATCH):
             batch = wanted[start : start + BATCH]
             terms = "".join(f"(objectSid={sid})" for sid in batch)
@@ -254,8 +256,8 @@ def _term(mailbox: MailboxRef) -> str:
 class _Parsed:
     """What a mailbox's entry grants, kept without the entry (its descriptors are large)."""
 
-    full: list[Ace]
-    sends: list[Ace]
+    full: tuple[Ace, ...]
+    sends: tuple[Ace, ...]
     delegates: list[DnRef]
     changed: datetime | None
 
@@ -267,12 +269,12 @@ class _Parsed:
 
 def _parse(entry: Entry, rights: frozenset[Right]) -> _Parsed | str:
     """The entries of the rights asked for, or what the directory has instead of them."""
-    full: list[Ace] = []
-    sends: list[Ace] = []
+    full: tuple[Ace, ...] = ()
+    sends: tuple[Ace, ...] = ()
     try:
         if Right.FULL_ACCESS in rights:
             for raw in entry.raw.get("msexchmailboxsecuritydescriptor", [])[:1]:
-                full = full_access(raw)
+                full = full_access(bytes(raw))
         if Right.SEND_AS in rights:
             raw_sd = entry.raw.get("ntsecuritydescriptor")
             if not raw_sd:
@@ -280,7 +282,7 @@ def _parse(entry: Entry, rights: frozenset[Right]) -> _Parsed | str:
                     "withheld nTSecurityDescriptor: the account needs Read Permissions "
                     "(READ_CONTROL) on the mailbox's user object"
                 )
-            sends = send_as(raw_sd[0])
+            sends = send_as(bytes(raw_sd[0]))
     except SourceError as exc:
         return f"an unreadable descriptor: {exc}"
     delegates = member_refs(entry, "publicDelegates") if Right.SEND_ON_BEHALF in rights else []
@@ -288,11 +290,20 @@ def _parse(entry: Entry, rights: frozenset[Right]) -> _Parsed | str:
 
 
 def _when(value: str | None) -> datetime | None:
-    """A generalized time (``20241203101500.0Z``) as aware UTC."""
-    if not value:
+    """A generalized time (``20241203101500.0Z``) as aware UTC (read field by field: a
+    strptime per mailbox was a visible share of a large read)."""
+    if not value or len(value) < 14 or not value[:14].isdigit():
         return None
     try:
-        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            int(value[10:12]),
+            int(value[12:14]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 

@@ -4,9 +4,11 @@ from the extended-right entries of ``nTSecurityDescriptor``.
 
 The DACL is walked entry by entry over its headers (MS-DTYP 2.4.4: type, flags, size, mask
 and, for object entries, the object type), and only the entries that grant or deny the
-right asked for have their SID decoded, with winacl: a user's ``nTSecurityDescriptor`` holds
-some forty entries, of which a handful speak of Send As, and decoding each one as an object
-was most of the time a 20,000-mailbox permission read took.
+right asked for have their SID decoded: a user's ``nTSecurityDescriptor`` holds some forty
+entries, of which a handful speak of Send As, and decoding each one as an object was most
+of the time a 20,000-mailbox permission read took. Descriptors repeat (the mailboxes of an
+OU that grant nothing of their own carry the same DACL, inherited entries and SELF), so
+each reading is remembered by the descriptor's bytes, a few thousand of them at most.
 
 Allow and deny entries both come out (a deny cancels an allow in the engine); inherited
 entries are marked inherited; inherit-only entries apply to children only and say
@@ -19,13 +21,14 @@ import struct
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from winacl.dtyp.sid import SID
-
+from tenantsync.connectors.onprem.entries import sid_of
 from tenantsync.errors import SourceError
 
 SEND_AS = "ab721a54-1e2f-11d0-9819-00aa0040529b"
 SEND_AS_BYTES = uuid.UUID(SEND_AS).bytes_le
+REMEMBERED = 4096
 FULL_ACCESS = 0x1
 CONTROL_ACCESS = 0x100
 GENERIC_ALL = 0x10000000
@@ -56,10 +59,9 @@ def _aces(raw: bytes, what: str) -> Iterator[tuple[int, int, int, bytes | None, 
         _revision, _sbz, _size, count = struct.unpack_from("<BBHH", data, dacl_at)
         at = dacl_at + 8
         for _ in range(count):
-            kind, flags, size = struct.unpack_from("<BBH", data, at)
+            kind, flags, size, mask = struct.unpack_from("<BBHI", data, at)
             if size < 8 or at + size > len(data):
                 raise ValueError(f"an entry of {size} bytes at offset {at}")
-            (mask,) = struct.unpack_from("<I", data, at + 4)
             body, object_type = at + 8, None
             if kind in (ALLOWED_OBJECT, DENIED_OBJECT):
                 (present,) = struct.unpack_from("<I", data, body)
@@ -77,23 +79,26 @@ def _aces(raw: bytes, what: str) -> Iterator[tuple[int, int, int, bytes | None, 
 
 
 def _sid(raw: bytes, what: str) -> str:
-    try:
-        return str(SID.from_bytes(raw))
-    except Exception as exc:  # winacl raises whatever its struct parsing meets
-        raise SourceError(f"{what} has an entry whose SID cannot be parsed: {exc}") from None
+    """An entry's SID (revision 1, its sub-authorities all there) as ``S-1-…``."""
+    if len(raw) < 8 or raw[0] != 1 or len(raw) < 8 + 4 * raw[1]:
+        shown = raw[:12].hex() or "nothing"
+        raise SourceError(f"{what} has an entry whose SID cannot be parsed: {shown}")
+    return sid_of(raw[: 8 + 4 * raw[1]])
 
 
-def full_access(raw: bytes) -> list[Ace]:
+@lru_cache(maxsize=REMEMBERED)
+def full_access(raw: bytes) -> tuple[Ace, ...]:
     """The Full Access entries of an ``msExchMailboxSecurityDescriptor``."""
     what = "msExchMailboxSecurityDescriptor"
-    return [
+    return tuple(
         Ace(_sid(sid, what), kind == DENIED, bool(flags & INHERITED))
         for kind, flags, mask, _type, sid in _aces(raw, what)
         if kind in (ALLOWED, DENIED) and mask & FULL_ACCESS
-    ]
+    )
 
 
-def send_as(raw: bytes) -> list[Ace]:
+@lru_cache(maxsize=REMEMBERED)
+def send_as(raw: bytes) -> tuple[Ace, ...]:
     """The Send As entries of an ``nTSecurityDescriptor``: the Send-As extended right, all
     extended rights (an entry without an object type), or full control."""
     what = "nTSecurityDescriptor"
@@ -110,7 +115,7 @@ def send_as(raw: bytes) -> list[Ace]:
         if applies:
             deny = kind in (DENIED, DENIED_OBJECT)
             found.append(Ace(_sid(sid, what), deny, bool(flags & INHERITED)))
-    return found
+    return tuple(found)
 
 
 __all__ = ["SEND_AS", "Ace", "full_access", "send_as"]
