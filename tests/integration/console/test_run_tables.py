@@ -100,6 +100,52 @@ def test_pages_sorted_by_a_column_follow_it_and_the_export_order(
     assert values == sorted(values, reverse=sort.startswith("-"))
 
 
+def test_runs_sort_by_duration_with_the_unfinished_last_either_way(
+    seeded: Seeded, db: Database, root: Any
+) -> None:
+    start = utcnow() - timedelta(hours=1)
+
+    def started(seconds: float | None) -> Run:
+        """A run started an hour ago that took ``seconds`` (None: still running)."""
+        return Run(
+            task_id=seeded.alpha_id,
+            trigger=Trigger.SCHEDULE,
+            status=RunStatus.RUNNING if seconds is None else RunStatus.SUCCEEDED,
+            started_at=start,
+            finished_at=None if seconds is None else start + timedelta(seconds=seconds),
+        )
+
+    with db.session() as session:
+        extra = [
+            Run(task_id=seeded.alpha_id, trigger=Trigger.MANUAL, status=RunStatus.QUEUED),
+            started(None),
+            started(11),  # as long as the seeded run 10: the id decides between them
+            started(1.5),  # shorter than any other, by a part of a second
+        ]
+        session.add_all(extra)
+        session.flush()
+        took = {r.id: r.duration_seconds for r in session.query(Run)}
+    finished = [i for i, seconds in took.items() if seconds is not None]
+    unfinished = sorted(i for i, seconds in took.items() if seconds is None)
+    assert len(unfinished) == 2
+    for sort, descending in (("duration", False), ("-duration", True)):
+        order = sorted(finished, key=lambda i: (took[i], i), reverse=descending)
+        expected = order + sorted(unfinished, reverse=descending)
+        listed: list[int] = []
+        for page in (1, 2, 3):
+            html = root.page(f"/runs?sort={sort}&per_page=25&page={page}").text
+            listed += run_ids(html)
+        assert listed == expected, sort
+        exported = rows_of(root.get(f"/runs.csv?sort={sort}"))
+        assert [int(r["run"]) for r in exported] == expected
+        assert [r["duration_seconds"] for r in exported[-2:]] == ["", ""]
+    first = root.page("/runs?sort=duration").text
+    assert re.search(
+        r'aria-sort="ascending">\s*<a class="sort active" href="[^"]*">Duration', first
+    )
+    assert "<td>1.5 s</td>" in first
+
+
 def test_the_default_order_is_newest_first_and_the_pager_says_which_rows(
     seeded: Seeded, root: Any
 ) -> None:

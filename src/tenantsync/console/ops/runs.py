@@ -16,6 +16,7 @@ from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.console.ops.run_view import removal_count
 from tenantsync.console.ops.tables import EXPORT_BATCH, AnySelect, Column, Sort, ordered
 from tenantsync.errors import ConfigError
+from tenantsync.store.elapsed import seconds_between
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -90,6 +91,10 @@ COLUMNS = (
     Column("queued", "Queued", Run.created_at),
     Column("started", "Started", Run.started_at),
     Column("finished", "Finished", Run.finished_at),
+    # Runs not finished have no duration: last whichever way the list sorts.
+    Column(
+        "duration", "Duration", seconds_between(Run.started_at, Run.finished_at), nulls_last=True
+    ),
     Column("by", "By", func.coalesce(Run.requested_by, "")),
 )
 # Newest first, as the list always was.
