@@ -24,6 +24,7 @@ from tenantsync.console.api.schemas import (
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
+from tenantsync.console.ops import change_log
 from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
@@ -105,7 +106,7 @@ def run_changes(
     of the address (changes of delegate grants only for super administrators; ``hidden``
     counts them for others)."""
     get_or_404(db, Run, run_id, "run")
-    found = view.change_records(db, run_id, f, page, per_page, who)
+    found = change_log.change_records(db, run_id, f, page, per_page, who)
     return ChangeLogOut(
         items=[ChangeOut.model_validate(c) for c in found.items],
         total=found.total,

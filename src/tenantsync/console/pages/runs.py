@@ -16,6 +16,7 @@ from sqlalchemy.orm import defer
 from tenantsync.console.api.schemas import Id, PageNo, PerPage, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.ops import change_log
 from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
@@ -145,8 +146,8 @@ def export_changes(
     return csv_response(
         request,
         f"run-{found}-changes.csv",
-        view.CHANGE_EXPORT_HEADER,
-        lambda session: view.change_export_rows(session, found, f, me),
+        change_log.CHANGE_EXPORT_HEADER,
+        lambda session: change_log.change_export_rows(session, found, f, me),
     )
 
 
@@ -187,7 +188,7 @@ def run_page(
     ]
     context: dict[str, Any] = {}
     if shown == "changes":
-        context["entries"] = view.change_page(db, run.id, f, page, per_page, me)
+        context["entries"] = change_log.change_page(db, run.id, f, page, per_page, me)
         hides = view.hides_grants(db, run.id, me)
         context["hidden_count"] = ops.hidden_changes(db, run.id, me) if hides else 0
     elif shown == "plan":
