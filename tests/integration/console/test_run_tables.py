@@ -25,6 +25,14 @@ from tests.support.factory import make_org, make_task
 
 RUNS = 60
 GRANT_KEY = "anna@contoso.example→boss@contoso.example"
+# The seeded run's changes in the order they were made: (action, entity, address).
+CHANGES = [
+    ("update", "mailbox", "av@contoso.example"),
+    ("add", GRANT_ENTITY, GRANT_KEY),
+    ("add", "mailbox", "room1@contoso.example"),
+    ("remove", "mailbox", "old@contoso.example"),
+]
+COLUMN_OF = {"order": None, "action": 0, "entity": 1, "address": 2}
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,19 @@ def seeded(db: Database) -> Seeded:
 
 def run_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<a href="/runs/(\d+)">#', html)]
+
+
+def change_keys(html: str) -> list[str]:
+    """The addresses of the changes tab's rows, top to bottom."""
+    return re.findall(r'<td>([^<]*)</td><td class="diff">', html)
+
+
+def in_order(sort: str, changes: list[tuple[str, str, str]] = CHANGES) -> list[str]:
+    """The addresses of ``changes`` as ``sort`` orders them, the order made breaking ties."""
+    column = COLUMN_OF[sort.lstrip("-")]
+    made = {c: i for i, c in enumerate(changes)}
+    ranked = sorted(changes, key=lambda c: (made[c] if column is None else c[column], made[c]))
+    return [c[2] for c in (ranked[::-1] if sort.startswith("-") else ranked)]
 
 
 def rows_of(response: Any) -> list[dict[str, str]]:
@@ -227,3 +248,45 @@ def test_the_change_log_export_follows_the_tabs_filters(seeded: Seeded, root: An
     )
     assert [r["key"] for r in by_address] == ["room1@contoso.example"]
     assert root.get("/runs/999999/changes.csv").status_code == 404
+
+
+def test_a_runs_changes_sort_by_each_column_either_way_on_the_tab_and_in_its_export(
+    seeded: Seeded, make_client: Any
+) -> None:
+    root, reader = make_client(Role.SUPER_ADMIN), make_client(Role.READ_ONLY)
+    url = f"/runs/{seeded.changed_run_id}"
+    for sort in [d + k for k in COLUMN_OF for d in ("", "-")]:
+        expected = in_order(sort)
+        paged = [root.page(f"{url}?sort={sort}&per_page=2&page={n}").text for n in (1, 2)]
+        assert change_keys(paged[0]) + change_keys(paged[1]) == expected, sort
+        exported = rows_of(root.get(f"{url}/changes.csv?sort={sort}"))
+        assert [r["key"] for r in exported] == expected, sort
+        # Grant changes stay out for other roles, whatever the order.
+        no_grants = in_order(sort, [c for c in CHANGES if c[1] != GRANT_ENTITY])
+        assert change_keys(reader.page(f"{url}?sort={sort}").text) == no_grants, sort
+        assert [r["key"] for r in rows_of(reader.get(f"{url}/changes.csv?sort={sort}"))] == (
+            no_grants
+        )
+    default = root.page(url).text
+    assert change_keys(default) == in_order("order")
+    assert re.search(r'aria-sort="ascending">\s*<a class="sort active" href="[^"]*">At', default)
+    assert change_keys(root.page(f"{url}?sort=-nonsense").text) == in_order("order")
+
+
+def test_the_change_tabs_sort_stays_in_the_url_with_its_filters(seeded: Seeded, root: Any) -> None:
+    url = f"/runs/{seeded.changed_run_id}"
+    html = root.page(f"{url}?tab=changes&action=add&sort=-address&per_page=25").text
+    assert change_keys(html) == ["room1@contoso.example", GRANT_KEY]
+    assert re.search(r'aria-sort="descending">\s*<a class="sort active"[^>]*>Address', html)
+    entity = re.search(r'<a class="sort" href="([^"]+)">Entity', html)
+    assert entity and "action=add" in entity.group(1) and "sort=entity" in entity.group(1)
+    address = re.search(r'<a class="sort active" href="([^"]+)">Address', html)
+    assert address and "sort=address" in address.group(1), "a second click reverses it"
+    assert '<input type="hidden" name="sort" value="-address">' in html
+    link = re.search(r'id="export-changes" href="([^"]+)"', html)
+    assert link and "sort=-address" in link.group(1)
+    rows = rows_of(root.get(link.group(1).replace("&amp;", "&")))
+    assert [r["key"] for r in rows] == ["room1@contoso.example", GRANT_KEY]
+    pager = root.page(f"{url}?tab=changes&sort=entity&per_page=1").text
+    following = re.search(r'href="([^"]+)" rel="next"', pager)
+    assert following and "sort=entity" in following.group(1)

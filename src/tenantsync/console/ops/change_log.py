@@ -1,8 +1,9 @@
 """A run's change log at any size: its change records narrowed by the changes tab's filters,
-a page at a time (each field before → after) or every one streamed as CSV rows; delegate
-grant changes for super administrators only.
+sorted by a column (the order they were made unless asked), a page at a time (each field
+before → after) or every one streamed as CSV rows in the same order; delegate grant changes
+for super administrators only.
 
-Records are read off their run's index, never all of them into memory.
+Records are read off their run's indexes, never all of them into memory.
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ from tenantsync.console.ops.run_view import (
     field_changes,
     hides_grants,
 )
-from tenantsync.console.ops.tables import EXPORT_BATCH, AnySelect
+from tenantsync.console.ops.tables import EXPORT_BATCH, AnySelect, Column, Sort, ordered
 from tenantsync.store.models import ChangeRecord
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
 
 CHANGE_EXPORT_HEADER = ("at", "action", "entity", "key", "actor", "before", "after")
+COLUMNS = (
+    # The order the changes were made in (their times are equal within a transaction).
+    Column("order", "At", ChangeRecord.id),
+    Column("action", "Action", ChangeRecord.action),
+    Column("entity", "Entity", ChangeRecord.entity),
+    Column("address", "Address", ChangeRecord.key),
+)
+DEFAULT_SORT = Sort("order")
 
 
 @dataclass(frozen=True)
@@ -46,19 +55,22 @@ class ChangeRow:
 
 
 def change_records(
-    session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
+    session: Session,
+    run_id: int,
+    f: EntryFilter,
+    page: int,
+    per_page: int,
+    viewer: Principal,
+    sort: Sort = DEFAULT_SORT,
 ) -> Page[ChangeRecord]:
-    """One page of a run's change records matching ``f`` that ``viewer`` may see, in the
-    order they were made."""
-    stmt = _changes(session, select(ChangeRecord), run_id, f, viewer)
+    """One page of a run's change records matching ``f`` that ``viewer`` may see, sorted by
+    a column then by the order they were made (that order alone by default)."""
+    stmt = _changes(session, select(ChangeRecord), run_id, f, viewer, sort)
     return paginate(session, stmt, page, per_page)
 
 
-def change_page(
-    session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRow]:
-    """:func:`change_records` as the page shows them: each field before → after."""
-    found = change_records(session, run_id, f, page, per_page, viewer)
+def change_rows(found: Page[ChangeRecord]) -> Page[ChangeRow]:
+    """A page of :func:`change_records` as the tab shows it: each field before → after."""
     rows = [
         ChangeRow(c.at, c.action, c.entity, c.key, field_changes(c.before, c.after))
         for c in found.items
@@ -67,11 +79,11 @@ def change_page(
 
 
 def change_export_rows(
-    session: Session, run_id: int, f: EntryFilter, viewer: Principal
+    session: Session, run_id: int, f: EntryFilter, viewer: Principal, sort: Sort = DEFAULT_SORT
 ) -> Iterator[tuple[object, ...]]:
     """Every change record of a run matching ``f`` that ``viewer`` may see (the changes
-    tab's rule: delegate grants for super administrators only), in the order they were
-    made, as CSV rows (:data:`CHANGE_EXPORT_HEADER`) with before and after as compact JSON,
+    tab's rule: delegate grants for super administrators only), in the tab's order, as CSV
+    rows (:data:`CHANGE_EXPORT_HEADER`) with before and after as compact JSON,
     streamed a batch at a time."""
     columns = select(
         ChangeRecord.at,
@@ -82,7 +94,7 @@ def change_export_rows(
         ChangeRecord.before,
         ChangeRecord.after,
     )
-    stmt = _changes(session, columns, run_id, f, viewer)
+    stmt = _changes(session, columns, run_id, f, viewer, sort)
     result: Iterable[tuple[Any, ...]] = session.execute(
         stmt.execution_options(yield_per=EXPORT_BATCH)
     )
@@ -105,11 +117,16 @@ def _compact(value: Any) -> str:
 
 
 def _changes(
-    session: Session, stmt: AnySelect, run_id: int, f: EntryFilter, viewer: Principal
+    session: Session,
+    stmt: AnySelect,
+    run_id: int,
+    f: EntryFilter,
+    viewer: Principal,
+    sort: Sort,
 ) -> AnySelect:
     """``stmt`` narrowed to a run's change records matching ``f`` that ``viewer`` may see,
-    in the order they were made."""
-    stmt = stmt.where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
+    in ``sort``'s order."""
+    stmt = ordered(stmt.where(ChangeRecord.run_id == run_id), sort, COLUMNS, ChangeRecord.id)
     if hides_grants(session, run_id, viewer):
         stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
     if f.action:
