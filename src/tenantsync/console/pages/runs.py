@@ -17,6 +17,7 @@ from sqlalchemy.orm import defer
 from tenantsync.console.api.schemas import Id, PageNo, PerPage, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.downloads import csv_response
 from tenantsync.console.ops import change_log
 from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
@@ -27,7 +28,6 @@ from tenantsync.console.ops.progress import progress_of, progress_views
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.pages.tables import csv_response
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -150,10 +150,7 @@ def export_changes(
     """A run's changes the tab's filters match, in its order, one row each with before and
     after as JSON, streamed; delegate grant changes for super administrators only, as on
     the tab."""
-    found = db.scalar(select(Run.id).where(Run.id == run_id))
-    if found is None:
-        get_or_404(db, Run, run_id, "run")
-    assert found is not None
+    found = ops.existing_run(db, run_id)
     f, order = listing.f, listing.sort
     return csv_response(
         request,
