@@ -1,6 +1,6 @@
 """The run page in a browser: a 100,000-change run read a page at a time (summary in words,
-tabs, filters, before → after), and a threshold stop confirmed by typing its count with the
-keyboard, or rejected."""
+tabs, filters, changes sorted by address, before → after), and a threshold stop confirmed by
+typing its count with the keyboard, or rejected."""
 
 from __future__ import annotations
 
@@ -65,6 +65,21 @@ def test_a_run_of_100000_changes_opens_on_its_summary_and_pages_its_changes(
         "display_name: Staff 4242 → Staff Member 4242"
     )
     tab.shot("filtered-by-address")
+
+    tab.go(f"/runs/{run_id}?action=remove")
+    address = page.locator("table.changes thead").get_by_role("link", name="Address", exact=True)
+    address.click()
+    expect(page.locator("table.changes th[aria-sort=ascending]")).to_have_text("Address ▲")
+    ascending = page.locator("table.changes tbody td:nth-child(4)").all_inner_texts()
+    assert ascending[:2] == ["leaver0@contoso.example", "leaver1000@contoso.example"]
+    assert ascending == sorted(ascending) and len(ascending) == 50
+    address.click()  # a second click reverses it, the filter kept
+    expect(page.locator("table.changes th[aria-sort=descending]")).to_have_text("Address ▼")
+    expect(page.locator(".range").first).to_have_text(f"1{DASH}50 of 9,997")
+    descending = page.locator("table.changes tbody td:nth-child(4)").all_inner_texts()
+    assert descending[0] == "leaver9@contoso.example" and descending == sorted(descending)[::-1]
+    assert "action=remove" in page.url and "sort=-address" in page.url
+    tab.shot("sorted-by-address")
 
     tab.go(f"/runs/{run_id}?per_page=200")
     page.get_by_role("link", name="last »").first.click()

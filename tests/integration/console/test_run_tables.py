@@ -1,88 +1,45 @@
 """The run list and a run's change log as tables, on SQLite and PostgreSQL: the list sorted
-by a column both ways in a stable order, paged with a page size, filters kept in the URL, the
-filtered set exported as CSV; a run's changes exported with the tab's filters, delegate grant
-changes for super administrators only."""
+by a column (duration too) both ways in a stable order, paged with a page size, filters kept
+in the URL, the filtered set exported as CSV; a run's changes sorted by a column and exported
+with the tab's filters and order, delegate grant changes for super administrators only."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY
-from tenantsync.engine.plan import Change
-from tenantsync.store.changes import record_changes
 from tenantsync.store.database import Database
 from tenantsync.store.models import Role, Run, RunStatus, Trigger
 from tenantsync.timeutil import utcnow
-from tests.support.factory import make_org, make_task
-
-RUNS = 60
-GRANT_KEY = "anna@contoso.example→boss@contoso.example"
-
-
-@dataclass(frozen=True)
-class Seeded:
-    org_id: int
-    alpha_id: int
-    run_ids: list[int]
-    changed_run_id: int
+from tests.support.run_tables import (
+    CHANGES,
+    COLUMN_OF,
+    GRANT_KEY,
+    RUNS,
+    Seeded,
+    in_order,
+    rows_of,
+    seed_run_tables,
+)
 
 
 @pytest.fixture
 def seeded(db: Database) -> Seeded:
-    """60 finished runs of two tasks (every third failed, queued out of id order), and one
-    run's changes: mailboxes and a delegate grant."""
-    start = utcnow() - timedelta(days=10)
-    with db.session() as session:
-        org = make_org(session)
-        alpha = make_task(session, org, "alpha")
-        beta = make_task(session, org, "beta")
-        runs = []
-        for i in range(RUNS):
-            queued = start + timedelta(minutes=(i * 37) % RUNS)
-            run = Run(
-                task_id=(alpha if i % 2 else beta).id,
-                trigger=Trigger.MANUAL if i % 4 == 0 else Trigger.SCHEDULE,
-                status=RunStatus.FAILED if i % 3 == 0 else RunStatus.SUCCEEDED,
-                created_at=queued,
-                started_at=queued + timedelta(seconds=1),
-                finished_at=queued + timedelta(seconds=2 + i),
-                requested_by="=cmd|' /C calc'!A0" if i == 5 else None,
-            )
-            session.add(run)
-            runs.append(run)
-        session.flush()
-        changed = runs[-1]
-        record_changes(
-            session,
-            [
-                Change("update", "mailbox", "av@contoso.example", "", {"display_name": "A"}, {}),
-                Change("add", GRANT_ENTITY, GRANT_KEY, "granted in the source"),
-                Change("add", "mailbox", "room1@contoso.example", "another mailbox"),
-                Change("remove", "mailbox", "old@contoso.example", "gone from the source"),
-            ],
-            run_id=changed.id,
-            organization_id=org.id,
-            actor="task",
-        )
-        return Seeded(org.id, alpha.id, [r.id for r in runs], changed.id)
+    return seed_run_tables(db)
 
 
 def run_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<a href="/runs/(\d+)">#', html)]
 
 
-def rows_of(response: Any) -> list[dict[str, str]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+def change_keys(html: str) -> list[str]:
+    """The addresses of the changes tab's rows, top to bottom."""
+    return re.findall(r'<td>([^<]*)</td><td class="diff">', html)
 
 
 @pytest.mark.parametrize("sort", ["finished", "-finished", "queued", "-queued", "task", "-task"])
@@ -98,6 +55,52 @@ def test_pages_sorted_by_a_column_follow_it_and_the_export_order(
     column = {"finished": "finished", "queued": "queued", "task": "task"}[sort.lstrip("-")]
     values = [r[column] for r in exported]
     assert values == sorted(values, reverse=sort.startswith("-"))
+
+
+def test_runs_sort_by_duration_with_the_unfinished_last_either_way(
+    seeded: Seeded, db: Database, root: Any
+) -> None:
+    start = utcnow() - timedelta(hours=1)
+
+    def started(seconds: float | None) -> Run:
+        """A run started an hour ago that took ``seconds`` (None: still running)."""
+        return Run(
+            task_id=seeded.alpha_id,
+            trigger=Trigger.SCHEDULE,
+            status=RunStatus.RUNNING if seconds is None else RunStatus.SUCCEEDED,
+            started_at=start,
+            finished_at=None if seconds is None else start + timedelta(seconds=seconds),
+        )
+
+    with db.session() as session:
+        extra = [
+            Run(task_id=seeded.alpha_id, trigger=Trigger.MANUAL, status=RunStatus.QUEUED),
+            started(None),
+            started(11),  # as long as the seeded run 10: the id decides between them
+            started(1.5),  # shorter than any other, by a part of a second
+        ]
+        session.add_all(extra)
+        session.flush()
+        took = {r.id: r.duration_seconds for r in session.query(Run)}
+    finished = [i for i, seconds in took.items() if seconds is not None]
+    unfinished = sorted(i for i, seconds in took.items() if seconds is None)
+    assert len(unfinished) == 2
+    for sort, descending in (("duration", False), ("-duration", True)):
+        order = sorted(finished, key=lambda i: (took[i], i), reverse=descending)
+        expected = order + sorted(unfinished, reverse=descending)
+        listed: list[int] = []
+        for page in (1, 2, 3):
+            html = root.page(f"/runs?sort={sort}&per_page=25&page={page}").text
+            listed += run_ids(html)
+        assert listed == expected, sort
+        exported = rows_of(root.get(f"/runs.csv?sort={sort}"))
+        assert [int(r["run"]) for r in exported] == expected
+        assert [r["duration_seconds"] for r in exported[-2:]] == ["", ""]
+    first = root.page("/runs?sort=duration").text
+    assert re.search(
+        r'aria-sort="ascending">\s*<a class="sort active" href="[^"]*">Duration', first
+    )
+    assert "<td>1.5 s</td>" in first
 
 
 def test_the_default_order_is_newest_first_and_the_pager_says_which_rows(
@@ -181,3 +184,45 @@ def test_the_change_log_export_follows_the_tabs_filters(seeded: Seeded, root: An
     )
     assert [r["key"] for r in by_address] == ["room1@contoso.example"]
     assert root.get("/runs/999999/changes.csv").status_code == 404
+
+
+def test_a_runs_changes_sort_by_each_column_either_way_on_the_tab_and_in_its_export(
+    seeded: Seeded, make_client: Any
+) -> None:
+    root, reader = make_client(Role.SUPER_ADMIN), make_client(Role.READ_ONLY)
+    url = f"/runs/{seeded.changed_run_id}"
+    for sort in [d + k for k in COLUMN_OF for d in ("", "-")]:
+        expected = in_order(sort)
+        paged = [root.page(f"{url}?sort={sort}&per_page=2&page={n}").text for n in (1, 2)]
+        assert change_keys(paged[0]) + change_keys(paged[1]) == expected, sort
+        exported = rows_of(root.get(f"{url}/changes.csv?sort={sort}"))
+        assert [r["key"] for r in exported] == expected, sort
+        # Grant changes stay out for other roles, whatever the order.
+        no_grants = in_order(sort, [c for c in CHANGES if c[1] != GRANT_ENTITY])
+        assert change_keys(reader.page(f"{url}?sort={sort}").text) == no_grants, sort
+        assert [r["key"] for r in rows_of(reader.get(f"{url}/changes.csv?sort={sort}"))] == (
+            no_grants
+        )
+    default = root.page(url).text
+    assert change_keys(default) == in_order("order")
+    assert re.search(r'aria-sort="ascending">\s*<a class="sort active" href="[^"]*">At', default)
+    assert change_keys(root.page(f"{url}?sort=-nonsense").text) == in_order("order")
+
+
+def test_the_change_tabs_sort_stays_in_the_url_with_its_filters(seeded: Seeded, root: Any) -> None:
+    url = f"/runs/{seeded.changed_run_id}"
+    html = root.page(f"{url}?tab=changes&action=add&sort=-address&per_page=25").text
+    assert change_keys(html) == ["room1@contoso.example", GRANT_KEY]
+    assert re.search(r'aria-sort="descending">\s*<a class="sort active"[^>]*>Address', html)
+    entity = re.search(r'<a class="sort" href="([^"]+)">Entity', html)
+    assert entity and "action=add" in entity.group(1) and "sort=entity" in entity.group(1)
+    address = re.search(r'<a class="sort active" href="([^"]+)">Address', html)
+    assert address and "sort=address" in address.group(1), "a second click reverses it"
+    assert '<input type="hidden" name="sort" value="-address">' in html
+    link = re.search(r'id="export-changes" href="([^"]+)"', html)
+    assert link and "sort=-address" in link.group(1)
+    rows = rows_of(root.get(link.group(1).replace("&amp;", "&")))
+    assert [r["key"] for r in rows] == ["room1@contoso.example", GRANT_KEY]
+    pager = root.page(f"{url}?tab=changes&sort=entity&per_page=1").text
+    following = re.search(r'href="([^"]+)" rel="next"', pager)
+    assert following and "sort=entity" in following.group(1)

@@ -1,10 +1,12 @@
-"""Runs: list with filters, a run with its plan, the change log, confirm, cancel; the dashboard."""
+"""Runs: list with filters and a sort, a run with its plan, the change log, each list also as
+CSV streamed as the pages export it (the same role rules), confirm, cancel; the dashboard."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 
 from tenantsync.console.api.schemas import (
     ChangeLogOut,
@@ -24,11 +26,14 @@ from tenantsync.console.api.schemas import (
 )
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, Reader, Super, Writer
+from tenantsync.console.downloads import CSV_RESPONSE, csv_response
+from tenantsync.console.ops import change_log
 from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.grant_data import visible_messages
 from tenantsync.console.ops.progress import progress_views
+from tenantsync.console.ops.tables import Sort, parse_sort
 from tenantsync.store.models import Run, RunStatus, Trigger
 from tenantsync.worker import queue
 
@@ -45,6 +50,33 @@ def narrowed(
 Narrowed = Annotated[view.EntryFilter, Depends(narrowed)]
 
 
+def run_filter(
+    organization_id: QueryId | None = None,
+    task_id: QueryId | None = None,
+    status: RunStatus | None = None,
+    trigger: Trigger | None = None,
+) -> ops.RunFilter:
+    """Runs of one organization, task, status and trigger."""
+    return ops.RunFilter(organization_id, task_id, status, trigger)
+
+
+RunFiltered = Annotated[ops.RunFilter, Depends(run_filter)]
+
+
+def run_sort(sort: SearchText = "") -> Sort:
+    """The run list's column, ``-`` first for descending (newest first if none)."""
+    return parse_sort(sort, ops.COLUMNS, ops.DEFAULT_SORT)
+
+
+def change_sort(sort: SearchText = "") -> Sort:
+    """The change log's column, ``-`` first for descending (the order applied if none)."""
+    return parse_sort(sort, change_log.COLUMNS, change_log.DEFAULT_SORT)
+
+
+RunSort = Annotated[Sort, Depends(run_sort)]
+ChangeSort = Annotated[Sort, Depends(change_sort)]
+
+
 @router.get("/dashboard", response_model=DashboardOut)
 def dashboard(db: DbSession, who: Reader) -> DashboardOut:
     """Every task's last status, last and next run, last failure; mailbox counts."""
@@ -56,16 +88,24 @@ def dashboard(db: DbSession, who: Reader) -> DashboardOut:
 def list_runs(
     db: DbSession,
     who: Reader,
-    organization_id: QueryId | None = None,
-    task_id: QueryId | None = None,
-    status: RunStatus | None = None,
-    trigger: Trigger | None = None,
+    f: RunFiltered,
+    order: RunSort,
     page: PageNo = 1,
     per_page: PerPage = 50,
 ) -> PageOut[RunOut]:
-    """Runs, newest first."""
-    f = ops.RunFilter(organization_id, task_id, status, trigger)
-    return PageOut.of(ops.list_runs(db, f, page, per_page), RunOut.model_validate)
+    """Runs, newest first; ``sort`` names a column (run, task, trigger, status, queued,
+    started, finished, duration, by), ``-`` first for descending (the id breaks ties; runs
+    not finished come last by duration either way)."""
+    return PageOut.of(ops.list_runs(db, f, page, per_page, order), RunOut.model_validate)
+
+
+@router.get("/runs.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_runs(request: Request, who: Reader, f: RunFiltered, order: RunSort) -> StreamingResponse:
+    """Every run the filters match, in the list's order (``sort`` as for the list), as CSV
+    streamed row by row: the console's runs export."""
+    return csv_response(
+        request, "runs.csv", ops.EXPORT_HEADER, lambda session: ops.export_runs(session, f, order)
+    )
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail)
@@ -98,20 +138,38 @@ def run_changes(
     db: DbSession,
     who: Reader,
     f: Narrowed,
+    order: ChangeSort,
     page: PageNo = 1,
     per_page: PerPage = 100,
 ) -> ChangeLogOut:
-    """The change log of a run, in the order applied, narrowed by action, entity and a piece
-    of the address (changes of delegate grants only for super administrators; ``hidden``
-    counts them for others)."""
-    get_or_404(db, Run, run_id, "run")
-    found = view.change_records(db, run_id, f, page, per_page, who)
+    """The change log of a run, in the order applied or by ``sort`` (order, action, entity,
+    address; ``-`` first for descending), narrowed by action, entity and a piece of the
+    address (changes of delegate grants only for super administrators; ``hidden`` counts
+    them for others)."""
+    ops.existing_run(db, run_id)
+    found = change_log.change_records(db, run_id, f, page, per_page, who, order)
     return ChangeLogOut(
         items=[ChangeOut.model_validate(c) for c in found.items],
         total=found.total,
         page=found.page,
         per_page=found.per_page,
         hidden=ops.hidden_changes(db, run_id, who) if view.hides_grants(db, run_id, who) else 0,
+    )
+
+
+@router.get("/runs/{run_id}/changes.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_changes(
+    request: Request, run_id: Id, db: DbSession, who: Reader, f: Narrowed, order: ChangeSort
+) -> StreamingResponse:
+    """The change log of a run as CSV (the run page's export): the filters and ``sort`` as
+    for the change log, one row a change with before and after as JSON, streamed; changes
+    of delegate grants only for super administrators."""
+    found = ops.existing_run(db, run_id)
+    return csv_response(
+        request,
+        f"run-{found}-changes.csv",
+        change_log.CHANGE_EXPORT_HEADER,
+        lambda session: change_log.change_export_rows(session, found, f, who, order),
     )
 
 

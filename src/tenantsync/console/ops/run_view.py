@@ -1,29 +1,27 @@
-"""A run at any size: its summary in words, and its changes, plan entries and removals to
-confirm, each read one page at a time by the database.
+"""A run at any size: its summary in words, its plan entries and removals to confirm, each
+read one page at a time by the database, and the filter its tabs share (its change records:
+``change_log``).
 
 A run of 100,000 changes keeps them as change records, and its plan (counts of every kind
 and the first entries) and removal keys as JSON documents on the run. Nothing here loads a
-whole document or every record: counts come from the plan's ``counts`` member, plan entries
-and removal keys are paged by the database's own JSON functions (``json_each`` on SQLite,
-``json_array_elements`` on PostgreSQL), change records by their run index.
+whole document: counts come from the plan's ``counts`` member, plan entries and removal keys
+are paged by the database's own JSON functions (``json_each`` on SQLite,
+``json_array_elements`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.grant_data import GRANT_ENTITY, sees_grants
-from tenantsync.console.ops.paging import Page, paginate
-from tenantsync.console.ops.tables import EXPORT_BATCH, AnySelect
+from tenantsync.console.ops.paging import Page
 from tenantsync.model.directory import is_billable
-from tenantsync.store.models import ChangeRecord, MailboxKind, Run, RunStatus
+from tenantsync.store.models import MailboxKind, Run, RunStatus
 
 if TYPE_CHECKING:  # annotations only: importing auth would load FastAPI
     from tenantsync.console.auth import Principal
@@ -141,17 +139,6 @@ def _phrase(entity: str, action: str, count: int, applied: bool) -> str:
     return f"{count:,} {noun} to {action}"
 
 
-@dataclass(frozen=True)
-class ChangeRow:
-    """One change record as the page shows it: each field that changed, before → after."""
-
-    at: datetime
-    action: str
-    entity: str
-    key: str
-    fields: list[tuple[str, str, str]]
-
-
 def field_changes(before: Any, after: Any) -> list[tuple[str, str, str]]:
     """(field, before, after) for every field either side names, unchanged ones left out."""
     old = before if isinstance(before, dict) else {}
@@ -178,89 +165,8 @@ def hides_grants(session: Session, run_id: int, viewer: Principal) -> bool:
     return not sees_grants(viewer) and plan_head(session, run_id).may_hold_grants
 
 
-def change_records(
-    session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRecord]:
-    """One page of a run's change records matching ``f`` that ``viewer`` may see, in the
-    order they were made."""
-    stmt = _changes(session, select(ChangeRecord), run_id, f, viewer)
-    return paginate(session, stmt, page, per_page)
-
-
-CHANGE_EXPORT_HEADER = ("at", "action", "entity", "key", "actor", "before", "after")
-
-
-def change_export_rows(
-    session: Session, run_id: int, f: EntryFilter, viewer: Principal
-) -> Iterator[tuple[object, ...]]:
-    """Every change record of a run matching ``f`` that ``viewer`` may see (the changes
-    tab's rule: delegate grants for super administrators only), in the order they were
-    made, as CSV rows (:data:`CHANGE_EXPORT_HEADER`) with before and after as compact JSON,
-    streamed a batch at a time."""
-    columns = select(
-        ChangeRecord.at,
-        ChangeRecord.action,
-        ChangeRecord.entity,
-        ChangeRecord.key,
-        ChangeRecord.actor,
-        ChangeRecord.before,
-        ChangeRecord.after,
-    )
-    stmt = _changes(session, columns, run_id, f, viewer)
-    result: Iterable[tuple[Any, ...]] = session.execute(
-        stmt.execution_options(yield_per=EXPORT_BATCH)
-    )
-    for at, action, entity, key, actor, before, after in result:
-        yield (
-            at.isoformat(timespec="seconds"),
-            action,
-            entity,
-            key,
-            actor,
-            _compact(before),
-            _compact(after),
-        )
-
-
-def _compact(value: Any) -> str:
-    if value is None or value == {}:
-        return ""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-
-
-def _changes(
-    session: Session, stmt: AnySelect, run_id: int, f: EntryFilter, viewer: Principal
-) -> AnySelect:
-    """``stmt`` narrowed to a run's change records matching ``f`` that ``viewer`` may see,
-    in the order they were made."""
-    stmt = stmt.where(ChangeRecord.run_id == run_id).order_by(ChangeRecord.id)
-    if hides_grants(session, run_id, viewer):
-        stmt = stmt.where(ChangeRecord.entity != GRANT_ENTITY)
-    if f.action:
-        stmt = stmt.where(ChangeRecord.action == f.action)
-    if f.entity:
-        stmt = stmt.where(ChangeRecord.entity == f.entity)
-    if f.address:
-        # SQLite's LIKE ignores case already; lower() on each of 100,000 keys costs double.
-        key = ChangeRecord.key
-        matches = key.like if _dialect(session) == "sqlite" else key.ilike
-        stmt = stmt.where(matches(_like(f.address), escape="\\"))
-    return stmt
-
-
-def change_page(
-    session: Session, run_id: int, f: EntryFilter, page: int, per_page: int, viewer: Principal
-) -> Page[ChangeRow]:
-    """:func:`change_records` as the page shows them: each field before → after."""
-    found = change_records(session, run_id, f, page, per_page, viewer)
-    rows = [
-        ChangeRow(c.at, c.action, c.entity, c.key, field_changes(c.before, c.after))
-        for c in found.items
-    ]
-    return Page(rows, found.total, found.page, found.per_page)
-
-
-def _like(address: str) -> str:
+def contains_pattern(address: str) -> str:
+    """A LIKE pattern (escape ``\\``) for keys that contain ``address``, lower-cased."""
     escaped = address.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -300,7 +206,8 @@ _REVIEW_FROM = {
 }
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
+    """The session's database, as this module's statements are keyed (SQLite otherwise)."""
     name = session.get_bind().dialect.name
     return name if name in _PLAN_FROM else "sqlite"
 
@@ -319,13 +226,13 @@ def plan_page(
 ) -> Page[dict[str, Any]]:
     """One page of the entries the run's plan keeps, matching ``f``, that ``viewer`` may see."""
     page, per_page = _window(page, per_page)
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     where = _PLAN_FROM[dialect]
     params = {
         "run_id": run_id,
         "action": f.action,
         "entity": f.entity,
-        "like": _like(f.address),
+        "like": contains_pattern(f.address),
         "any_key": not f.address,
         "grants": not hides_grants(session, run_id, viewer),
         "grant_entity": GRANT_ENTITY,
@@ -352,7 +259,7 @@ def hidden_plan_entries(session: Session, run_id: int, viewer: Principal) -> int
     """How many of the plan's kept entries ``viewer`` may not see (delegate grants)."""
     if not hides_grants(session, run_id, viewer):
         return 0
-    where = _PLAN_FROM[_dialect(session)]
+    where = _PLAN_FROM[dialect_of(session)]
     params = {
         "run_id": run_id,
         "action": "",
@@ -393,7 +300,7 @@ def impact(session: Session, run: Run) -> Impact:
         for entity, action in head.kinds()
         if action == "remove" and head.counts.get(f"{entity}.remove")
     }
-    where = _REVIEW_FROM[_dialect(session)]
+    where = _REVIEW_FROM[dialect_of(session)]
     params = {"run_id": run.id, "org": run.task.organization_id, "like": "", "any_key": True}
     rows = session.execute(
         text(
@@ -424,11 +331,11 @@ def removal_page(
 ) -> Page[Removal]:
     """One page of the removal keys a stopped run asks to confirm, in the order planned."""
     page, per_page = _window(page, per_page)
-    where = _REVIEW_FROM[_dialect(session)]
+    where = _REVIEW_FROM[dialect_of(session)]
     params = {
         "run_id": run.id,
         "org": run.task.organization_id,
-        "like": _like(address),
+        "like": contains_pattern(address),
         "any_key": not address,
         "limit": per_page,
         "offset": (page - 1) * per_page,
@@ -454,7 +361,7 @@ def removal_page(
 
 def removal_count(session: Session, run: Run) -> int:
     """How many removals a stopped run asks to confirm (counted by the database)."""
-    where = _REVIEW_FROM[_dialect(session)]
+    where = _REVIEW_FROM[dialect_of(session)]
     params = {"run_id": run.id, "org": run.task.organization_id, "like": "", "any_key": True}
     return _count(session, where, params)
 

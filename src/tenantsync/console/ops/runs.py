@@ -15,7 +15,8 @@ from tenantsync.console.ops.grant_data import GRANT_ENTITY, hides_change, sees_g
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.console.ops.run_view import removal_count
 from tenantsync.console.ops.tables import EXPORT_BATCH, AnySelect, Column, Sort, ordered
-from tenantsync.errors import ConfigError
+from tenantsync.errors import ConfigError, NotFound
+from tenantsync.store.elapsed import seconds_between
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -47,6 +48,14 @@ def start_run(
 ) -> Run:
     """Queue a manual run or a preview of a task (``full_read``: reading its source in full)."""
     return queue.enqueue(session, task, trigger, requested_by=requested_by, full_read=full_read)
+
+
+def existing_run(session: Session, run_id: int) -> int:
+    """``run_id`` if that run exists (its documents not read), NotFound otherwise."""
+    found = session.scalar(select(Run.id).where(Run.id == run_id))
+    if found is None:
+        raise NotFound(f"no run {run_id}")
+    return found
 
 
 def stopped_at_threshold(run: Run) -> bool:
@@ -90,6 +99,10 @@ COLUMNS = (
     Column("queued", "Queued", Run.created_at),
     Column("started", "Started", Run.started_at),
     Column("finished", "Finished", Run.finished_at),
+    # Runs not finished have no duration: last whichever way the list sorts.
+    Column(
+        "duration", "Duration", seconds_between(Run.started_at, Run.finished_at), nulls_last=True
+    ),
     Column("by", "By", func.coalesce(Run.requested_by, "")),
 )
 # Newest first, as the list always was.

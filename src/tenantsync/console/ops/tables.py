@@ -3,8 +3,10 @@
 A table declares its columns once (:class:`Column`: key, title, the SQL it sorts by). The
 page reads ``sort`` (``name`` or ``-name``) and ``per_page`` from the query string; an
 unknown value means the table's default, never an error. Every order ends with the row's id,
-so equal values keep one order from page to page. An export writes the same filtered and
-sorted set as CSV, row by row from a streamed query, so its memory does not grow with it.
+so equal values keep one order from page to page; a column may put the rows that have no
+value last whichever way it sorts (SQLite and PostgreSQL disagree on where NULL goes). An
+export writes the same filtered and sorted set as CSV, row by row from a streamed query, so
+its memory does not grow with it.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ AnySelect = Select[*tuple[Any, ...]]
 
 @dataclass(frozen=True)
 class Column:
-    """A sortable column: its key in the URL, its title, the expression it sorts by."""
+    """A sortable column: its key in the URL, its title, the expression it sorts by, and
+    whether rows without a value come last in both directions."""
 
     key: str
     title: str
     expression: Any
+    nulls_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,10 @@ def parse_sort(text: str, columns: Sequence[Column], default: Sort) -> Sort:
 def ordered(stmt: AnySelect, sort: Sort, columns: Sequence[Column], tiebreak: Any) -> AnySelect:
     """``stmt`` ordered by the sort's column, then by ``tiebreak`` in the same direction."""
     column = next(c for c in columns if c.key == sort.key)
-    if sort.descending:
-        return stmt.order_by(column.expression.desc(), tiebreak.desc())
-    return stmt.order_by(column.expression.asc(), tiebreak.asc())
+    first = column.expression.desc() if sort.descending else column.expression.asc()
+    if column.nulls_last:
+        first = first.nulls_last()
+    return stmt.order_by(first, tiebreak.desc() if sort.descending else tiebreak.asc())
 
 
 def page_size(text: str) -> int:

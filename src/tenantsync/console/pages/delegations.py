@@ -12,12 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageSuper
+from tenantsync.console.downloads import csv_response
 from tenantsync.console.ops import grant_table as ops
 from tenantsync.console.ops.directory import get_or_404
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice
 from tenantsync.console.pages.render import redirect, render
-from tenantsync.console.pages.tables import IdsForm, csv_response, plural
+from tenantsync.console.pages.tables import IdsForm, plural
 from tenantsync.model.permissions import RIGHT_TITLES
 from tenantsync.store.models import Organization, Right
 

@@ -12,6 +12,7 @@ from tenantsync.connectors.kinds import points_at
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter, Principal
+from tenantsync.console.downloads import csv_response
 from tenantsync.console.ops import delegations
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops.errors import field_errors
@@ -20,7 +21,6 @@ from tenantsync.console.ops.runs import mailbox_counts
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.pages.tables import csv_response
 from tenantsync.errors import ConfigError
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter
+from tenantsync.console.downloads import csv_response
 from tenantsync.console.ops import audit_table
 from tenantsync.console.ops import runs as run_ops
 from tenantsync.console.ops import tokens as ops
@@ -19,7 +20,6 @@ from tenantsync.console.ops.progress import running
 from tenantsync.console.ops.run_view import awaiting_count
 from tenantsync.console.ops.tables import PAGE_SIZES, page_size, parse_sort
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.pages.tables import csv_response
 
 router = APIRouter()
 Form = Annotated[dict[str, str], Depends(form_data)]

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from tenantsync.console.api.schemas import Id, PageNo, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageWriter
+from tenantsync.console.downloads import csv_response
 from tenantsync.console.ops import directory as ops
 from tenantsync.console.ops import mailbox_page
 from tenantsync.console.ops import mailboxes as mailbox_ops
@@ -20,7 +21,7 @@ from tenantsync.console.ops.grant_data import sees_grants
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.pages.tables import IdsForm, csv_response, plural
+from tenantsync.console.pages.tables import IdsForm, plural
 from tenantsync.engine.calendar import views as calendar_views
 from tenantsync.errors import ConfigError
 from tenantsync.model import LOCATION_TITLES

@@ -1,12 +1,13 @@
 """Runs: list with filters, sorted, paged and exported as CSV; a run with its summary in
-words and tabs for its changes (exported as CSV too), plan, messages and removals to
-confirm; the progress of working runs as JSON for the pages' polling script; apply a
-preview; confirm or reject a run stopped at the deletion threshold (super administrators)."""
+words and tabs for its changes (sorted by a column, exported as CSV too), plan, messages
+and removals to confirm; the progress of working runs as JSON for the pages' polling
+script; apply a preview; confirm or reject a run stopped at the deletion threshold (super
+administrators)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -16,6 +17,8 @@ from sqlalchemy.orm import defer
 from tenantsync.console.api.schemas import Id, PageNo, PerPage, SearchText
 from tenantsync.console.audit import record
 from tenantsync.console.auth import DbSession, PageReader, PageSuper, PageWriter
+from tenantsync.console.downloads import csv_response
+from tenantsync.console.ops import change_log
 from tenantsync.console.ops import run_view as view
 from tenantsync.console.ops import runs as ops
 from tenantsync.console.ops.directory import get_or_404
@@ -25,7 +28,6 @@ from tenantsync.console.ops.progress import progress_of, progress_views
 from tenantsync.console.ops.tables import PAGE_SIZES, Sort, page_size, parse_sort
 from tenantsync.console.pages.filters import choice, object_id
 from tenantsync.console.pages.render import form_data, redirect, render
-from tenantsync.console.pages.tables import csv_response
 from tenantsync.store.internal import shown
 from tenantsync.store.models import (
     ChangeRecord,
@@ -42,14 +44,15 @@ router = APIRouter()
 SUMMARY_MESSAGES = 5
 SEVERITY = {"error": 0, "warning": 1, "info": 2}
 Form = Annotated[dict[str, str], Depends(form_data)]
+F = TypeVar("F")
 
 
 @dataclass(frozen=True)
-class RunListQuery:
-    """What the run list's URL asks for: the filter and the sort (the list and its export
-    read the same parameters)."""
+class Listing(Generic[F]):
+    """What a table's URL asks for: its filter and its sort (the run list and a run's
+    changes read the same parameters as their exports)."""
 
-    f: ops.RunFilter
+    f: F
     sort: Sort
 
 
@@ -59,7 +62,7 @@ def run_list_query(
     status: SearchText = "",
     trigger: SearchText = "",
     sort: SearchText = "",
-) -> RunListQuery:
+) -> Listing[ops.RunFilter]:
     """The list's filters and sort from the query string (empty or unknown: any)."""
     f = ops.RunFilter(
         object_id(organization_id),
@@ -67,10 +70,25 @@ def run_list_query(
         choice(RunStatus, status),
         choice(Trigger, trigger),
     )
-    return RunListQuery(f, parse_sort(sort, ops.COLUMNS, ops.DEFAULT_SORT))
+    return Listing(f, parse_sort(sort, ops.COLUMNS, ops.DEFAULT_SORT))
 
 
-RunListing = Annotated[RunListQuery, Depends(run_list_query)]
+RunListing = Annotated[Listing[ops.RunFilter], Depends(run_list_query)]
+
+
+def change_query(
+    action: SearchText = "",
+    entity: SearchText = "",
+    address: SearchText = "",
+    sort: SearchText = "",
+) -> Listing[view.EntryFilter]:
+    """A run page's filter (every tab's) and the changes tab's sort from the query string
+    (an unknown sort: the order the changes were made)."""
+    f = view.EntryFilter(action.strip(), entity.strip(), address.strip())
+    return Listing(f, parse_sort(sort, change_log.COLUMNS, change_log.DEFAULT_SORT))
+
+
+ChangeListing = Annotated[Listing[view.EntryFilter], Depends(change_query)]
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -127,26 +145,18 @@ def progress(db: DbSession, me: PageReader, ids: SearchText = "") -> JSONRespons
 
 @router.get("/runs/{run_id}/changes.csv", response_class=StreamingResponse)
 def export_changes(
-    request: Request,
-    run_id: Id,
-    db: DbSession,
-    me: PageReader,
-    action: SearchText = "",
-    entity: SearchText = "",
-    address: SearchText = "",
+    request: Request, run_id: Id, db: DbSession, me: PageReader, listing: ChangeListing
 ) -> StreamingResponse:
-    """A run's changes the tab's filters match, one row each with before and after as
-    JSON, streamed; delegate grant changes for super administrators only, as on the tab."""
-    found = db.scalar(select(Run.id).where(Run.id == run_id))
-    if found is None:
-        get_or_404(db, Run, run_id, "run")
-    assert found is not None
-    f = view.EntryFilter(action.strip(), entity.strip(), address.strip())
+    """A run's changes the tab's filters match, in its order, one row each with before and
+    after as JSON, streamed; delegate grant changes for super administrators only, as on
+    the tab."""
+    found = ops.existing_run(db, run_id)
+    f, order = listing.f, listing.sort
     return csv_response(
         request,
         f"run-{found}-changes.csv",
-        view.CHANGE_EXPORT_HEADER,
-        lambda session: view.change_export_rows(session, found, f, me),
+        change_log.CHANGE_EXPORT_HEADER,
+        lambda session: change_log.change_export_rows(session, found, f, me, order),
     )
 
 
@@ -156,17 +166,15 @@ def run_page(
     run_id: Id,
     db: DbSession,
     me: PageReader,
+    listing: ChangeListing,
     tab: SearchText = "",
-    action: SearchText = "",
-    entity: SearchText = "",
-    address: SearchText = "",
     level: SearchText = "",
     page: PageNo = 1,
     per_page: PerPage = 50,
 ) -> HTMLResponse:
-    """A run: its summary in words, then one tab (changes, plan, messages, removals to
-    confirm), paged and filtered by the database; what names delegate grants for super
-    administrators only (others are told it was left out)."""
+    """A run: its summary in words, then one tab (changes, sortable by a column; plan;
+    messages; removals to confirm), paged and filtered by the database; what names delegate
+    grants for super administrators only (others are told it was left out)."""
     run = db.scalars(
         select(Run).where(Run.id == run_id).options(defer(Run.plan), defer(Run.review))
     ).one_or_none()
@@ -179,7 +187,7 @@ def run_page(
     tabs = ["changes", "plan", "messages"] + (["removals"] if awaits else [])
     default = "removals" if awaits else ("changes" if applied else "plan")
     shown = tab if tab in tabs else default
-    f = view.EntryFilter(action.strip(), entity.strip(), address.strip())
+    f = listing.f
     messages, _ = visible_messages(me, run.task.definition.type, run.messages or [])
     warnings = sum(1 for m in messages if _level(m) == "warning")
     first = sorted(messages, key=lambda m: SEVERITY.get(_level(m), len(SEVERITY)))[
@@ -187,7 +195,8 @@ def run_page(
     ]
     context: dict[str, Any] = {}
     if shown == "changes":
-        context["entries"] = view.change_page(db, run.id, f, page, per_page, me)
+        found = change_log.change_records(db, run.id, f, page, per_page, me, listing.sort)
+        context["entries"] = change_log.change_rows(found)
         hides = view.hides_grants(db, run.id, me)
         context["hidden_count"] = ops.hidden_changes(db, run.id, me) if hides else 0
     elif shown == "plan":
@@ -212,6 +221,8 @@ def run_page(
         tabs=tabs,
         tab=shown,
         f=f,
+        sort=listing.sort,
+        columns={c.key: c.title for c in change_log.COLUMNS},
         level=level,
         per_page_choices=view.PER_PAGE_CHOICES,
         hidden=HIDDEN,

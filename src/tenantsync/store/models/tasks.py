@@ -151,6 +151,8 @@ class ChangeRecord(Base):
         Index("ix_change_record_feed", "organization_id", "feed_seq", unique=True),
         # A mailbox's history: its own changes by address, grants by key (migration 0009).
         Index("ix_change_record_org_entity_key", "organization_id", "entity", "key"),
+        # A run's changes narrowed by action and entity, or sorted by action (migration 0010).
+        Index("ix_change_record_run_action_entity", "run_id", "action", "entity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
