@@ -30,7 +30,7 @@ rate_limit=50)`; spec grammar in `tenantsync.sandbox.faults`.
 
 from tenantsync.sandbox.admin_routes import ADMIN_KEY_HEADER, CHANGE_OPS, apply_change
 from tenantsync.sandbox.app import create_app, sandbox_of, set_credentials
-from tenantsync.sandbox.changes import ChangeError
+from tenantsync.sandbox.errors import ChangeError
 from tenantsync.sandbox.faults import SpecError, parse_faults, parse_latency
 from tenantsync.sandbox.generator import generate_tenant
 from tenantsync.sandbox.serve import ServedSandbox, post_change, serve_in_thread

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tenantsync.sandbox.changes import ChangeError
 from tenantsync.sandbox.entities import CalendarEvent, Group, User
+from tenantsync.sandbox.errors import ChangeError
 from tenantsync.sandbox.service import Sandbox
 from tenantsync.sandbox.tenant import SandboxTenant
 

@@ -7,6 +7,8 @@
     ├── ExchangeAuthError       401 / 403 from the Exchange admin API (role missing,
     │                           token missing or expired)
     └── TokenError              the token endpoint's AADSTS error JSON
+    ChangeError                 a change asked of a tenant (admin API, CLI, tests) that names
+                                something it does not hold or is not allowed
 
 Business rules raise these; handlers only turn them into responses.
 """
@@ -87,3 +89,7 @@ def object_not_found_exchange(identity: str, server: str) -> ExchangeError:
         f"The operation couldn't be performed because object '{identity}' couldn't be found "
         f"on '{server}'.",
     )
+
+
+class ChangeError(ValueError):
+    """A requested change names something that does not exist or is not allowed."""

@@ -15,9 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tenantsync.sandbox.changelog import Change
-from tenantsync.sandbox.changes import KEPT_GENERATIONS
 from tenantsync.sandbox.entities import CalendarEvent, User
 from tenantsync.sandbox.errors import GraphError, bad_request
+from tenantsync.sandbox.event_changes import KEPT_GENERATIONS
 from tenantsync.sandbox.graph_auth import GraphCall, enter
 from tenantsync.sandbox.graph_calendar import view
 from tenantsync.sandbox.graph_filter import compile_filter
