@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.tables import AnySelect
 from tenantsync.store.directory import mailbox_matches
 from tenantsync.store.models import Mailbox, MailboxKind, Organization, SourceGroup
-from tenantsync.store.search import address_matches, name_matches
+from tenantsync.store.search import contains
 
 SHOWN = 25  # of each kind; the count says how many more the organization's list holds
 
@@ -28,8 +28,8 @@ def everywhere(session: Session, q: str) -> dict[str, Found]:
     """People (user mailboxes), other mailboxes, groups and organizations matching ``q``:
     each as (object, organization id, organization name) rows, live ones first."""
     people, others = _mailboxes(session, mailbox_matches(q))
-    group_hit = or_(name_matches(SourceGroup.name, q), address_matches(SourceGroup.mail, q))
-    org_hit = or_(name_matches(Organization.name, q), name_matches(Organization.display_name, q))
+    group_hit = contains(SourceGroup.search_text, q)
+    org_hit = contains(Organization.search_text, q)
     return {
         "people": people,
         "mailboxes": others,
