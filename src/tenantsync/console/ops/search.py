@@ -51,7 +51,8 @@ def everywhere(session: Session, q: str) -> dict[str, Found]:
 
 def _mailboxes(session: Session, hit: ColumnElement[bool]) -> tuple[Found, Found]:
     """(people, other mailboxes) matching: the first of each (live first, by name) and
-    their counts, from one pass over the mailboxes (the match is the costly part)."""
+    their counts, from one pass over the matches; then only those rows are loaded (joined
+    in the same statement, PostgreSQL expected every match and read every mailbox)."""
     person = case((Mailbox.kind == MailboxKind.USER, 1), else_=0)
     order = (Mailbox.deleted_at.is_not(None), Mailbox.display_name, Mailbox.primary_address)
     ranked = (
@@ -65,15 +66,21 @@ def _mailboxes(session: Session, hit: ColumnElement[bool]) -> tuple[Found, Found
         .subquery()
     )
     first = session.execute(
-        select(ranked.c.person, ranked.c.total, Mailbox, Organization.id, Organization.name)
-        .join(Mailbox, Mailbox.id == ranked.c.id)
-        .join(Organization, Organization.id == Mailbox.organization_id)
+        select(ranked.c.id, ranked.c.person, ranked.c.total)
         .where(ranked.c.n <= SHOWN)
         .order_by(ranked.c.n)
     ).all()
+    loaded = {
+        mailbox.id: (mailbox, org_id, org_name)
+        for mailbox, org_id, org_name in session.execute(
+            select(Mailbox, Organization.id, Organization.name)
+            .join(Organization, Organization.id == Mailbox.organization_id)
+            .where(Mailbox.id.in_([mailbox_id for mailbox_id, _, _ in first]))
+        )
+    }
     found = {1: Found(), 0: Found()}
-    for is_person, total, mailbox, org_id, org_name in first:
-        found[is_person].rows.append((mailbox, org_id, org_name))
+    for mailbox_id, is_person, total in first:
+        found[is_person].rows.append(loaded[mailbox_id])
         found[is_person].total = total
     return found[1], found[0]
 
