@@ -1,16 +1,148 @@
-"""`tenantsync notify`: send the notifications that are due, and read the delivery log."""
+"""`tenantsync notify`: subscriptions (an account subscribed to an organization's events by
+email or webhook, with the console's checks: ``console.ops.notify``), sending what is due,
+and the delivery log."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import typer
 
-from tenantsync.cli.common import emit_json, fmt_time, load_settings, open_db, out, table
+from tenantsync.cli.common import (
+    emit_json,
+    fmt_time,
+    load_settings,
+    open_box,
+    open_db,
+    out,
+    table,
+)
+from tenantsync.console.audit import record_cli
+from tenantsync.console.ops import notify as ops
+from tenantsync.errors import ConfigError
 from tenantsync.store import notify
+from tenantsync.store.directory import organization_by_name
 from tenantsync.worker.notify import Dispatcher
 
 app = typer.Typer(
-    help="Notifications: send what is due, read the delivery log.", no_args_is_help=True
+    help="Notifications: subscriptions, sending what is due, the delivery log.",
+    no_args_is_help=True,
 )
+EVENTS = ", ".join(notify.EVENTS)
+
+
+@app.command("list")
+def list_subscriptions(
+    organization: str | None = typer.Option(None, "--organization", help="only this one's"),
+    account: str | None = typer.Option(None, "--account", help="only this account's (email)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Every account's subscriptions, newest first: organization, channel, target, events
+    (secrets are never shown)."""
+    db = open_db(load_settings())
+    try:
+        with db.session() as session:
+            org_id = organization_by_name(session, organization).id if organization else None
+            account_id = ops.acting_for(session, account).account_id if account else None
+            found = ops.subscriptions(session, ops.COMMAND_LINE, org_id, account_id)
+    finally:
+        db.dispose()
+    if as_json:
+        emit_json([_shown(s) for s in found])
+        return
+    columns = ["id", "account", "organization", "channel", "target", "events", "since"]
+    rows = [
+        [
+            str(s.id),
+            s.account,
+            s.organization,
+            s.channel,
+            s.target,
+            ", ".join(s.events),
+            fmt_time(s.created_at),
+        ]
+        for s in found
+    ]
+    table("Notification subscriptions", columns, rows)
+
+
+@app.command("subscribe")
+def subscribe(
+    account: str = typer.Argument(..., help="the console account subscribed (email)"),
+    organization: str = typer.Argument(..., help="the organization whose events it is told"),
+    channel: str = typer.Option(..., "--channel", help="email or webhook"),
+    events: list[str] = typer.Option(..., "--event", help=f"one of {EVENTS}; repeat for more"),
+    email: str | None = typer.Option(
+        None, "--email", help="where emails go (default: the account's address)"
+    ),
+    url: str | None = typer.Option(None, "--url", help="the webhook's http or https URL"),
+    secret_env: str | None = typer.Option(
+        None,
+        "--secret-env",
+        help=f"environment variable holding the webhook's signing secret (at least "
+        f"{ops.MIN_SECRET} characters); without it tenantsync makes one, printed once",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Subscribe an account to an organization's threshold stops, failed runs, connection
+    problems or (webhooks) change feed, as the account would in the console."""
+    secret = None
+    if secret_env:
+        secret = os.environ.get(secret_env)
+        if not secret:
+            raise ConfigError(f"{secret_env} is not set", field="--secret-env")
+    settings = load_settings()
+    db = open_db(settings)
+    try:
+        with db.session() as session:
+            who = ops.acting_for(session, account)
+            org = organization_by_name(session, organization)
+            data = ops.SubscriptionInput(org.id, channel, events, email, url, secret)
+            view, made = ops.subscribe(session, open_box(settings), who, data)
+            detail = {"events": view.events, "account": view.account}
+            record_cli(session, "notification.subscribe", view.target, detail)
+    finally:
+        db.dispose()
+    if as_json:
+        emit_json(_shown(view) | {"secret": made})
+        return
+    out.print(
+        f"subscription {view.id}: {view.account} is told of {', '.join(view.events)} in "
+        f"{view.organization} by {view.channel} to {view.target}",
+        markup=False,
+    )
+    if made is not None:
+        out.print(f"webhook secret, shown this once: {made}", markup=False)
+
+
+@app.command("unsubscribe")
+def unsubscribe(subscription: int = typer.Argument(..., help="the subscription's id")) -> None:
+    """End a subscription (its delivery log goes with it)."""
+    db = open_db(load_settings())
+    try:
+        with db.session() as session:
+            ops.unsubscribe(session, ops.COMMAND_LINE, subscription)
+            record_cli(session, "notification.unsubscribe", str(subscription))
+    finally:
+        db.dispose()
+    out.print(f"subscription {subscription} ended")
+
+
+@app.command("test")
+def send_test(subscription: int = typer.Argument(..., help="the subscription's id")) -> None:
+    """Queue a test message to a subscription; `notify send` or a worker sends it."""
+    db = open_db(load_settings())
+    try:
+        with db.session() as session:
+            ops.send_test(session, ops.COMMAND_LINE, subscription)
+    finally:
+        db.dispose()
+    out.print(f"test message to subscription {subscription} queued; see `tenantsync notify log`")
+
+
+def _shown(view: ops.SubscriptionView) -> dict[str, Any]:
+    return {**vars(view), "created_at": fmt_time(view.created_at)}
 
 
 @app.command("send")
