@@ -1,6 +1,6 @@
 """`tenantsync notify`: subscriptions (an account subscribed to an organization's events by
-email or webhook, with the console's checks: ``console.ops.notify``), sending what is due,
-and the delivery log."""
+email or webhook), the SMTP server, sending what is due, and the delivery log. Every change
+goes through the console's own operations and checks (``console.ops.notify``)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ from tenantsync.store.directory import organization_by_name
 from tenantsync.worker.notify import Dispatcher
 
 app = typer.Typer(
-    help="Notifications: subscriptions, sending what is due, the delivery log.",
+    help="Notifications: subscriptions, sending what is due, the delivery log, SMTP.",
     no_args_is_help=True,
 )
+smtp_app = typer.Typer(help="The SMTP server email notifications go through.")
+app.add_typer(smtp_app, name="smtp", no_args_is_help=True)
 EVENTS = ", ".join(notify.EVENTS)
 
 
@@ -87,11 +89,7 @@ def subscribe(
 ) -> None:
     """Subscribe an account to an organization's threshold stops, failed runs, connection
     problems or (webhooks) change feed, as the account would in the console."""
-    secret = None
-    if secret_env:
-        secret = os.environ.get(secret_env)
-        if not secret:
-            raise ConfigError(f"{secret_env} is not set", field="--secret-env")
+    secret = _from_env(secret_env, "--secret-env")
     settings = load_settings()
     db = open_db(settings)
     try:
@@ -141,8 +139,52 @@ def send_test(subscription: int = typer.Argument(..., help="the subscription's i
     out.print(f"test message to subscription {subscription} queued; see `tenantsync notify log`")
 
 
-def _shown(view: ops.SubscriptionView) -> dict[str, Any]:
-    return {**vars(view), "created_at": fmt_time(view.created_at)}
+@smtp_app.command("show")
+def smtp_show(as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+    """The SMTP server email notifications go through (whether a password is stored, never
+    the password)."""
+    db = open_db(load_settings())
+    try:
+        with db.session() as session:
+            row = ops.smtp(session)
+            shown = None if row is None else vars(ops.smtp_view(row))
+    finally:
+        db.dispose()
+    if as_json:
+        emit_json(shown)
+    elif shown is None:
+        out.print("no SMTP server set: email notifications wait until one is")
+    else:
+        table("SMTP server", ["setting", "value"], [[k, str(v)] for k, v in shown.items()])
+
+
+@smtp_app.command("set")
+def smtp_set(
+    host: str = typer.Option(..., "--host", help="the SMTP server's host name"),
+    from_address: str = typer.Option(..., "--from", help="the address messages come from"),
+    port: int = typer.Option(587, "--port", help="its port"),
+    starttls: bool = typer.Option(True, "--starttls/--no-starttls", help="upgrade with TLS"),
+    username: str | None = typer.Option(None, "--username", help="sign in as (none: no login)"),
+    password_env: str | None = typer.Option(
+        None, "--password-env", help="environment variable holding the password to store"
+    ),
+    no_password: bool = typer.Option(False, "--no-password", help="remove the stored password"),
+) -> None:
+    """Set the SMTP server, as a super administrator does in the console (the password is
+    stored encrypted; without --password-env or --no-password the stored one is kept)."""
+    password = "" if no_password else _from_env(password_env, "--password-env")
+    settings = load_settings()
+    db = open_db(settings)
+    try:
+        with db.session() as session:
+            data = ops.SmtpInput(host, port, starttls, username, password, from_address)
+            row = ops.set_smtp(session, open_box(settings), ops.COMMAND_LINE, data)
+            detail = {"port": row.port, "starttls": row.starttls}
+            record_cli(session, "notification.smtp", row.host, detail)
+            saved = f"SMTP server {row.host}:{row.port} saved"
+    finally:
+        db.dispose()
+    out.print(saved, markup=False)
 
 
 @app.command("send")
@@ -193,3 +235,18 @@ def log(
     columns = ["id", "queued", "account", "to", "event", "status", "attempts", "answer"]
     keys = ("id", "created_at", "account", "to", "event", "status", "attempts", "answer")
     table("Notification deliveries", columns, [[str(x[k]) for k in keys] for x in lines])
+
+
+def _from_env(variable: str | None, option: str) -> str | None:
+    """The value of the environment variable an option names (secrets never go on the
+    command line, where other users and shell histories see them)."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(f"{variable} is not set", field=option)
+    return value
+
+
+def _shown(view: ops.SubscriptionView) -> dict[str, Any]:
+    return {**vars(view), "created_at": fmt_time(view.created_at)}

@@ -1,7 +1,8 @@
 """Subscribing an account to an organization's notifications on the command line, as the
 console does it and with the console's checks: list, subscribe by email or webhook (a
 secret from the environment, or one tenantsync makes and prints once), a test message,
-unsubscribe; every change in the audit log."""
+unsubscribe, and the SMTP server (its password from the environment, stored encrypted,
+never shown); every change in the audit log."""
 
 from __future__ import annotations
 
@@ -139,3 +140,31 @@ def test_unknown_accounts_organizations_and_subscriptions_are_named(cli: Cli) ->
     assert "no organization named 'fabrikam'" in one_line_error(elsewhere)
     assert "no subscription 99" in one_line_error(cli("notify", "unsubscribe", "99", check=4))
     assert "no subscription 99" in one_line_error(cli("notify", "test", "99", check=4))
+
+
+def test_the_smtp_server_is_set_and_shown_without_its_password(cli: Cli) -> None:
+    assert json.loads(cli("notify", "smtp", "show", "--json").stdout) is None
+    smtp = ["notify", "smtp", "set", "--host", "mail.contoso.example", "--from", "ts@contoso.com"]
+    refused = cli(*smtp, "--port", "70000", check=2)
+    assert "port: a port from 1 to 65535" in one_line_error(refused)
+    cli.env["SMTP_PASSWORD"] = "smtp password 8472"
+    saved = cli(*smtp, "--port", "2525", "--username", "relay", "--password-env", "SMTP_PASSWORD")
+    assert "smtp password" not in saved.stdout
+    shown = json.loads(cli("notify", "smtp", "show", "--json").stdout)
+    assert shown == {
+        "host": "mail.contoso.example",
+        "port": 2525,
+        "starttls": True,
+        "username": "relay",
+        "password_set": True,
+        "from_address": "ts@contoso.com",
+    }
+    cli(*smtp, "--port", "2525", "--username", "relay")  # the stored password is kept
+    assert json.loads(cli("notify", "smtp", "show", "--json").stdout)["password_set"]
+    cli(*smtp, "--no-password", "--no-starttls")
+    shown = json.loads(cli("notify", "smtp", "show", "--json").stdout)
+    assert (shown["password_set"], shown["starttls"], shown["port"]) == (False, False, 587)
+    assert "smtp password" not in cli("notify", "smtp", "show").stdout
+    assert [a for a in audited(cli) if a[1] == "notification.smtp"] == [
+        ("cli", "notification.smtp", "mail.contoso.example")
+    ] * 3

@@ -291,6 +291,31 @@ class SmtpInput:
     from_address: str
 
 
+@dataclass(frozen=True)
+class SmtpView:
+    """The SMTP server as the API and the command line show it: whether a password is
+    stored, never the password."""
+
+    host: str
+    port: int
+    starttls: bool
+    username: str | None
+    password_set: bool
+    from_address: str
+
+
+def smtp_view(row: SmtpSettings) -> SmtpView:
+    """What may be shown of the SMTP server."""
+    return SmtpView(
+        row.host,
+        row.port,
+        row.starttls,
+        row.username,
+        row.password_ciphertext is not None,
+        row.from_address,
+    )
+
+
 def smtp(session: Session) -> SmtpSettings | None:
     """The SMTP server email notifications go through, if set."""
     return session.scalar(select(SmtpSettings).limit(1))
