@@ -31,6 +31,7 @@ from tenantsync.store.models import (
     RunStatus,
     Trigger,
 )
+from tenantsync.store.search import searchable
 from tenantsync.timeutil import utcnow
 from tests.support.factory import make_org, make_task
 
@@ -50,6 +51,7 @@ COLUMNS = (
     "last_seen",
     "deleted_at",
     "restore_until",
+    "search_text",
 )
 
 
@@ -69,6 +71,11 @@ def person(index: int, rng: random.Random) -> tuple[str, str]:
     given, surname = rng.choice(names.GIVEN_NAMES), rng.choice(names.SURNAMES)
     local = f"{names.ascii_fold(given)}.{names.ascii_fold(surname)}".lower().replace(" ", "")
     return f"{given} {surname}", f"{local}.{index}"
+
+
+def alias_of(index: int, address: str) -> str | None:
+    """The alias of the ``index``-th mailbox, if it has one (one in ten does)."""
+    return "alt." + address if index % 10 == 0 else None
 
 
 def fill_mailboxes(
@@ -99,13 +106,14 @@ def fill_mailboxes(
         removed = 0
         for i, kind in enumerate(mailbox_kinds(count, rng)):
             display, local = person(i, rng)
+            address = f"{local}@{domain}"
             is_removed = removed_every > 0 and i % removed_every == removed_every - 1
             removed += is_removed
             first = writer.bind("first_seen", now - timedelta(days=400, minutes=i))
             rows.append(
                 (
                     org_id,
-                    f"{local}@{domain}",
+                    address,
                     display,
                     kinds[MailboxKind(kind)],
                     cloud,
@@ -118,6 +126,7 @@ def fill_mailboxes(
                     seen,
                     gone if is_removed else None,
                     until if is_removed else None,
+                    searchable(display, address, alias_of(i, address)),
                 )
             )
         writer.write(rows)
@@ -129,7 +138,9 @@ def fill_mailboxes(
         alias_columns = ("organization_id", "mailbox_id", "address")
         aliases = BulkWriter(session, cast(Table, MailboxAlias.__table__), alias_columns)
         aliases.write(
-            (org_id, mid, "alt." + address) for n, (mid, address) in enumerate(ids) if n % 10 == 0
+            (org_id, mid, alias)
+            for n, (mid, address) in enumerate(ids)
+            if (alias := alias_of(n, address)) is not None
         )
     return removed
 

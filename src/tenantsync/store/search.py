@@ -3,21 +3,18 @@ PostgreSQL: "Ömer", "omer", "ÖMER" and "Omer" all find Ömer.
 
 One table, built here from Unicode, folds a letter of the Latin, Greek and Cyrillic blocks
 to its lower-case base letter ("Ö" → "o", "Ø" → "o"), a few to two ("ß" → "ss", "Æ" →
-"ae"); every other character stays as it is. The search text is folded in Python. A stored
-name is not folded at all: the folded text becomes a regular expression in which each
-letter stands for every character that folds to it (``o`` → ``[oOòÒóÓ…øØ…]``), matched with
-``~`` on PostgreSQL and SQLite's ``REGEXP`` (Python's ``re``, which SQLAlchemy registers
-with every SQLite connection). So nothing depends on the database's locale (PostgreSQL's
-``lower`` under the C locale folds ASCII only, as SQLite's always does), no extension is
-needed (``unaccent`` may not be installed) and no column or migration is added. Folding
-each stored name with ``translate`` instead was measured at seconds per 100,000 rows on
-PostgreSQL; the expression is matched at about 0.07 s there and 0.3 s on SQLite, which is
-the scan a search for part of a name costs anyway (no index serves ``LIKE '%…%'``). On
-SQLite the expression is preceded by a ``GLOB`` with the same character classes (SQLite's C
-code, no Python call per row; a letter pair such as "ss"/"ß" is any text there), so Python's
-``re`` reads only the names that can match: a search of 100,000 names in about 0.05 s.
-Addresses are ASCII and stored in lower case: they are compared with ``LIKE`` against the
-folded text.
+"ae"); every other character stays as it is. Folding is Python's alone (:func:`fold`), so
+nothing depends on the database's locale (PostgreSQL's ``lower`` under the C locale folds
+ASCII only, as SQLite's always does) or on an extension (``unaccent`` may not be
+installed). What is searched is stored folded: every organization, mailbox and source
+group keeps its names and address folded in ``search_text`` (:func:`searchable`, one part
+a line), written with the row (the user sync's bulk writes name it, the ORM's events fill
+it for everything else; migration 0011 folded the rows stored before). A search folds what
+was typed the same way and looks for it in that column with ``LIKE`` (:func:`contains`): on
+PostgreSQL a trigram index (``pg_trgm``, where it could be installed) finds the rows
+without reading the others, on SQLite ``LIKE`` reads the column in C. A mailbox's aliases
+are addresses (ASCII, stored in lower case, as primary addresses are): they are compared
+with ``LIKE`` against the folded text (:func:`address_matches`).
 """
 
 from __future__ import annotations
@@ -26,9 +23,7 @@ import unicodedata
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, func, literal
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, func
 
 # Letters that do not decompose into a base letter and a mark, and what they are read as.
 _SPECIAL = {
@@ -77,34 +72,23 @@ def _base(char: str) -> str:
 
 
 @cache
-def fold_table() -> tuple[dict[int, str], dict[str, str]]:
-    """(one character → one, one character → several), for every character that folds."""
-    single: dict[int, str] = {}
-    several: dict[str, str] = {}
+def _table() -> dict[int, str]:
+    """Every character that folds, and what it folds to (one character, or a few)."""
+    table: dict[int, str] = {}
     for block in _BLOCKS:
         for point in block:
             char = chr(point)
             if unicodedata.category(char)[0] != "L":
                 continue
             base = _base(char)
-            if not base.isalpha() or base == char:
-                continue
-            if len(base) == 1:
-                single[point] = base
-            else:
-                several[char] = base
-    return single, several
-
-
-@cache
-def _python_table() -> dict[int, str]:
-    single, several = fold_table()
-    return {**single, **{ord(c): base for c, base in several.items()}}
+            if base.isalpha() and base != char:
+                table[point] = base
+    return table
 
 
 def fold(text: str) -> str:
     """``text`` with case and accents folded away."""
-    return text.translate(_python_table())
+    return text.translate(_table())
 
 
 def like_contains(text: str) -> str:
@@ -114,92 +98,14 @@ def like_contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-@cache
-def _variants() -> tuple[dict[str, str], dict[str, str]]:
-    """(folded letter → regex class of every character folding to it, folded pair →
-    regex class of the characters folding to that pair)."""
-    single, several = fold_table()
-    letters: dict[str, set[str]] = {}
-    for point, base in single.items():
-        letters.setdefault(base, {base}).add(chr(point))
-    pairs: dict[str, set[str]] = {}
-    for char, base in several.items():
-        pairs.setdefault(base, set()).add(char)
-    return (
-        {base: _class(chars) for base, chars in letters.items()},
-        {base: _class(chars) for base, chars in pairs.items()},
-    )
+def searchable(*parts: str | None) -> str:
+    """The ``search_text`` of a row: each of its names and addresses folded, one a line."""
+    return "\n".join(fold(part) for part in parts if part)
 
 
-def _class(chars: set[str]) -> str:
-    return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars)) + "]"
-
-
-def _literal(char: str) -> str:
-    return "\\" + char if not char.isalnum() and char != " " else char
-
-
-def name_pattern(text: str) -> str:
-    """A regular expression matching any spelling of ``text`` with other case or accents."""
-    letters, pairs = _variants()
-    folded = fold(text.strip())
-    out: list[str] = []
-    i = 0
-    while i < len(folded):
-        pair = folded[i : i + 2]
-        if len(pair) == 2 and pair in pairs:  # "ss" is also "ß", "ae" also "æ"
-            first, second = (letters.get(c, _literal(c)) for c in pair)
-            out.append(f"(?:{first}{second}|{pairs[pair]})")
-            i += 2
-            continue
-        out.append(letters.get(folded[i], _literal(folded[i])))
-        i += 1
-    return "".join(out)
-
-
-def glob_pattern(text: str) -> str:
-    """A SQLite ``GLOB`` pattern every name matching :func:`name_pattern` matches (a letter
-    pair read two ways is any text here; the regular expression decides)."""
-    letters, pairs = _variants()
-    folded = fold(text.strip())
-    out: list[str] = ["*"]
-    i = 0
-    while i < len(folded):
-        if folded[i : i + 2] in pairs:
-            out.append("*")
-            i += 2
-            continue
-        char = folded[i]
-        out.append(letters.get(char) or (f"[{char}]" if char in "*?[" else char))
-        i += 1
-    out.append("*")
-    return "".join(out)
-
-
-class _Glob(FunctionElement[bool]):
-    """``column GLOB pattern`` on SQLite; true elsewhere (PostgreSQL's ``~`` needs no help)."""
-
-    type = Boolean()
-    name = "glob_prefilter"
-    inherit_cache = True
-
-
-@compiles(_Glob, "sqlite")
-def _glob_sqlite(element: _Glob, compiler: Any, **kw: Any) -> str:
-    column, pattern = element.clauses
-    return f"({compiler.process(column, **kw)} GLOB {compiler.process(pattern, **kw)})"
-
-
-@compiles(_Glob)
-def _glob_other(element: _Glob, compiler: Any, **kw: Any) -> str:
-    return "true"
-
-
-def name_matches(column: Any, text: str) -> ColumnElement[bool]:
-    """Whether the name in ``column`` contains ``text``, whatever the case and accents."""
-    condition: ColumnElement[bool] = and_(
-        _Glob(column, literal(glob_pattern(text))), column.regexp_match(name_pattern(text))
-    )
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Whether the folded text in ``column`` (a ``search_text``) contains ``text`` folded."""
+    condition: ColumnElement[bool] = column.like(like_contains(text), escape="\\")
     return condition
 
 

@@ -1,7 +1,8 @@
 """The run list and a run's change log as tables, on SQLite and PostgreSQL: the list sorted
-by a column (duration too) both ways in a stable order, paged with a page size, filters kept
-in the URL, the filtered set exported as CSV; a run's changes sorted by a column and exported
-with the tab's filters and order, delegate grant changes for super administrators only."""
+by a column (duration too) both ways in a stable order (runs without a start, an end or a
+duration last either way), paged with a page size, filters kept in the URL, the filtered
+set exported as CSV; a run's changes sorted by a column and exported with the tab's filters
+and order, delegate grant changes for super administrators only."""
 
 from __future__ import annotations
 
@@ -101,6 +102,39 @@ def test_runs_sort_by_duration_with_the_unfinished_last_either_way(
         r'aria-sort="ascending">\s*<a class="sort active" href="[^"]*">Duration', first
     )
     assert "<td>1.5 s</td>" in first
+
+
+@pytest.mark.parametrize("column", ["started", "finished"])
+def test_runs_sort_by_start_or_end_with_those_without_one_last_either_way(
+    seeded: Seeded, db: Database, root: Any, column: str
+) -> None:
+    start = utcnow() - timedelta(hours=1)
+    with db.session() as session:
+        extra = [
+            Run(task_id=seeded.alpha_id, trigger=Trigger.MANUAL, status=RunStatus.QUEUED),
+            Run(
+                task_id=seeded.alpha_id,
+                trigger=Trigger.SCHEDULE,
+                status=RunStatus.RUNNING,
+                started_at=start,
+            ),
+        ]
+        session.add_all(extra)
+        session.flush()
+        when = {r.id: getattr(r, f"{column}_at") for r in session.query(Run)}
+    dated = [i for i, at in when.items() if at is not None]
+    undated = sorted(i for i, at in when.items() if at is None)
+    assert undated
+    for sort, descending in ((column, False), (f"-{column}", True)):
+        expected = sorted(dated, key=lambda i: (when[i], i), reverse=descending)
+        expected += sorted(undated, reverse=descending)
+        listed: list[int] = []
+        for page in (1, 2, 3):
+            listed += run_ids(root.page(f"/runs?sort={sort}&per_page=25&page={page}").text)
+        assert listed == expected, sort
+        exported = rows_of(root.get(f"/runs.csv?sort={sort}"))
+        assert [int(r["run"]) for r in exported] == expected, sort
+        assert {r[column] for r in exported[-len(undated) :]} == {""}
 
 
 def test_the_default_order_is_newest_first_and_the_pager_says_which_rows(

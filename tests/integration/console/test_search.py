@@ -1,6 +1,6 @@
 """Searching mailboxes, groups and organizations finds a name whatever the case and accents
 of the name and of what was typed: in the console, the API and `users list --search`, on
-SQLite and PostgreSQL."""
+SQLite and PostgreSQL; whatever is written, an alias alone included, is found at once."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tenantsync.cli import main
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
-from tenantsync.store.models import GroupKind, Mailbox, MailboxKind, Role, SourceGroup
+from tenantsync.store.models import (
+    GroupKind,
+    Mailbox,
+    MailboxAlias,
+    MailboxKind,
+    Role,
+    SourceGroup,
+)
 from tests.support.console import Seeded, seed_directory
 
 OMER = "Ömer Y\u0131lmaz"  # with a dotless i, as Turkish writes it
@@ -108,3 +116,34 @@ def test_users_list_search_ignores_case_and_accents(
         assert not done.value.code
         listed = json.loads(capsys.readouterr().out)
         assert [m["name"] for m in listed] == [OMER], query
+
+
+def test_what_is_written_one_by_one_is_found_at_once_an_alias_too(
+    db: Database, seeded: Seeded, make_client: Any
+) -> None:
+    reader = make_client(Role.READ_ONLY)
+
+    def people(query: str) -> set[str]:
+        html = reader.page("/search", params={"q": query}).text
+        return set(re.findall(r'href="/mailboxes/\d+">([^<]+)<', html))
+
+    assert people("AV@CONTOSO") == {"Adele Vance"}  # by her alias
+    with db.session() as session:
+        adele = session.get_one(Mailbox, seeded.user_id)
+        adele.display_name = "Adèle Vancé-Øster"
+        adele.aliases.clear()
+        session.add(
+            MailboxAlias(
+                organization_id=seeded.org_id,
+                mailbox_id=seeded.user_id,
+                address="ao@contoso.example",
+            )
+        )
+    assert people("adele vance-oster") == {"Adèle Vancé-Øster"}
+    assert people("ao@contoso") == {"Adèle Vancé-Øster"}
+    assert people("av@contoso") == set()
+    with db.session() as session:
+        group = session.scalars(select(SourceGroup).where(SourceGroup.source_id == "g-1")).one()
+        group.name = "Støtte"
+    html = reader.page("/search", params={"q": "STOTTE"}).text
+    assert 'id="found-groups"' in html and "Støtte" in html

@@ -161,11 +161,4 @@ def set_smtp(body: SmtpIn, db: DbSession, who: SmtpAdmin, request: Request) -> S
 
 
 def _smtp_out(row: SmtpSettings) -> SmtpOut:
-    return SmtpOut(
-        host=row.host,
-        port=row.port,
-        starttls=row.starttls,
-        username=row.username,
-        password_set=row.password_ciphertext is not None,
-        from_address=row.from_address,
-    )
+    return SmtpOut(**vars(ops.smtp_view(row)))

@@ -32,7 +32,7 @@ from tenantsync.store.models import (
     SourceGroup,
     SourceGroupClosure,
 )
-from tenantsync.store.search import address_matches, name_matches
+from tenantsync.store.search import contains
 
 M = TypeVar("M")
 
@@ -57,9 +57,7 @@ ORGANIZATION_HEADER = ("name", "display_name", "domains", "mailboxes", "billable
 def _organizations(q: str) -> AnySelect:
     stmt = select(Organization)
     if q.strip():
-        stmt = stmt.where(
-            or_(name_matches(Organization.name, q), name_matches(Organization.display_name, q))
-        )
+        stmt = stmt.where(contains(Organization.search_text, q))
     return stmt
 
 
@@ -173,9 +171,7 @@ def list_groups(
         .order_by(SourceGroup.name)
     )
     if q.strip():
-        stmt = stmt.where(
-            or_(name_matches(SourceGroup.name, q), address_matches(SourceGroup.mail, q))
-        )
+        stmt = stmt.where(contains(SourceGroup.search_text, q))
     if kind is not None:
         stmt = stmt.where(SourceGroup.kind == kind)
     return paginate(session, stmt, page, per_page)

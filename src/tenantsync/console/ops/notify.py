@@ -1,9 +1,12 @@
-"""Notification subscriptions, the delivery log and the SMTP settings, for pages and API.
+"""Notification subscriptions, the delivery log and the SMTP settings, for pages, API and
+the command line (``tenantsync notify``).
 
 Any account subscribes itself to an organization's events; super administrators see every
-account's subscriptions and deliveries and set the SMTP server. Secrets (a webhook's, the
-SMTP password) are encrypted with the installation's key and never shown again, except a
-webhook secret tenantsync made, shown once when the subscription is made.
+account's subscriptions and deliveries and set the SMTP server. The command line acts for
+an account it names when it subscribes one, and as a super administrator otherwise
+(:data:`COMMAND_LINE`). Secrets (a webhook's, the SMTP password) are encrypted with the
+installation's key and never shown again, except a webhook secret tenantsync made, shown
+once when the subscription is made.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tenantsync.console.auth import Principal
+from tenantsync.console.audit import CLI_ACTOR
 from tenantsync.console.ops.errors import FieldErrors
 from tenantsync.console.ops.paging import Page, paginate
 from tenantsync.errors import NotFound, PermissionDenied
@@ -26,12 +30,49 @@ from tenantsync.store.models import (
     NotificationDelivery,
     NotificationSubscription,
     Organization,
+    Role,
     SmtpSettings,
 )
 from tenantsync.store.secretbox import SecretBox
 
 MIN_SECRET = 16
 SMTP = "see or change the SMTP server"  # what super administrators alone may do
+
+
+class Who(Protocol):
+    """Who asks: the signed-in account of a request (``console.auth.Principal``), or an
+    :class:`Acting` account of the command line."""
+
+    @property
+    def account_id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def super(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Acting:
+    """An account the command line acts for or as."""
+
+    account_id: int
+    email: str
+    super: bool
+
+
+# The command line sees and ends every account's subscriptions, as a super administrator.
+COMMAND_LINE = Acting(account_id=0, email=CLI_ACTOR, super=True)
+
+
+def acting_for(session: Session, email: str) -> Acting:
+    """The active account with this email, to subscribe it (the command line's way in)."""
+    wanted = email.strip().lower()
+    account = session.scalar(select(ConsoleAccount).where(ConsoleAccount.email == wanted))
+    if account is None or account.disabled:
+        raise FieldErrors({"account": f"no active account {wanted}"})
+    return Acting(account.id, account.email, super=account.role is Role.SUPER_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -82,7 +123,7 @@ class DeliveryView:
 
 
 def subscribe(
-    session: Session, box: SecretBox, who: Principal, data: SubscriptionInput
+    session: Session, box: SecretBox, who: Who, data: SubscriptionInput
 ) -> tuple[SubscriptionView, str | None]:
     """Subscribe the caller; the view and the webhook secret when tenantsync made it."""
     errors: dict[str, str] = {}
@@ -128,9 +169,13 @@ def subscribe(
 
 
 def subscriptions(
-    session: Session, who: Principal, organization_id: int | None = None
+    session: Session,
+    who: Who,
+    organization_id: int | None = None,
+    account_id: int | None = None,
 ) -> list[SubscriptionView]:
-    """The caller's subscriptions (super administrators: everyone's), newest first."""
+    """The caller's subscriptions (super administrators: everyone's, or one account's),
+    newest first."""
     stmt = (
         select(NotificationSubscription, ConsoleAccount.email, Organization.name)
         .join(ConsoleAccount, ConsoleAccount.id == NotificationSubscription.account_id)
@@ -141,6 +186,8 @@ def subscriptions(
         stmt = stmt.where(NotificationSubscription.account_id == who.account_id)
     if organization_id is not None:
         stmt = stmt.where(NotificationSubscription.organization_id == organization_id)
+    if account_id is not None:
+        stmt = stmt.where(NotificationSubscription.account_id == account_id)
     return [_view(sub, email, org) for sub, email, org in session.execute(stmt)]
 
 
@@ -162,20 +209,20 @@ def _target(sub: NotificationSubscription) -> str:
     return (sub.email if sub.channel == "email" else sub.url) or ""
 
 
-def _own(session: Session, who: Principal, subscription_id: int) -> NotificationSubscription:
+def _own(session: Session, who: Who, subscription_id: int) -> NotificationSubscription:
     sub = session.get(NotificationSubscription, subscription_id)
     if sub is None or (sub.account_id != who.account_id and not who.super):
         raise NotFound(f"no subscription {subscription_id}")
     return sub
 
 
-def unsubscribe(session: Session, who: Principal, subscription_id: int) -> None:
+def unsubscribe(session: Session, who: Who, subscription_id: int) -> None:
     """End a subscription (its delivery log goes with it)."""
     session.delete(_own(session, who, subscription_id))
     session.flush()
 
 
-def send_test(session: Session, who: Principal, subscription_id: int) -> None:
+def send_test(session: Session, who: Who, subscription_id: int) -> None:
     """Queue a test message to a subscription."""
     sub = _own(session, who, subscription_id)
     payload = {"event": "test", "organization_id": sub.organization_id, "by": who.email}
@@ -194,7 +241,7 @@ def send_test(session: Session, who: Principal, subscription_id: int) -> None:
 
 def deliveries(
     session: Session,
-    who: Principal,
+    who: Who,
     page: int,
     per_page: int,
     subscription_id: int | None = None,
@@ -244,12 +291,37 @@ class SmtpInput:
     from_address: str
 
 
+@dataclass(frozen=True)
+class SmtpView:
+    """The SMTP server as the API and the command line show it: whether a password is
+    stored, never the password."""
+
+    host: str
+    port: int
+    starttls: bool
+    username: str | None
+    password_set: bool
+    from_address: str
+
+
+def smtp_view(row: SmtpSettings) -> SmtpView:
+    """What may be shown of the SMTP server."""
+    return SmtpView(
+        row.host,
+        row.port,
+        row.starttls,
+        row.username,
+        row.password_ciphertext is not None,
+        row.from_address,
+    )
+
+
 def smtp(session: Session) -> SmtpSettings | None:
     """The SMTP server email notifications go through, if set."""
     return session.scalar(select(SmtpSettings).limit(1))
 
 
-def set_smtp(session: Session, box: SecretBox, who: Principal, data: SmtpInput) -> SmtpSettings:
+def set_smtp(session: Session, box: SecretBox, who: Who, data: SmtpInput) -> SmtpSettings:
     """Set the SMTP server (super administrators); the password encrypted."""
     if not who.super:
         raise PermissionDenied("only super administrators set the SMTP server")

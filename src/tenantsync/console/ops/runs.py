@@ -97,9 +97,10 @@ COLUMNS = (
     Column("trigger", "Trigger", Run.trigger),
     Column("status", "Status", Run.status),
     Column("queued", "Queued", Run.created_at),
-    Column("started", "Started", Run.started_at),
-    Column("finished", "Finished", Run.finished_at),
-    # Runs not finished have no duration: last whichever way the list sorts.
+    # Runs not started or not finished have no time (nor a duration): last whichever way
+    # the list sorts, on SQLite (NULL first going up) as on PostgreSQL (NULL last going up).
+    Column("started", "Started", Run.started_at, nulls_last=True),
+    Column("finished", "Finished", Run.finished_at, nulls_last=True),
     Column(
         "duration", "Duration", seconds_between(Run.started_at, Run.finished_at), nulls_last=True
     ),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from tenantsync.console.ops.tables import AnySelect
 from tenantsync.store.directory import mailbox_matches
 from tenantsync.store.models import Mailbox, MailboxKind, Organization, SourceGroup
-from tenantsync.store.search import address_matches, name_matches
+from tenantsync.store.search import contains
 
 SHOWN = 25  # of each kind; the count says how many more the organization's list holds
 
@@ -28,8 +28,8 @@ def everywhere(session: Session, q: str) -> dict[str, Found]:
     """People (user mailboxes), other mailboxes, groups and organizations matching ``q``:
     each as (object, organization id, organization name) rows, live ones first."""
     people, others = _mailboxes(session, mailbox_matches(q))
-    group_hit = or_(name_matches(SourceGroup.name, q), address_matches(SourceGroup.mail, q))
-    org_hit = or_(name_matches(Organization.name, q), name_matches(Organization.display_name, q))
+    group_hit = contains(SourceGroup.search_text, q)
+    org_hit = contains(Organization.search_text, q)
     return {
         "people": people,
         "mailboxes": others,
@@ -51,7 +51,8 @@ def everywhere(session: Session, q: str) -> dict[str, Found]:
 
 def _mailboxes(session: Session, hit: ColumnElement[bool]) -> tuple[Found, Found]:
     """(people, other mailboxes) matching: the first of each (live first, by name) and
-    their counts, from one pass over the mailboxes (the match is the costly part)."""
+    their counts, from one pass over the matches; then only those rows are loaded (joined
+    in the same statement, PostgreSQL expected every match and read every mailbox)."""
     person = case((Mailbox.kind == MailboxKind.USER, 1), else_=0)
     order = (Mailbox.deleted_at.is_not(None), Mailbox.display_name, Mailbox.primary_address)
     ranked = (
@@ -65,15 +66,21 @@ def _mailboxes(session: Session, hit: ColumnElement[bool]) -> tuple[Found, Found
         .subquery()
     )
     first = session.execute(
-        select(ranked.c.person, ranked.c.total, Mailbox, Organization.id, Organization.name)
-        .join(Mailbox, Mailbox.id == ranked.c.id)
-        .join(Organization, Organization.id == Mailbox.organization_id)
+        select(ranked.c.id, ranked.c.person, ranked.c.total)
         .where(ranked.c.n <= SHOWN)
         .order_by(ranked.c.n)
     ).all()
+    loaded = {
+        mailbox.id: (mailbox, org_id, org_name)
+        for mailbox, org_id, org_name in session.execute(
+            select(Mailbox, Organization.id, Organization.name)
+            .join(Organization, Organization.id == Mailbox.organization_id)
+            .where(Mailbox.id.in_([mailbox_id for mailbox_id, _, _ in first]))
+        )
+    }
     found = {1: Found(), 0: Found()}
-    for is_person, total, mailbox, org_id, org_name in first:
-        found[is_person].rows.append((mailbox, org_id, org_name))
+    for mailbox_id, is_person, total in first:
+        found[is_person].rows.append(loaded[mailbox_id])
         found[is_person].total = total
     return found[1], found[0]
 

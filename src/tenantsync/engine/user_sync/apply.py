@@ -36,6 +36,7 @@ from tenantsync.store.models import (
     SourceGroupClosure,
     SourceGroupMember,
 )
+from tenantsync.store.search import searchable
 
 MAILBOX = cast(Table, Mailbox.__table__)
 ALIAS = cast(Table, MailboxAlias.__table__)
@@ -143,9 +144,11 @@ class ProposalWriter:
         policy_ids: dict[str, int],
     ) -> dict[str, Any]:
         name = policy.get(row.source_id)
+        display_name = row.display_name[:255]
         values: dict[str, Any] = {
             "primary_address": row.primary_address,
-            "display_name": row.display_name[:255],
+            "display_name": display_name,
+            "search_text": searchable(display_name, row.primary_address, *row.aliases),
             "kind": MailboxKind(row.kind.value),
             "licensed": row.licensed,
             "enabled": row.enabled,
@@ -230,11 +233,13 @@ class ProposalWriter:
         return ids
 
     def _group_values(self, group: DirectoryGroup) -> dict[str, Any]:
+        name = group.name[:255]
         return {
             "organization_id": self.org_id,
             "source_id": group.source_id,
-            "name": group.name[:255],
+            "name": name,
             "mail": group.mail,
+            "search_text": searchable(name, group.mail),
             "dn": group.dn,
             "kind": GroupKind(group.kind.value),
             "synced_at": self.now,

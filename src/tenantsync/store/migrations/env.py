@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine
 
 from tenantsync.store.models import Base, UTCDateTime
+from tenantsync.store.models.directory import TRIGRAM_INDEXES
 
 config = context.config
 target_metadata = Base.metadata
@@ -32,6 +33,13 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Everything but the trigram indexes, which only some databases have (migration 0011)."""
+    return not (type_ == "index" and reflected and name in TRIGRAM_INDEXES)
+
+
 def _migrate(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
@@ -39,6 +47,7 @@ def _migrate(connection: object) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -40,6 +40,9 @@ from tenantsync.store.models.notify import (
     NotificationSubscription,
     SmtpSettings,
 )
+
+# Importing it registers the flush hook that folds what the ORM writes for the search.
+from tenantsync.store.models.search_text import refold
 from tenantsync.store.models.tasks import (
     ChangeRecord,
     Definition,
@@ -94,4 +97,5 @@ __all__ = [
     "SyncState",
     "Trigger",
     "UTCDateTime",
+    "refold",
 ]

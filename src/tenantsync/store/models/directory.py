@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     and_,
     case,
@@ -35,6 +36,13 @@ from tenantsync.store.models.base import (
 )
 from tenantsync.timeutil import utcnow
 
+# What the console's search reads (store/search.py). A bulk write names it (searchable());
+# an object written through the ORM gets it from store/models/search_text.py.
+SEARCH_TEXT = "names and addresses folded for search, one a line (store.search.searchable)"
+# GIN trigram indexes on search_text, made by migration 0011 on PostgreSQL where pg_trgm
+# could be created: a database may or may not have them, so the models do not declare them.
+TRIGRAM_INDEXES = frozenset({"ix_mailbox_search_text_trgm", "ix_source_group_search_text_trgm"})
+
 
 class Organization(Base):
     """One customer account; an MSP has many."""
@@ -45,6 +53,7 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     display_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    search_text: Mapped[str] = mapped_column(Text, server_default="", doc=SEARCH_TEXT)
 
     domains: Mapped[list[Domain]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", order_by="Domain.name"
@@ -153,6 +162,7 @@ class Mailbox(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(index=True)
     restore_until: Mapped[datetime | None]
+    search_text: Mapped[str] = mapped_column(Text, server_default="", doc=SEARCH_TEXT)
 
     aliases: Mapped[list[MailboxAlias]] = relationship(
         back_populates="mailbox", cascade="all, delete-orphan", order_by="MailboxAlias.address"
@@ -229,6 +239,7 @@ class SourceGroup(Base):
     kind: Mapped[GroupKind] = mapped_column(enum_type(GroupKind, "group_kind"))
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    search_text: Mapped[str] = mapped_column(Text, server_default="", doc=SEARCH_TEXT)
 
 
 class SourceGroupMember(Base):
