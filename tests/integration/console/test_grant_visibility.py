@@ -188,7 +188,8 @@ def scan_api(client: Any, urls: list[str], grants: Grants) -> dict[str, list[str
             hits = grants.found_in(readable(response))
             if hits:
                 found[f"{url}?page={page}"] = hits
-            body = response.json() if response.status_code == 200 else None
+            json_answer = response.headers.get("content-type", "").startswith("application/json")
+            body = response.json() if response.status_code == 200 and json_answer else None
             if not (isinstance(body, dict) and "total" in body and "per_page" in body):
                 break
             if page * body["per_page"] >= body["total"]:

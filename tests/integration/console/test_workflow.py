@@ -199,7 +199,7 @@ def test_a_run_stopped_at_the_threshold_waits_for_a_super_administrator(
     assert again.status_code == 422  # only once
     first = root.page(f"/runs/{confirmed}")
     assert "1\N{EN DASH}50 of 122" in first.text  # the change log is paged
-    log = root.page(f"/runs/{confirmed}?page=3").text.split('class="changes"')[1]
+    log = root.page(f"/runs/{confirmed}?page=3").text.split('class="changes sortable"')[1]
     assert "old119@contoso.example" in log and "old0@" not in log
 
 
