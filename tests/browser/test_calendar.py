@@ -22,6 +22,12 @@ from tests.support.console import EMAILS
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture
+def console_worker() -> bool:
+    """The calendar harness runs its sync with its own worker and sandbox."""
+    return False
+
+
 def test_a_super_administrator_reads_a_calendar_and_issues_a_feed(
     visit: Callable[..., Visit], console: Console, db: Database, settings: Settings
 ) -> None:
