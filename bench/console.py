@@ -95,14 +95,16 @@ def search_floor(db: Database) -> None:
         search_ops.everywhere(session, SEARCH)
 
 
-def run_floor(db: Database, run_id: int) -> None:
-    """The bare SQL of a run page's change log: its count and its first 100 rows."""
-    where = ChangeRecord.run_id == run_id
+def run_floor(db: Database, run_id: int, address: str = "", by_address: bool = False) -> None:
+    """The bare SQL of a run page's change log: its count and its first 100 rows (those
+    whose key holds ``address``; by key, then id, both descending, when ``by_address``)."""
+    where = [ChangeRecord.run_id == run_id]
+    if address:
+        where.append(func.lower(ChangeRecord.key).like(f"%{address.lower()}%"))
+    order = (ChangeRecord.key.desc(), ChangeRecord.id.desc()) if by_address else (ChangeRecord.id,)
     with db.engine.connect() as conn:
-        conn.execute(select(func.count()).select_from(ChangeRecord).where(where)).scalar()
-        conn.execute(
-            select(ChangeRecord.__table__).where(where).order_by(ChangeRecord.id).limit(100)
-        ).all()
+        conn.execute(select(func.count()).select_from(ChangeRecord).where(*where)).scalar()
+        conn.execute(select(ChangeRecord.__table__).where(*where).order_by(*order).limit(100)).all()
 
 
 async def sign_in(client: httpx.AsyncClient) -> None:
@@ -218,6 +220,21 @@ async def measure(db: Database, settings: Settings, big: BigOrg, repeat: int) ->
             served = await time_get(client, f"/runs/{big.run_id}", repeat)
             run_id = big.run_id
             rows.append(("run page", served, time_floor(lambda: run_floor(db, run_id), repeat)))
+            with db.sessions() as session:
+                key = session.scalars(
+                    select(ChangeRecord.key).where(ChangeRecord.run_id == run_id).limit(1)
+                ).one()
+            part = key.split("@")[0]
+            served = await time_get(
+                client, f"/runs/{run_id}?tab=changes&address={part}&per_page=100", repeat
+            )
+            bare = time_floor(lambda: run_floor(db, run_id, address=part), repeat)
+            rows.append((f"run page, changes with {part!r}", served, bare))
+            served = await time_get(
+                client, f"/runs/{run_id}?tab=changes&sort=-address&per_page=100", repeat
+            )
+            bare = time_floor(lambda: run_floor(db, run_id, by_address=True), repeat)
+            rows.append(("run page, changes by address", served, bare))
             with db.sessions() as session:
                 first = session.scalars(select(Mailbox.id).order_by(Mailbox.id).limit(1)).one()
             served = await time_get(client, f"/mailboxes/{first}", repeat)
