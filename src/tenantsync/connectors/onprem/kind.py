@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from tenantsync.connectors.http import HttpOptions, httpx
 from tenantsync.connectors.kind import Check, ConnectionKind, SecretField
 from tenantsync.connectors.m365 import OptionalText, Text
+from tenantsync.connectors.onprem.ems import EmsPermissionReader, ManagementShell, ShellEndpoint
 from tenantsync.connectors.onprem.entries import Entry, mailbox_of
 from tenantsync.connectors.onprem.ldap import Endpoint, Ldap, sd_flags_control
 from tenantsync.errors import AuthError, ConfigError, SourceError
@@ -63,6 +64,36 @@ class OnPremParams(BaseModel):
         None, title="NetBIOS domain", description="empty: read from the directory"
     )
     page_size: int = Field(1000, ge=10, le=5000, title="Page size")
+    permission_path: Annotated[Text, _one_of("ad", "ems")] = Field(
+        "ad",
+        title="Permissions read from",
+        description="ad (the domain controller's descriptors) or ems (the Exchange Management "
+        "Shell: Get-MailboxPermission, Get-ADPermission, Get-Mailbox)",
+    )
+    ems_url: OptionalText = Field(
+        None, title="Management Shell URL", description="http(s)://SERVER/PowerShell"
+    )
+    ems_auth: Annotated[Text, _one_of("kerberos", "basic")] = Field(
+        "kerberos", title="Management Shell sign-in", description="kerberos or basic (https only)"
+    )
+    ems_user: OptionalText = Field(
+        None, title="Management Shell user", description="account@domain (UPN form)"
+    )
+    ems_ca_file: OptionalText = Field(None, title="Management Shell CA file")
+
+    def shell_endpoint(self, password: str | None) -> ShellEndpoint:
+        """Where the Management Shell is and as whom."""
+        if not self.ems_url:
+            raise ConfigError(
+                "reading permissions through the Shell needs ems_url", field="ems_url"
+            )
+        return ShellEndpoint(
+            url=self.ems_url,
+            auth=self.ems_auth,
+            user=self.ems_user,
+            password=password,
+            ca_file=self.ems_ca_file,
+        )
 
     def endpoint(self) -> Endpoint:
         """Where and as whom to connect."""
@@ -80,9 +111,13 @@ class OnPremParams(BaseModel):
 class OnPremConnector:
     """One DC connection shared by the directory and permission sources of a run."""
 
-    def __init__(self, params: OnPremParams, password: str | None) -> None:
+    def __init__(
+        self, params: OnPremParams, password: str | None, ems_password: str | None = None
+    ) -> None:
         self.params = params
         self.ldap = Ldap(params.endpoint(), password)
+        self.ems_password = ems_password
+        self._shell: ManagementShell | None = None
         self._base_dn = params.base_dn
         self._netbios = params.netbios_domain
 
@@ -91,6 +126,14 @@ class OnPremConnector:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.ldap.close)
+        if self._shell is not None:
+            await asyncio.to_thread(self._shell.close)
+
+    def shell(self) -> ManagementShell:
+        """The connection's Exchange Management Shell (opened on its first cmdlet)."""
+        if self._shell is None:
+            self._shell = ManagementShell(self.params.shell_endpoint(self.ems_password))
+        return self._shell
 
     def base_dn(self) -> str:
         """The domain's naming context: as configured, else the DC's default one."""
@@ -122,10 +165,14 @@ class OnPremConnector:
 
         return OnPremDirectory(self.ldap, self.base_dn(), self.params.page_size)
 
-    def permission_source(self, loop: LoopThread, concurrency: int) -> OnPremPermissionReader:
-        """The mailboxes' permissions in their AD form."""
+    def permission_source(
+        self, loop: LoopThread, concurrency: int
+    ) -> OnPremPermissionReader | EmsPermissionReader:
+        """The mailboxes' permissions: in their AD form, or as the Shell reports them."""
         from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
+        if self.params.permission_path == "ems":
+            return EmsPermissionReader(self.shell())
         return OnPremPermissionReader(
             self.ldap, self.base_dn(), self.netbios(), self.params.page_size
         )
@@ -245,16 +292,45 @@ def _connect(
 ) -> OnPremConnector:
     if params.auth == "simple" and not (params.bind_user and secret.get("password")):
         raise ConfigError("a simple bind needs bind_user and a password", field="bind_user")
-    return OnPremConnector(params, secret.get("password"))
+    if params.permission_path == "ems":
+        _check_shell(params, secret)
+    return OnPremConnector(params, secret.get("password"), secret.get("ems_password"))
+
+
+def _check_shell(params: OnPremParams, secret: Mapping[str, str]) -> None:
+    """The Shell path's own rules: a URL, a UPN-form user, Basic only with a password and
+    only over https."""
+    endpoint = params.shell_endpoint(secret.get("ems_password"))
+    if endpoint.user is not None and "@" not in endpoint.user:
+        raise ConfigError("the Management Shell user must be in UPN form", field="ems_user")
+    if params.ems_auth == "basic":
+        if not (endpoint.user and endpoint.password):
+            raise ConfigError("Basic sign-in needs ems_user and its password", field="ems_user")
+        if not endpoint.url.lower().startswith("https://"):
+            raise ConfigError("Basic sign-in is sent only over https", field="ems_url")
 
 
 EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
     name="exchange_onprem",
     title="On-premises Exchange (Active Directory)",
     params_model=OnPremParams,
-    secret_fields=(SecretField("password", "bind password"),),
-    # The password is sent only to this DC, over this TLS, as this account.
-    endpoint_fields=("server", "tls", "port", "ca_file", "auth", "bind_user"),
+    secret_fields=(
+        SecretField("password", "bind password"),
+        SecretField("ems_password", "Management Shell password", help="for basic sign-in"),
+    ),
+    # Each password is sent only to its endpoint, over its TLS, as its account.
+    endpoint_fields=(
+        "server",
+        "tls",
+        "port",
+        "ca_file",
+        "auth",
+        "bind_user",
+        "ems_url",
+        "ems_auth",
+        "ems_user",
+        "ems_ca_file",
+    ),
     serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
     checks=CHECKS,
     connector_type=OnPremConnector,
