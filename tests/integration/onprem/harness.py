@@ -29,7 +29,8 @@ from tests.integration.user_sync.harness import RunResult
 
 
 class OnPremSync:
-    """Tasks ``users`` and ``delegates`` of organization ``corp`` against the Samba DC."""
+    """Tasks ``users`` and ``delegates`` of organization ``corp`` against the Samba DC;
+    ``connection`` adds to (or replaces) the connection's parameters."""
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class OnPremSync:
         options: dict[str, Any] | None = None,
         delegate_options: dict[str, Any] | None = None,
         scope: dict[str, str] | str = "all",
+        connection: dict[str, Any] | None = None,
     ) -> None:
         self.onprem = onprem
         self.faults = LdapFaultProxy(onprem.dc)
@@ -61,6 +63,7 @@ class OnPremSync:
             "port": self.faults.port,
             "page_size": page_size,
             "password": {"file": str(secret)},
+            **(connection or {}),
         }
         self._options = options or {}
         self._delegate_options = delegate_options or {}
