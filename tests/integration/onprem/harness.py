@@ -16,6 +16,9 @@ from sqlalchemy.orm import aliased
 from tenantsync.config.apply import apply_document
 from tenantsync.config.loader import parse_document
 from tenantsync.engine.registry import default_registry
+from tenantsync.sandbox import ServedSandbox
+from tenantsync.sandbox.ems import shell_account
+from tenantsync.sandbox.faults import parse_faults
 from tenantsync.sandbox.ldap_faults import LdapFault, LdapFaultProxy
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
@@ -163,6 +166,30 @@ class OnPremSync:
         )
         with self.db.session() as session:
             return {(m.lower(), d.lower(), r.value) for m, d, r in session.execute(query)}
+
+
+def shell_connection(
+    onprem: OnPrem, served: ServedSandbox, folder: Path, *, password: str | None = None
+) -> dict[str, object]:
+    """The fields of an exchange_onprem connection reading permissions through ``served``'s
+    Management Shell, its password in a file under ``folder``."""
+    user, right = shell_account(onprem.tenant)
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = folder / "ems-password.txt"
+    secret.write_text(password or right, encoding="utf-8")
+    return {
+        "permission_path": "ems",
+        "ems_url": f"{served.base_url}/PowerShell",
+        "ems_auth": "basic",
+        "ems_user": user,
+        "ems_ca_file": str(served.ca_file),
+        "ems_password": {"file": str(secret)},
+    }
+
+
+def break_shell(served: ServedSandbox, spec: str) -> None:
+    """Make the sandbox fail as ``spec`` (a fault spec, "" for none) says, from now on."""
+    served.app.state.sandbox.gate.rules = parse_faults(spec)
 
 
 def add_mailbox(onprem: OnPrem, name: str, **extra: Any) -> tuple[str, str]:

@@ -56,6 +56,12 @@ class ManagementShell:
         self.requests = 0
         self._pool: Any = None
 
+    def open(self) -> None:
+        """Open the Runspace Pool now (the first cmdlet would): AuthError when the sign-in
+        is refused, a retryable SourceError when the endpoint does not answer."""
+        if self._pool is None:
+            self._pool = self._open()
+
     def _open(self) -> Any:
         from pypsrp.exceptions import AuthenticationError, WinRMError
         from pypsrp.powershell import RunspacePool
@@ -97,8 +103,7 @@ class ManagementShell:
         from pypsrp.exceptions import WinRMError
         from pypsrp.powershell import PowerShell
 
-        if self._pool is None:
-            self._pool = self._open()
+        self.open()
         ps = PowerShell(self._pool)
         ps.add_cmdlet(cmdlet)
         for name, value in parameters.items():

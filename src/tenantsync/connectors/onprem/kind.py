@@ -3,27 +3,25 @@ over LDAPS or StartTLS, read as a service account (its password encrypted at res
 with Kerberos. It serves user sync, permission sync and the connection check.
 
 :class:`OnPremParams` is the one shape of an ``exchange_onprem`` connection's parameters;
-the health check says, line by line, whether the DC answers, its certificate verifies,
-the bind succeeds, a mailbox and its security descriptors can be read, and whether
-incremental (DirSync) reads are allowed.
+its health check (``checks``) says line by line what answers and what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tenantsync.connectors.http import HttpOptions, httpx
-from tenantsync.connectors.kind import Check, ConnectionKind, SecretField
+from tenantsync.connectors.kind import ConnectionKind, SecretField
 from tenantsync.connectors.m365 import OptionalText, Text
+from tenantsync.connectors.onprem.checks import CHECKS, checks_for
 from tenantsync.connectors.onprem.ems import EmsPermissionReader, ManagementShell, ShellEndpoint
-from tenantsync.connectors.onprem.entries import Entry, mailbox_of
-from tenantsync.connectors.onprem.ldap import Endpoint, Ldap, sd_flags_control
-from tenantsync.errors import AuthError, ConfigError, SourceError
+from tenantsync.connectors.onprem.entries import Entry
+from tenantsync.connectors.onprem.ldap import Endpoint, Ldap
+from tenantsync.errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from tenantsync.connectors.loop import LoopThread
@@ -178,112 +176,6 @@ class OnPremConnector:
         )
 
 
-async def _reach(connector: OnPremConnector) -> str:
-    e = connector.ldap.endpoint
-    try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(e.server, e.port), 10)
-    except (OSError, TimeoutError) as exc:
-        raise SourceError(f"{e.server}:{e.port} does not answer: {exc}", retryable=True) from None
-    writer.close()
-    await writer.wait_closed()
-    return f"{e.server}:{e.port} answers"
-
-
-async def _tls(connector: OnPremConnector) -> str:
-    e = connector.ldap.endpoint
-    if e.starttls:
-        await asyncio.to_thread(connector.ldap.connection)
-        return f"StartTLS on {e.server}:{e.port}; certificate verified"
-    context = ssl.create_default_context(cafile=e.ca_file)
-    try:
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(e.server, e.port, ssl=context), 10
-        )
-    except ssl.SSLCertVerificationError as exc:
-        where = f"the CA file {e.ca_file}" if e.ca_file else "the system's CAs"
-        raise SourceError(
-            f"the certificate of {e.server} does not verify with {where}: {exc.verify_message}"
-        ) from None
-    except (OSError, TimeoutError) as exc:
-        raise SourceError(f"TLS with {e.server}:{e.port} failed: {exc}") from None
-    version = writer.get_extra_info("ssl_object").version()
-    writer.close()
-    await writer.wait_closed()
-    return f"certificate of {e.server} verified ({version})"
-
-
-async def _bind(connector: OnPremConnector) -> str:
-    await asyncio.to_thread(connector.ldap.connection)
-    base = await asyncio.to_thread(connector.base_dn)
-    who = connector.ldap.endpoint.user or "the Kerberos ticket"
-    return f"bound as {who}; domain {base}"
-
-
-async def _mailbox(connector: OnPremConnector) -> str:
-    entry = await asyncio.to_thread(_first_mailbox, connector)
-    info = mailbox_of(entry)
-    kind = info.recipient_type if info else "?"
-    return f"read mailbox {entry.text('mail') or entry.ref.dn} ({kind})"
-
-
-async def _descriptor(connector: OnPremConnector) -> str:
-    entry = await asyncio.to_thread(_first_mailbox, connector, sd=True)
-    if not entry.raw.get("ntsecuritydescriptor"):
-        raise AuthError(
-            f"nTSecurityDescriptor of {entry.text('mail')} was withheld: the account needs "
-            "Read Permissions (READ_CONTROL) on mailbox objects to read Send As"
-        )
-    if not entry.raw.get("msexchmailboxsecuritydescriptor"):
-        return (
-            f"Send As readable on {entry.text('mail')}; it has no "
-            "msExchMailboxSecurityDescriptor (no Full Access set)"
-        )
-    return f"Full Access and Send As readable on {entry.text('mail')}"
-
-
-async def _dirsync(connector: OnPremConnector) -> str:
-    base = await asyncio.to_thread(connector.base_dn)
-    try:
-        await asyncio.to_thread(
-            connector.ldap.dirsync, base, "(objectGUID=\\00)", ["objectGUID"], None
-        )
-    except AuthError as exc:
-        raise AuthError(f"{exc}; every user sync reads in full") from None
-    return "DirSync allowed (Replicating Directory Changes): user sync reads changes only"
-
-
-def _first_mailbox(connector: OnPremConnector, *, sd: bool = False) -> Entry:
-    base = connector.base_dn()
-    attributes = ["mail", "msExchRecipientTypeDetails", "homeMDB"]
-    if sd:
-        attributes += ["nTSecurityDescriptor", "msExchMailboxSecurityDescriptor"]
-    try:
-        found = connector.ldap.search(
-            base,
-            "(&(objectCategory=person)(homeMDB=*)(msExchRecipientTypeDetails=*))",
-            attributes,
-            controls=[sd_flags_control()] if sd else (),
-            size_limit=1,
-        )
-    except SourceError as exc:
-        if "undefined" in str(exc).lower() or "attribute" in str(exc).lower():
-            raise SourceError(f"the schema lacks Exchange's attributes: {exc}") from None
-        raise
-    if not found:
-        raise SourceError(f"no mailbox (homeMDB and msExchRecipientTypeDetails) under {base}")
-    return Entry(found[0])
-
-
-CHECKS: tuple[tuple[str, Check], ...] = (
-    ("reach the domain controller", _reach),
-    ("TLS", _tls),
-    ("bind", _bind),
-    ("read a mailbox", _mailbox),
-    ("read security descriptors", _descriptor),
-    ("incremental reads", _dirsync),
-)
-
-
 def _connect(
     params: OnPremParams,
     secret: Mapping[str, str],
@@ -333,6 +225,7 @@ EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
     ),
     serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
     checks=CHECKS,
+    checks_for=checks_for,
     connector_type=OnPremConnector,
     connect=_connect,
     secret_required=False,
