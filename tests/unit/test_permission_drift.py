@@ -59,3 +59,22 @@ def test_a_mailbox_either_path_could_not_read_is_not_compared() -> None:
         "b@contoso.com": "read by one path only",
         "c@contoso.com": "read by one path only",
     }
+
+
+def test_system_principals_are_not_compared_and_send_on_behalf_names_meet() -> None:
+    ad = [
+        _acl(
+            A,
+            ("NT AUTHORITY\\SYSTEM", Right.SEND_AS, False, False),
+            ("CORP\\Domain Admins", Right.SEND_AS, False, False),
+            ("CN=jdoe,OU=People,DC=corp,DC=example", Right.SEND_ON_BEHALF, False, False),
+        )
+    ]
+    shell = [
+        _acl(
+            A,
+            ("Discovery Management", Right.FULL_ACCESS, False, False),
+            ("corp.example/People/jdoe", Right.SEND_ON_BEHALF, False, False),
+        )
+    ]
+    assert compare(ad, shell).drifts == ()

@@ -163,6 +163,16 @@ class OnPremConnector:
 
         return OnPremDirectory(self.ldap, self.base_dn(), self.params.page_size)
 
+    def permission_paths(self) -> tuple[OnPremPermissionReader, EmsPermissionReader]:
+        """Both readers, whichever path the runs take: the DC's descriptors and the Shell
+        (ConfigError when the connection names no ems_url)."""
+        from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
+
+        ad = OnPremPermissionReader(
+            self.ldap, self.base_dn(), self.netbios(), self.params.page_size
+        )
+        return ad, EmsPermissionReader(self.shell())
+
     def permission_source(
         self, loop: LoopThread, concurrency: int
     ) -> OnPremPermissionReader | EmsPermissionReader:

@@ -2,9 +2,11 @@
 on-premises domain controller's descriptors against what the Exchange Management Shell
 reports (or any two PermissionSources).
 
-Entries are compared as (right, trustee, allow or deny), explicit entries only (the
-inherited system entries differ in form between the paths and grant nothing a sync
-manages); a trustee is compared by its bare account name (``CORP\\jdoe`` → ``jdoe``).
+Entries are compared as (right, trustee, allow or deny), the entries a sync manages only:
+inherited entries and system principals (SYSTEM, Domain Admins, Exchange's role groups)
+differ in form between the paths and grant nothing a sync stores. A trustee is compared by
+its bare name: ``CORP\\jdoe`` → ``jdoe``, a DN ``CN=jdoe,OU=People,…`` → ``jdoe``, a
+canonical name ``corp.example/People/jdoe`` → ``jdoe`` (how each path names Send on Behalf).
 A mailbox either read could not read is named as not compared, never as drift.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tenantsync.engine.permission_sync.acl import is_role_group, is_system_principal
 from tenantsync.model.permissions import AclEntry, MailboxAcl, ReadFailure, Right
 
 Key = tuple[Right, str, bool]
@@ -45,6 +48,21 @@ class DriftReport:
         out += [f"{address}: not compared ({why})" for address, why in self.not_compared]
         return out
 
+    def to_json(self, first: str = "ad", second: str = "shell") -> dict[str, object]:
+        """The report as plain data: per mailbox the entries only each path shows."""
+        return {
+            "compared": self.compared,
+            "drift": [
+                {
+                    "mailbox": d.address,
+                    f"only_{first}": [_show(k) for k in d.only_first],
+                    f"only_{second}": [_show(k) for k in d.only_second],
+                }
+                for d in self.drifts
+            ],
+            "not_compared": [{"mailbox": a, "reason": why} for a, why in self.not_compared],
+        }
+
 
 def _show(key: Key) -> str:
     right, trustee, deny = key
@@ -52,12 +70,21 @@ def _show(key: Key) -> str:
 
 
 def _key(entry: AclEntry) -> Key:
-    name = entry.trustee.name.strip().lower().rsplit("\\", 1)[-1]
+    name = entry.trustee.name.strip().lower()
+    if "=" in name and "," in name:
+        name = name.split(",", 1)[0].split("=", 1)[1]
+    name = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     return (entry.right, name, entry.deny)
 
 
+def _managed(entry: AclEntry) -> bool:
+    # A bare role-group name counts as Exchange's own group here: no directory to ask.
+    trustee = entry.trustee
+    return not (entry.inherited or is_system_principal(trustee) or is_role_group(trustee.name))
+
+
 def _explicit(acl: MailboxAcl) -> set[Key]:
-    return {_key(e) for e in acl.entries if not e.inherited}
+    return {_key(e) for e in acl.entries if _managed(e)}
 
 
 def compare(
