@@ -56,12 +56,13 @@ def test_the_api_stores_the_shell_fields_and_never_shows_its_password(
     again = admin.get(f"/api/v1/connections/{shown['id']}")
     assert SHELL_PASSWORD not in created.text + again.text
     assert secrets(db, settings)["ems_password"] == SHELL_PASSWORD
-    # The Shell's URL is an endpoint: moving it needs its password again.
+    # The Shell's URL is an endpoint: moving it needs the credentials again.
     moved = admin.put(
         f"/api/v1/connections/{shown['id']}",
         json={**BODY, "ems_url": "https://elsewhere.example/PowerShell"},
     )
     assert moved.status_code == 422, moved.text
+    assert "ems_url needs the credentials again" in moved.json()["errors"]["password"]
     schema = admin.get("/api/v1/openapi.json").json()["components"]["schemas"]
     shapes = {s["title"]: s for s in schema["ConnectionIn"]["oneOf"]}
     properties = next(s for t, s in shapes.items() if t.startswith("ExchangeOnprem"))["properties"]
