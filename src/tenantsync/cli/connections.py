@@ -1,5 +1,6 @@
-"""Connections: list them and check that one works (the checks its kind declares: for
-Microsoft 365 a token, Graph reads and the Exchange admin API)."""
+"""Connections: list them, check that one works (the checks its kind declares: for
+Microsoft 365 a token, Graph reads and the Exchange admin API), and compare the two
+permission paths of an on-premises one (``drift``)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,37 @@ def connection_check(
     if not all(line.ok for line in lines):
         if not as_json:
             err.print(f"connection {name} failed its check")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@connection_app.command("drift")
+def connection_drift(
+    name: str = typer.Argument(..., help="an exchange_onprem connection, or ORG/NAME"),
+    mailboxes: list[str] = typer.Option(
+        [], "--mailbox", help="read only this synced mailbox (repeatable; default: all)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON for scripts"),
+) -> None:
+    """Read the synced mailboxes' permissions through the domain controller and through the
+    Exchange Management Shell, and print per mailbox the entries only one path shows; exit
+    code 1 when they disagree."""
+    from tenantsync.engine.permission_sync.drift_read import connection_drift as drift
+
+    settings = load_settings()
+    db = open_db(settings)
+    with db.session() as session:
+        connection_id = find_connection(session, name).id
+    report = drift(db, settings, connection_id, mailboxes)
+    if as_json:
+        emit_json({"connection": name, **report.to_json()})
+    else:
+        for line in report.lines():
+            out.print(line)
+        out.print(
+            f"{report.compared} mailboxes compared, {len(report.drifts)} differ, "
+            f"{len(report.not_compared)} not compared"
+        )
+    if report.drifts:
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 

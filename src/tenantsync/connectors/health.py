@@ -50,7 +50,7 @@ async def run_checks(checks: Sequence[NamedCheck], connector: object) -> list[Ch
 
 async def check_connection(connector: object, extra: Sequence[NamedCheck] = ()) -> list[CheckLine]:
     """The checks of the kind of an opened ``connector``, then the ``extra`` ones."""
-    return await run_checks([*kind_of(connector).checks, *extra], connector)
+    return await run_checks([*kind_of(connector).checks_of(connector), *extra], connector)
 
 
 def unreachable(

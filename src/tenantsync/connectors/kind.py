@@ -78,6 +78,13 @@ class ConnectionKind(Generic[P, C]):
     connector_type: type[C]
     connect: Callable[[P, Mapping[str, str], Transport, HttpOptions | None], C]
     secret_required: bool = True
+    # The lines of an opened connection's check when they depend on its parameters (which
+    # path reads permissions); None: ``checks``.
+    checks_for: Callable[[C], tuple[tuple[str, Check], ...]] | None = None
+
+    def checks_of(self, connector: C) -> tuple[tuple[str, Check], ...]:
+        """The checks of an opened connector of this kind."""
+        return self.checks if self.checks_for is None else self.checks_for(connector)
 
     @property
     def param_fields(self) -> tuple[ParamField, ...]:

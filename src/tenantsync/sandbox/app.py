@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from tenantsync.sandbox import (
     admin_routes,
+    ems,
     exchange_routes,
     graph_batch,
     graph_calendar,
@@ -85,6 +86,7 @@ def create_app(
         *graph_routes.ROUTES,
         *graph_routes.ITEM_ROUTES,
         *exchange_routes.ROUTES,
+        *ems.ROUTES,
         *token_routes.ROUTES,
     ]
     handlers: Mapping[Any, Callable[[Request, Exception], Any]] = {
@@ -103,6 +105,7 @@ def create_app(
         ],
     )
     app.state.sandbox = sandbox
+    app.state.ems = ems.EmsHost()
     return app
 
 

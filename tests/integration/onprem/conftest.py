@@ -8,11 +8,18 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from ldap3 import Connection, Server, Tls
 
-from tenantsync.sandbox import SandboxTenant, generate_tenant
+from tenantsync.sandbox import (
+    SandboxTenant,
+    ServedSandbox,
+    create_app,
+    generate_tenant,
+    serve_in_thread,
+)
 from tenantsync.sandbox.samba import SambaDC, provision_samba
 from tenantsync.sandbox.samba_org import LoadedOrganization, load_organization
 from tests.conftest import IN_CI
@@ -60,3 +67,11 @@ def onprem() -> Iterator[OnPrem]:
         yield OnPrem(dc, tenant, org)
     finally:
         dc.stop()
+
+
+@pytest.fixture
+def ems_sandbox(onprem: OnPrem, tmp_path: Path) -> Iterator[ServedSandbox]:
+    """The sandbox serving the DC's organization, for its Exchange Management Shell."""
+    app = create_app(onprem.tenant, latency=0)
+    with serve_in_thread(app, data_dir=tmp_path / "sandbox") as served:
+        yield served

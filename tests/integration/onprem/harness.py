@@ -16,6 +16,9 @@ from sqlalchemy.orm import aliased
 from tenantsync.config.apply import apply_document
 from tenantsync.config.loader import parse_document
 from tenantsync.engine.registry import default_registry
+from tenantsync.sandbox import ServedSandbox
+from tenantsync.sandbox.ems import shell_account
+from tenantsync.sandbox.faults import parse_faults
 from tenantsync.sandbox.ldap_faults import LdapFault, LdapFaultProxy
 from tenantsync.settings import Settings
 from tenantsync.store.database import Database
@@ -29,7 +32,8 @@ from tests.integration.user_sync.harness import RunResult
 
 
 class OnPremSync:
-    """Tasks ``users`` and ``delegates`` of organization ``corp`` against the Samba DC."""
+    """Tasks ``users`` and ``delegates`` of organization ``corp`` against the Samba DC;
+    ``connection`` adds to (or replaces) the connection's parameters."""
 
     def __init__(
         self,
@@ -42,6 +46,7 @@ class OnPremSync:
         options: dict[str, Any] | None = None,
         delegate_options: dict[str, Any] | None = None,
         scope: dict[str, str] | str = "all",
+        connection: dict[str, Any] | None = None,
     ) -> None:
         self.onprem = onprem
         self.faults = LdapFaultProxy(onprem.dc)
@@ -61,6 +66,7 @@ class OnPremSync:
             "port": self.faults.port,
             "page_size": page_size,
             "password": {"file": str(secret)},
+            **(connection or {}),
         }
         self._options = options or {}
         self._delegate_options = delegate_options or {}
@@ -160,6 +166,30 @@ class OnPremSync:
         )
         with self.db.session() as session:
             return {(m.lower(), d.lower(), r.value) for m, d, r in session.execute(query)}
+
+
+def shell_connection(
+    onprem: OnPrem, served: ServedSandbox, folder: Path, *, password: str | None = None
+) -> dict[str, object]:
+    """The fields of an exchange_onprem connection reading permissions through ``served``'s
+    Management Shell, its password in a file under ``folder``."""
+    user, right = shell_account(onprem.tenant)
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = folder / "ems-password.txt"
+    secret.write_text(password or right, encoding="utf-8")
+    return {
+        "permission_path": "ems",
+        "ems_url": f"{served.base_url}/PowerShell",
+        "ems_auth": "basic",
+        "ems_user": user,
+        "ems_ca_file": str(served.ca_file),
+        "ems_password": {"file": str(secret)},
+    }
+
+
+def break_shell(served: ServedSandbox, spec: str) -> None:
+    """Make the sandbox fail as ``spec`` (a fault spec, "" for none) says, from now on."""
+    served.app.state.sandbox.gate.rules = parse_faults(spec)
 
 
 def add_mailbox(onprem: OnPrem, name: str, **extra: Any) -> tuple[str, str]:

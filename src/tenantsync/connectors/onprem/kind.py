@@ -3,26 +3,25 @@ over LDAPS or StartTLS, read as a service account (its password encrypted at res
 with Kerberos. It serves user sync, permission sync and the connection check.
 
 :class:`OnPremParams` is the one shape of an ``exchange_onprem`` connection's parameters;
-the health check says, line by line, whether the DC answers, its certificate verifies,
-the bind succeeds, a mailbox and its security descriptors can be read, and whether
-incremental (DirSync) reads are allowed.
+its health check (``checks``) says line by line what answers and what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tenantsync.connectors.http import HttpOptions, httpx
-from tenantsync.connectors.kind import Check, ConnectionKind, SecretField
+from tenantsync.connectors.kind import ConnectionKind, SecretField
 from tenantsync.connectors.m365 import OptionalText, Text
-from tenantsync.connectors.onprem.entries import Entry, mailbox_of
-from tenantsync.connectors.onprem.ldap import Endpoint, Ldap, sd_flags_control
-from tenantsync.errors import AuthError, ConfigError, SourceError
+from tenantsync.connectors.onprem.checks import CHECKS, checks_for
+from tenantsync.connectors.onprem.ems import EmsPermissionReader, ManagementShell, ShellEndpoint
+from tenantsync.connectors.onprem.entries import Entry
+from tenantsync.connectors.onprem.ldap import Endpoint, Ldap
+from tenantsync.errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from tenantsync.connectors.loop import LoopThread
@@ -63,6 +62,36 @@ class OnPremParams(BaseModel):
         None, title="NetBIOS domain", description="empty: read from the directory"
     )
     page_size: int = Field(1000, ge=10, le=5000, title="Page size")
+    permission_path: Annotated[Text, _one_of("ad", "ems")] = Field(
+        "ad",
+        title="Permissions read from",
+        description="ad (the domain controller's descriptors) or ems (the Exchange Management "
+        "Shell: Get-MailboxPermission, Get-ADPermission, Get-Mailbox)",
+    )
+    ems_url: OptionalText = Field(
+        None, title="Management Shell URL", description="http(s)://SERVER/PowerShell"
+    )
+    ems_auth: Annotated[Text, _one_of("kerberos", "basic")] = Field(
+        "kerberos", title="Management Shell sign-in", description="kerberos or basic (https only)"
+    )
+    ems_user: OptionalText = Field(
+        None, title="Management Shell user", description="account@domain (UPN form)"
+    )
+    ems_ca_file: OptionalText = Field(None, title="Management Shell CA file")
+
+    def shell_endpoint(self, password: str | None) -> ShellEndpoint:
+        """Where the Management Shell is and as whom."""
+        if not self.ems_url:
+            raise ConfigError(
+                "reading permissions through the Shell needs ems_url", field="ems_url"
+            )
+        return ShellEndpoint(
+            url=self.ems_url,
+            auth=self.ems_auth,
+            user=self.ems_user,
+            password=password,
+            ca_file=self.ems_ca_file,
+        )
 
     def endpoint(self) -> Endpoint:
         """Where and as whom to connect."""
@@ -80,9 +109,13 @@ class OnPremParams(BaseModel):
 class OnPremConnector:
     """One DC connection shared by the directory and permission sources of a run."""
 
-    def __init__(self, params: OnPremParams, password: str | None) -> None:
+    def __init__(
+        self, params: OnPremParams, password: str | None, ems_password: str | None = None
+    ) -> None:
         self.params = params
         self.ldap = Ldap(params.endpoint(), password)
+        self.ems_password = ems_password
+        self._shell: ManagementShell | None = None
         self._base_dn = params.base_dn
         self._netbios = params.netbios_domain
 
@@ -91,6 +124,14 @@ class OnPremConnector:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.ldap.close)
+        if self._shell is not None:
+            await asyncio.to_thread(self._shell.close)
+
+    def shell(self) -> ManagementShell:
+        """The connection's Exchange Management Shell (opened on its first cmdlet)."""
+        if self._shell is None:
+            self._shell = ManagementShell(self.params.shell_endpoint(self.ems_password))
+        return self._shell
 
     def base_dn(self) -> str:
         """The domain's naming context: as configured, else the DC's default one."""
@@ -122,119 +163,27 @@ class OnPremConnector:
 
         return OnPremDirectory(self.ldap, self.base_dn(), self.params.page_size)
 
-    def permission_source(self, loop: LoopThread, concurrency: int) -> OnPremPermissionReader:
-        """The mailboxes' permissions in their AD form."""
+    def permission_paths(self) -> tuple[OnPremPermissionReader, EmsPermissionReader]:
+        """Both readers, whichever path the runs take: the DC's descriptors and the Shell
+        (ConfigError when the connection names no ems_url)."""
         from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
+        ad = OnPremPermissionReader(
+            self.ldap, self.base_dn(), self.netbios(), self.params.page_size
+        )
+        return ad, EmsPermissionReader(self.shell())
+
+    def permission_source(
+        self, loop: LoopThread, concurrency: int
+    ) -> OnPremPermissionReader | EmsPermissionReader:
+        """The mailboxes' permissions: in their AD form, or as the Shell reports them."""
+        from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
+
+        if self.params.permission_path == "ems":
+            return EmsPermissionReader(self.shell())
         return OnPremPermissionReader(
             self.ldap, self.base_dn(), self.netbios(), self.params.page_size
         )
-
-
-async def _reach(connector: OnPremConnector) -> str:
-    e = connector.ldap.endpoint
-    try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(e.server, e.port), 10)
-    except (OSError, TimeoutError) as exc:
-        raise SourceError(f"{e.server}:{e.port} does not answer: {exc}", retryable=True) from None
-    writer.close()
-    await writer.wait_closed()
-    return f"{e.server}:{e.port} answers"
-
-
-async def _tls(connector: OnPremConnector) -> str:
-    e = connector.ldap.endpoint
-    if e.starttls:
-        await asyncio.to_thread(connector.ldap.connection)
-        return f"StartTLS on {e.server}:{e.port}; certificate verified"
-    context = ssl.create_default_context(cafile=e.ca_file)
-    try:
-        _reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(e.server, e.port, ssl=context), 10
-        )
-    except ssl.SSLCertVerificationError as exc:
-        where = f"the CA file {e.ca_file}" if e.ca_file else "the system's CAs"
-        raise SourceError(
-            f"the certificate of {e.server} does not verify with {where}: {exc.verify_message}"
-        ) from None
-    except (OSError, TimeoutError) as exc:
-        raise SourceError(f"TLS with {e.server}:{e.port} failed: {exc}") from None
-    version = writer.get_extra_info("ssl_object").version()
-    writer.close()
-    await writer.wait_closed()
-    return f"certificate of {e.server} verified ({version})"
-
-
-async def _bind(connector: OnPremConnector) -> str:
-    await asyncio.to_thread(connector.ldap.connection)
-    base = await asyncio.to_thread(connector.base_dn)
-    who = connector.ldap.endpoint.user or "the Kerberos ticket"
-    return f"bound as {who}; domain {base}"
-
-
-async def _mailbox(connector: OnPremConnector) -> str:
-    entry = await asyncio.to_thread(_first_mailbox, connector)
-    info = mailbox_of(entry)
-    kind = info.recipient_type if info else "?"
-    return f"read mailbox {entry.text('mail') or entry.ref.dn} ({kind})"
-
-
-async def _descriptor(connector: OnPremConnector) -> str:
-    entry = await asyncio.to_thread(_first_mailbox, connector, sd=True)
-    if not entry.raw.get("ntsecuritydescriptor"):
-        raise AuthError(
-            f"nTSecurityDescriptor of {entry.text('mail')} was withheld: the account needs "
-            "Read Permissions (READ_CONTROL) on mailbox objects to read Send As"
-        )
-    if not entry.raw.get("msexchmailboxsecuritydescriptor"):
-        return (
-            f"Send As readable on {entry.text('mail')}; it has no "
-            "msExchMailboxSecurityDescriptor (no Full Access set)"
-        )
-    return f"Full Access and Send As readable on {entry.text('mail')}"
-
-
-async def _dirsync(connector: OnPremConnector) -> str:
-    base = await asyncio.to_thread(connector.base_dn)
-    try:
-        await asyncio.to_thread(
-            connector.ldap.dirsync, base, "(objectGUID=\\00)", ["objectGUID"], None
-        )
-    except AuthError as exc:
-        raise AuthError(f"{exc}; every user sync reads in full") from None
-    return "DirSync allowed (Replicating Directory Changes): user sync reads changes only"
-
-
-def _first_mailbox(connector: OnPremConnector, *, sd: bool = False) -> Entry:
-    base = connector.base_dn()
-    attributes = ["mail", "msExchRecipientTypeDetails", "homeMDB"]
-    if sd:
-        attributes += ["nTSecurityDescriptor", "msExchMailboxSecurityDescriptor"]
-    try:
-        found = connector.ldap.search(
-            base,
-            "(&(objectCategory=person)(homeMDB=*)(msExchRecipientTypeDetails=*))",
-            attributes,
-            controls=[sd_flags_control()] if sd else (),
-            size_limit=1,
-        )
-    except SourceError as exc:
-        if "undefined" in str(exc).lower() or "attribute" in str(exc).lower():
-            raise SourceError(f"the schema lacks Exchange's attributes: {exc}") from None
-        raise
-    if not found:
-        raise SourceError(f"no mailbox (homeMDB and msExchRecipientTypeDetails) under {base}")
-    return Entry(found[0])
-
-
-CHECKS: tuple[tuple[str, Check], ...] = (
-    ("reach the domain controller", _reach),
-    ("TLS", _tls),
-    ("bind", _bind),
-    ("read a mailbox", _mailbox),
-    ("read security descriptors", _descriptor),
-    ("incremental reads", _dirsync),
-)
 
 
 def _connect(
@@ -245,18 +194,48 @@ def _connect(
 ) -> OnPremConnector:
     if params.auth == "simple" and not (params.bind_user and secret.get("password")):
         raise ConfigError("a simple bind needs bind_user and a password", field="bind_user")
-    return OnPremConnector(params, secret.get("password"))
+    if params.permission_path == "ems":
+        _check_shell(params, secret)
+    return OnPremConnector(params, secret.get("password"), secret.get("ems_password"))
+
+
+def _check_shell(params: OnPremParams, secret: Mapping[str, str]) -> None:
+    """The Shell path's own rules: a URL, a UPN-form user, Basic only with a password and
+    only over https."""
+    endpoint = params.shell_endpoint(secret.get("ems_password"))
+    if endpoint.user is not None and "@" not in endpoint.user:
+        raise ConfigError("the Management Shell user must be in UPN form", field="ems_user")
+    if params.ems_auth == "basic":
+        if not (endpoint.user and endpoint.password):
+            raise ConfigError("Basic sign-in needs ems_user and its password", field="ems_user")
+        if not endpoint.url.lower().startswith("https://"):
+            raise ConfigError("Basic sign-in is sent only over https", field="ems_url")
 
 
 EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
     name="exchange_onprem",
     title="On-premises Exchange (Active Directory)",
     params_model=OnPremParams,
-    secret_fields=(SecretField("password", "bind password"),),
-    # The password is sent only to this DC, over this TLS, as this account.
-    endpoint_fields=("server", "tls", "port", "ca_file", "auth", "bind_user"),
+    secret_fields=(
+        SecretField("password", "bind password"),
+        SecretField("ems_password", "Management Shell password", help="for basic sign-in"),
+    ),
+    # Each password is sent only to its endpoint, over its TLS, as its account.
+    endpoint_fields=(
+        "server",
+        "tls",
+        "port",
+        "ca_file",
+        "auth",
+        "bind_user",
+        "ems_url",
+        "ems_auth",
+        "ems_user",
+        "ems_ca_file",
+    ),
     serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
     checks=CHECKS,
+    checks_for=checks_for,
     connector_type=OnPremConnector,
     connect=_connect,
     secret_required=False,

@@ -71,7 +71,7 @@ def resolve_scope(
     Groups are found by name, id, address and DN the one way :mod:`tenantsync.engine.scope`
     defines (the way a scope is checked when a task is saved)."""
     if kind == "all":
-        return Scope("all", "all mailboxes", _mailboxes(session, organization_id))
+        return Scope("all", "all mailboxes", synced_mailboxes(session, organization_id))
     if not value or not value.strip():
         raise ScopeError(kind, value, "no value was given")
     value = value.strip()
@@ -88,7 +88,7 @@ def resolve_scope(
     else:
         raise ScopeError(kind, value, "unknown scope kind (use all, group, dn or address)")
     reached = directory.expand(group.id)
-    members = [m for m in _mailboxes(session, organization_id) if m.id in reached]
+    members = [m for m in synced_mailboxes(session, organization_id) if m.id in reached]
     return Scope(kind, f"members of {group.name}", members, group.id)
 
 
@@ -122,7 +122,7 @@ def _by_address(session: Session, synced: SyncedDirectory, org: int, value: str)
 
 def _dn_without_group(session: Session, org: int, value: str) -> Scope:
     """A DN that is not a group's: one mailbox's DN, or an OU holding mailboxes."""
-    mailboxes = _mailboxes(session, org)
+    mailboxes = synced_mailboxes(session, org)
     rows = session.execute(
         select(Mailbox.id, Mailbox.source_dn).where(
             Mailbox.organization_id == org,
@@ -148,7 +148,8 @@ def _when(group: SourceGroup) -> str:
     return f"on {group.deleted_at:%Y-%m-%d}" if group.deleted_at else "deleted"
 
 
-def _mailboxes(session: Session, org: int) -> list[MailboxRef]:
+def synced_mailboxes(session: Session, org: int) -> list[MailboxRef]:
+    """The organization's live mailboxes (not group addresses), in store order."""
     query = select(
         Mailbox.id,
         Mailbox.primary_address,

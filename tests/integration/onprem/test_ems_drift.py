@@ -1,0 +1,73 @@
+"""`tenantsync connection drift NAME`: an on-premises connection's synced mailboxes read
+through the DC's descriptors and through the Management Shell; a Full Access grant only
+Exchange shows is printed for its mailbox and the command exits 1."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tenantsync.sandbox import SandboxTenant, ServedSandbox, create_app, serve_in_thread
+from tenantsync.sandbox.entities import User
+from tests.integration.onprem.conftest import OnPrem
+from tests.integration.onprem.harness import OnPremSync, shell_connection
+from tests.support.cli import Cli
+
+
+@pytest.fixture
+def exchange(onprem: OnPrem, tmp_path: Path) -> Iterator[ServedSandbox]:
+    """A Shell over a copy of the DC's organization, so a grant can be added on its side."""
+    app = create_app(copy.deepcopy(onprem.tenant), latency=0)
+    with serve_in_thread(app, data_dir=tmp_path / "sandbox") as served:
+        yield served
+
+
+def test_a_grant_only_the_shell_shows_is_drift(
+    onprem: OnPrem, exchange: ServedSandbox, tmp_path: Path
+) -> None:
+    connection = shell_connection(onprem, exchange, tmp_path)
+    sync = OnPremSync(onprem, tmp_path, connection=connection)
+    try:
+        assert sync.run("users").status == "succeeded"
+        cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
+        owner, trustee = _two_mailboxes(onprem, exchange.tenant, sync.mailboxes())
+        address = owner.mail or ""
+        same = cli("connection", "drift", "ad", "--mailbox", address, check=0)
+        exchange.tenant.grant_full_access(owner.id, trustee.id)
+        after = cli("connection", "drift", "ad", "--mailbox", address, check=1)
+        shown = cli("connection", "drift", "corp/ad", "--mailbox", address, "--json", check=1)
+    finally:
+        sync.close()
+    assert "1 mailboxes compared, 0 differ, 0 not compared" in same.stdout
+    report = json.loads(shown.stdout)
+    assert report["compared"] == 1 and report["not_compared"] == []
+    name = trustee.mail_nickname.lower()
+    assert report["drift"] == [
+        {"mailbox": address, "only_ad": [], "only_shell": [f"full_access {name}"]}
+    ]
+    assert f"{address}: only Shell: full_access {name}" in after.stdout
+    assert "1 mailboxes compared, 1 differ, 0 not compared" in after.stdout
+
+
+def _two_mailboxes(onprem: OnPrem, tenant: SandboxTenant, synced: set[str]) -> tuple[User, User]:
+    """A user mailbox whose delegates are all users in the directory (the sandbox names
+    groups and guests differently from the DC), and a user it has not granted anything."""
+
+    def plain(user: User) -> bool:
+        refs = [e[0] for e in tenant.full_access.get(user.id, [])]
+        refs += [e[0] for e in tenant.send_as.get(user.id, [])] + list(user.send_on_behalf)
+        return all(r in tenant.users and r in onprem.org.dns for r in refs)
+
+    users = [
+        u
+        for u in tenant.users.values()
+        if u.mailbox == "user" and (u.mail or "").lower() in synced and len(u.mail_nickname) < 18
+    ]
+    owner = next(u for u in users if plain(u))
+    granted = {e[0] for e in tenant.full_access.get(owner.id, [])}
+    trustee = next(u for u in users if u is not owner and u.id not in granted)
+    return owner, trustee
