@@ -53,7 +53,7 @@ def test_a_shell_sync_stores_the_grants_and_keeps_those_it_could_not_read(
     assert first.counts["exchange_requests"] == 3 * first.counts["mailboxes_in_scope"]
     # Full Access and Send As as the DC's descriptors give them. Send on Behalf is not
     # stored: Get-Mailbox names its delegates by canonical name (domain/Users/alias), which
-    # names no synced mailbox (EMS_NOTES.md, left to do).
+    # names no synced mailbox (docs/management-shell.md, left to do).
     ad = grants_from_descriptors(onprem, tmp_path / "ad")
     assert grants == {g for g in ad if g[2] != "send_on_behalf"}
 
@@ -75,3 +75,28 @@ def test_a_shell_sync_stores_the_grants_and_keeps_those_it_could_not_read(
     healed = sync.run("delegates")
     assert healed.status == "succeeded", healed.error
     assert healed.counts["mailboxes_failed"] == 0 and sync.grants() == grants
+
+
+def test_moving_a_connection_to_the_shell_keeps_the_grants_it_cannot_name(
+    onprem: OnPrem, ems_sandbox: ServedSandbox, tmp_path: Path
+) -> None:
+    sync = OnPremSync(onprem, tmp_path / "moved", delegate_options=EVERY_RIGHT)
+    try:
+        assert sync.run("users").status == "succeeded"
+        assert sync.run("delegates").status == "succeeded"
+        before = sync.grants()
+        on_behalf = {g for g in before if g[2] == "send_on_behalf"}
+        assert on_behalf, "the generated organization has Send on Behalf delegates"
+
+        # The administrator points the connection's permissions at the Management Shell,
+        # which names Send on Behalf delegates by canonical name: no synced mailbox has one.
+        sync._connection.update(shell_connection(onprem, ems_sandbox, tmp_path / "moved-ems"))
+        sync.apply("all")
+        moved = sync.run("delegates")
+        assert moved.status == "warning", moved.error
+        assert moved.counts["grants_removed"] == 0
+        assert moved.counts["grants_kept_unresolved"] >= len(on_behalf)
+        assert on_behalf <= sync.grants()
+        assert "were kept, not removed" in moved.texts()
+    finally:
+        sync.close()

@@ -6,7 +6,9 @@ Exchange's endpoint runs in no-language mode, so every call is one cmdlet with p
 never a script: per mailbox Get-MailboxPermission (Full Access), Get-ADPermission (Send As,
 the ``Send-As`` extended right) and Get-Mailbox (GrantSendOnBehalfTo). A mailbox any of
 whose calls fails, or writes an error, is a ReadFailure and keeps its grants; a refused
-sign-in is an AuthError (nothing can be read).
+sign-in is an AuthError (nothing can be read). Trustees come by name only, so a name the
+directory does not know (a Send on Behalf delegate as a canonical name, say) keeps the
+grants of its right rather than reading as "no longer granted".
 """
 
 from __future__ import annotations
@@ -196,7 +198,9 @@ class EmsPermissionReader:
                 raise SourceError(f"Get-Mailbox -Identity {address} found {len(found)} mailboxes")
             entries += send_on_behalf_entries(address, found[0])
             changed = when_changed(found[0])
-        return MailboxAcl(mailbox, tuple(entries), changed)
+        # Exchange names trustees by name only (DOMAIN\alias, a canonical name), never
+        # checked against a listing here: one the directory does not know keeps its grants.
+        return MailboxAcl(mailbox, tuple(entries), changed, names_complete=False)
 
     def notes(self) -> list[str]:
         """Nothing to say: each mailbox is read by its own cmdlets."""
