@@ -10,6 +10,11 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@if command -v krb5-config >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install --quiet -e '.[dev,kerberos]'; \
+	else \
+		echo "note: no krb5-config (Debian: libkrb5-dev), so no gssapi: Kerberos binds to a DC and their tests are left out"; \
+	fi
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -4,7 +4,8 @@ server-side Runspace Pool and pipelines.
 
 Basic authentication over HTTPS, as Exchange allows when it is enabled on the virtual
 directory: the account ``svc-exchange@<the tenant's first domain>`` with the tenant's app
-secret as its password (:func:`shell_account`); the UPN's domain picks the tenant. Like
+secret as its password (:func:`shell_account`); the UPN's domain picks the tenant. Kerberos
+(Negotiate) when a keytab is given (:mod:`tenantsync.sandbox.ems_kerberos`). Like
 Exchange's endpoint, the runspace runs in no-language mode: a pipeline may hold only
 cmdlets with parameters; a script fails with ``ScriptsNotAllowed``. Each pipeline runs
 one cmdlet of :mod:`tenantsync.sandbox.ems_cmdlets`. Faults apply per cmdlet as family
@@ -37,6 +38,7 @@ from starlette.routing import Route
 
 from tenantsync.sandbox import wsman
 from tenantsync.sandbox.ems_cmdlets import cmdlet_name, invoke
+from tenantsync.sandbox.ems_kerberos import KerberosAcceptor
 from tenantsync.sandbox.errors import ExchangeError
 from tenantsync.sandbox.service import Sandbox
 from tenantsync.sandbox.tenant import SandboxTenant
@@ -130,10 +132,25 @@ def _lower(account: tuple[str, str]) -> tuple[str, str]:
     return account[0].lower(), account[1]
 
 
+def _kerberos(request: Request, sandbox: Sandbox) -> tuple[SandboxTenant | None, str | None]:
+    """The tenant of a Kerberos sign-in (this request's token, or its connection's earlier
+    one) and the reply token to send back, when the endpoint accepts Kerberos."""
+    acceptor: KerberosAcceptor | None = getattr(request.app.state, "ems_kerberos", None)
+    if acceptor is None:
+        return None, None
+    domain, reply = acceptor.accept(request)
+    if domain is None and not request.headers.get("authorization"):
+        domain = acceptor.connection_account(request)
+    return (sandbox.tenant(domain) if domain else None), reply
+
+
 async def powershell(request: Request) -> Response:
     """POST /PowerShell: one WS-Management request."""
     sandbox: Sandbox = request.app.state.sandbox
     tenant = _authenticate(request, sandbox)
+    reply = None
+    if tenant is None:
+        tenant, reply = _kerberos(request, sandbox)
     if tenant is None:
         return Response(
             b"", 401, {"WWW-Authenticate": 'Negotiate, Basic realm="ex01.corp.example"'}
@@ -145,12 +162,13 @@ async def powershell(request: Request) -> Response:
         body = await _serve(request, sandbox, tenant, parsed)
     except wsman.WsmanFault as exc:
         relates = parsed.message_id if parsed is not None else ""
-        return _soap(wsman.fault(exc, relates, SERVER), 500)
-    return _soap(body, 200)
+        return _soap(wsman.fault(exc, relates, SERVER), 500, reply)
+    return _soap(body, 200, reply)
 
 
-def _soap(body: bytes, status: int) -> Response:
-    return Response(body, status, media_type="application/soap+xml;charset=UTF-8")
+def _soap(body: bytes, status: int, reply: str | None = None) -> Response:
+    headers = {"WWW-Authenticate": reply} if reply else None
+    return Response(body, status, headers, media_type="application/soap+xml;charset=UTF-8")
 
 
 async def _serve(

@@ -21,6 +21,7 @@ from tenantsync.sandbox import exchange_cmdlets as online
 from tenantsync.sandbox.entities import User
 from tenantsync.sandbox.errors import ExchangeError
 from tenantsync.sandbox.exchange_render import recipient_name
+from tenantsync.sandbox.onprem_layout import group_canonical_name, user_canonical_name
 from tenantsync.sandbox.tenant import SandboxTenant
 
 NETBIOS = "CORP"  # the domain the Samba DC of the on-premises sandbox serves
@@ -87,8 +88,14 @@ def on_premises_name(tenant: SandboxTenant, shown: str) -> str:
     return shown
 
 
-def _identity(tenant: SandboxTenant, user: User) -> str:
-    return f"{'.'.join(tenant.domains[0].split('.')[-2:])}/Users/{user.mail_nickname}"
+def _delegate(tenant: SandboxTenant, ref: str) -> str:
+    """A GrantSendOnBehalfTo entry: the object's canonical name, as Exchange shows an
+    ADObjectId (a recipient the directory does not keep by its name)."""
+    if ref in tenant.users:
+        return user_canonical_name(tenant.users[ref])
+    if ref in tenant.groups:
+        return group_canonical_name(tenant.groups[ref])
+    return recipient_name(tenant, ref)
 
 
 def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSObject]:
@@ -102,7 +109,7 @@ def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSObject]
             _object(
                 (MAILBOX, *BASES),
                 {
-                    "Identity": _identity(tenant, user),
+                    "Identity": user_canonical_name(user),
                     "Name": row["Name"],
                     "Alias": row["Alias"],
                     "SamAccountName": user.mail_nickname,
@@ -112,12 +119,7 @@ def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSObject]
                     "RecipientTypeDetails": row["RecipientTypeDetails"],
                     "Guid": row["Guid"],
                     "ExchangeGuid": row["ExchangeGuid"],
-                    "GrantSendOnBehalfTo": [
-                        f"{_identity(tenant, tenant.users[r])}"
-                        if r in tenant.users
-                        else recipient_name(tenant, r)
-                        for r in user.send_on_behalf
-                    ],
+                    "GrantSendOnBehalfTo": [_delegate(tenant, r) for r in user.send_on_behalf],
                     "WhenChangedUTC": row["WhenChangedUTC"],
                 },
             )
@@ -129,7 +131,7 @@ def get_mailbox_permission(tenant: SandboxTenant, params: dict[str, Any]) -> lis
     """Get-MailboxPermission -Identity [-User]."""
     user = tenant.recipient(str(params.get("Identity") or ""))
     rows = online.get_mailbox_permission(tenant, params)
-    identity = _identity(tenant, user) if isinstance(user, User) else ""
+    identity = user_canonical_name(user) if isinstance(user, User) else ""
     return [
         _object(
             (ACE, *ACE_BASES),
@@ -152,7 +154,7 @@ def get_ad_permission(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSO
     among the entries every mailbox's user object carries."""
     rows = online.get_recipient_permission(tenant, {"Identity": params.get("Identity")})
     user = tenant.recipient(str(params.get("Identity") or ""))
-    identity = _identity(tenant, user) if isinstance(user, User) else ""
+    identity = user_canonical_name(user) if isinstance(user, User) else ""
     entries = [
         ("NT AUTHORITY\\SELF", ["ReadProperty", "WriteProperty"], None, "Personal-Information"),
         ("Everyone", ["ExtendedRight"], "Change-Password", None),

@@ -29,7 +29,7 @@ NETBIOS = "CORP"
 HOST = "dc1"
 ADMIN_PASSWORD = "Sandbox-Adm1n-Pass"
 LOOPBACK = "127.0.0.1"
-SERVICES = "ldap"
+SERVICES = "ldap kdc"
 
 
 @dataclass
@@ -73,6 +73,48 @@ class SambaDC:
     def config(self) -> Path:
         """The DC's smb.conf."""
         return self.root / "etc" / "smb.conf"
+
+    @property
+    def fqdn(self) -> str:
+        """The DC's DNS name (its LDAP service principal is ``ldap/`` this)."""
+        return f"{HOST}.{self.realm.lower()}"
+
+    def kerberos_config(self) -> Path:
+        """A krb5.conf naming this DC as its realm's KDC, no DNS asked (``KRB5_CONFIG``)."""
+        path = self.root / "krb5.conf"
+        path.write_text(
+            "[libdefaults]\n"
+            f"    default_realm = {self.realm}\n"
+            "    dns_lookup_realm = false\n    dns_lookup_kdc = false\n"
+            "    rdns = false\n    dns_canonicalize_hostname = false\n"
+            f"[realms]\n    {self.realm} = {{\n        kdc = {LOOPBACK}\n    }}\n"
+            f"[domain_realm]\n    .{self.realm.lower()} = {self.realm}\n",
+            encoding="utf-8",
+        )
+        return path
+
+    def export_keytab(self, principal: str, path: Path) -> Path:
+        """A keytab with the keys of ``principal`` (``svc`` or ``HTTP/host``; the realm is
+        the DC's), as ``samba-tool domain exportkeytab`` writes it."""
+        self._tool("domain", "exportkeytab", str(path), f"--principal={principal}@{self.realm}")
+        if not path.exists():
+            raise RuntimeError(f"exportkeytab wrote no {path}")
+        return path
+
+    def add_service_account(self, name: str, password: str, principals: list[str]) -> None:
+        """An account a service runs as (say Exchange's web server) with these service
+        principal names, so the KDC issues tickets for them under its keys."""
+        self._tool("user", "create", name, password)
+        for spn in principals:
+            self._tool("spn", "add", spn, name)
+
+    def _tool(self, *args: str) -> None:
+        _samba, tool = samba_binaries()
+        done = subprocess.run(
+            [tool, *args, "-s", str(self.config)], capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"samba-tool {args[0]} {args[1]} failed: {done.stderr[-2000:]!r}")
 
     def start(self, *, timeout: float = 60) -> None:
         """Start the DC and wait until LDAPS answers; RuntimeError with its log otherwise."""
@@ -141,6 +183,9 @@ def _provision(tool: str, root: Path) -> None:
         "interfaces": LOOPBACK,
         "bind interfaces only": "yes",
         "server services": SERVICES,
+        # As Active Directory (and Samba 4.20 on) does: a Kerberos bind over TLS needs no
+        # SASL signing of its own; simple binds still need TLS.
+        "ldap server require strong auth": "allow_sasl_over_tls",
         "dsdb:schema update allowed": "true",
         "pid directory": str(root),
         "log file": str(root / "log"),
@@ -167,6 +212,14 @@ def _provision(tool: str, root: Path) -> None:
     done = subprocess.run(command, capture_output=True, check=False, cwd=root)
     if done.returncode != 0:
         raise RuntimeError(f"samba-tool domain provision failed: {done.stdout[-2000:]!r}")
+    # A Windows DC registers its LDAP service principal; a provisioned Samba DC has only
+    # host/ ones, and its KDC does not map ldap/ to them.
+    spn = [tool, "spn", "add", f"ldap/{HOST}.{REALM.lower()}", f"{HOST.upper()}$"]
+    done = subprocess.run(
+        [*spn, f"-H{root / 'private' / 'sam.ldb'}"], capture_output=True, check=False, cwd=root
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"samba-tool spn add failed: {done.stdout[-2000:]!r}")
 
 
 def _listening(port: int) -> bool:

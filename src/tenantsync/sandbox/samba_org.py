@@ -28,6 +28,7 @@ from typing import Any
 from winacl.dtyp.security_descriptor import SECURITY_DESCRIPTOR
 
 from tenantsync.sandbox.entities import FULL_ACCESS, Group, User
+from tenantsync.sandbox.onprem_layout import ROOT_OU, container
 from tenantsync.sandbox.samba import SambaDC
 from tenantsync.sandbox.samba_ldb import add_record, ldb_add, ldb_modify, ldb_search, replace_record
 from tenantsync.sandbox.samba_schema import extend_schema
@@ -79,7 +80,7 @@ def load_organization(
     """Write ``tenant`` into the stopped DC's domain, schema extended first; what went where."""
     extend_schema(dc)
     base_dn = dc.base_dn
-    root = f"OU=Tenantsync,{base_dn}"
+    root = f"OU={ROOT_OU},{base_dn}"
     org = LoadedOrganization(
         base_dn=base_dn,
         people_ou=f"OU=People,{root}",
@@ -119,7 +120,7 @@ def _ous(org: LoadedOrganization) -> tuple[str, str, str]:
 
 
 def _user(org: LoadedOrganization, user: User, sams: set[str], remote_every: int) -> str:
-    ou = org.people_ou if user.mailbox in (None, "user") else org.resources_ou
+    ou = org.people_ou if container(user) == "People" else org.resources_ou
     dn = f"CN={_escape(user.mail_nickname)},{ou}"
     enabled = user.account_enabled and user.mailbox in (None, "user")
     attrs: dict[str, Any] = {

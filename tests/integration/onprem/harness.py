@@ -71,7 +71,11 @@ class OnPremSync:
         self._options = options or {}
         self._delegate_options = delegate_options or {}
         self._file = str(tmp_path / "corp.yaml")
-        self.apply(scope)
+        try:
+            self.apply(scope)
+        except BaseException:
+            self.close()
+            raise
         self.worker = Worker(self.db, self.settings, default_registry())
 
     def apply(self, scope: dict[str, str] | str) -> None:

@@ -1,15 +1,17 @@
 """A permission sync over the Exchange Management Shell, run by the worker as a scheduled
 task would be: the mailboxes come from the Samba DC, their permissions first from the DC's
 descriptors, then (the connection moved) from the sandbox's /PowerShell endpoint. The
-Shell reads the same Full Access and Send As grants; a delegate it cannot name keeps its
-grant; a cmdlet that fails for some mailboxes keeps their grants and the run says which
-and why."""
+Shell reads the same Full Access, Send As and Send on Behalf grants (Get-Mailbox names
+Send on Behalf delegates by canonical name, the DC by DN: both are the same objects); a
+delegate dropped at the Shell loses its grant; a cmdlet that fails for some mailboxes keeps
+their grants and the run says which and why."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tenantsync.sandbox import ServedSandbox
+from tenantsync.sandbox.entities import User
 from tests.integration.onprem.conftest import OnPrem
 from tests.integration.onprem.harness import OnPremSync, break_shell, shell_connection
 
@@ -38,13 +40,25 @@ def test_a_connection_moved_to_the_shell_reads_the_same_grants_and_keeps_what_it
         assert moved.counts["grants_added"] == 0 and moved.counts["grants_removed"] == 0
         # Three cmdlets per mailbox: Get-MailboxPermission, Get-ADPermission, Get-Mailbox.
         assert moved.counts["exchange_requests"] == 3 * moved.counts["mailboxes_in_scope"]
-        # Get-Mailbox names Send on Behalf delegates by canonical name (domain/Users/alias),
-        # which no synced mailbox has (docs/management-shell.md, left to do): their grants
-        # are kept, not removed, and the run says so.
-        assert moved.status == "warning", moved.error
-        assert moved.counts["grants_kept_unresolved"] >= len(on_behalf)
         assert sync.grants() == from_descriptors
-        assert "were kept, not removed" in moved.texts()
+
+        # At the Shell, one Send on Behalf delegate is taken away (Set-Mailbox
+        # -GrantSendOnBehalfTo @{remove=...}): the next run, by Get-Mailbox's canonical
+        # names alone, removes exactly that grant.
+        owner_address, delegate_address, _right = sorted(on_behalf)[0]
+        owner = onprem.tenant.recipient(owner_address)
+        dropped = onprem.tenant.recipient(delegate_address)
+        assert isinstance(owner, User) and dropped is not None
+        before = list(owner.send_on_behalf)
+        owner.send_on_behalf = [d for d in before if d != dropped.id]
+        try:
+            narrowed = sync.run("delegates")
+        finally:
+            owner.send_on_behalf = before
+        assert narrowed.counts["grants_removed"] == 1, narrowed.counts
+        assert sync.grants() == from_descriptors - {(owner_address, delegate_address, _right)}
+        restored = sync.run("delegates")
+        assert restored.counts["grants_added"] == 1 and sync.grants() == from_descriptors
 
         # Get-MailboxPermission answers for ten mailboxes, then Exchange's DC is gone.
         break_shell(ems_sandbox, "ems.Get-MailboxPermission:503@1/after=10")

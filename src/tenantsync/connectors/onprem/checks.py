@@ -70,7 +70,8 @@ async def _tls(connector: OnPremConnector) -> str:
 async def _bind(connector: OnPremConnector) -> str:
     await asyncio.to_thread(connector.ldap.connection)
     base = await asyncio.to_thread(connector.base_dn)
-    who = connector.ldap.endpoint.user or "the Kerberos ticket"
+    e = connector.ldap.endpoint
+    who = f"{e.user or 'the ticket cache'} (Kerberos)" if e.kerberos else e.user
     return f"bound as {who}; domain {base}"
 
 

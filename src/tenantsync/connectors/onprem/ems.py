@@ -26,6 +26,7 @@ from tenantsync.connectors.exchange_acl import (
     send_on_behalf_entries,
     when_changed,
 )
+from tenantsync.connectors.onprem.kerberos import gss_errors, gss_text, need_gssapi, principal_of
 from tenantsync.errors import AuthError, ConfigError, SourceError
 from tenantsync.model.permissions import AclEntry, MailboxAcl, MailboxRef, ReadFailure, Right
 
@@ -44,6 +45,8 @@ class ShellEndpoint:
     user: str | None
     password: str | None
     ca_file: str | None = None
+    # Kerberos: the server's name in its service principal HTTP/NAME (None: the URL's).
+    spn_host: str | None = None
 
 
 class CmdletFailed(SourceError):
@@ -75,14 +78,21 @@ class ManagementShell:
             raise ConfigError(f"{e.url!r} is not an http(s) URL", field="ems_url")
         if e.auth == "basic" and parts.scheme != "https":
             raise ConfigError("Basic sign-in is sent only over https", field="ems_url")
+        kerberos = e.auth == "kerberos"
+        if kerberos:
+            need_gssapi(with_krb5=True)
         wsman = WSMan(
             parts.hostname,
             port=parts.port or (443 if parts.scheme == "https" else 80),
             path=parts.path.lstrip("/") or "PowerShell",
             ssl=parts.scheme == "https",
             auth=e.auth,
-            username=e.user,
+            # A Kerberos principal's realm is the domain upper-cased (svc@CORP.EXAMPLE).
+            username=principal_of(e.user) if kerberos else e.user,
             password=e.password,
+            # IIS serves /PowerShell: its service principal is HTTP/SERVER.
+            negotiate_service="HTTP",
+            negotiate_hostname_override=e.spn_host,
             # requests' verify: True or a CA bundle's path (pypsrp's annotation says bool).
             cert_validation=e.ca_file or True,  # type: ignore[arg-type]
             # Kerberos over plain HTTP encrypts the messages itself, as Exchange expects.
@@ -93,6 +103,12 @@ class ManagementShell:
             pool.open()
         except AuthenticationError as exc:
             raise AuthError(f"the Management Shell at {e.url} refused {e.user}: {exc}") from None
+        except gss_errors() as exc:
+            spn = f"HTTP/{e.spn_host or parts.hostname}"
+            raise AuthError(
+                f"Kerberos sign-in of {e.user or 'the ticket cache'} to {spn} failed: "
+                f"{gss_text(exc)}"
+            ) from None
         except (WinRMError, OSError) as exc:
             raise SourceError(
                 f"the Management Shell at {e.url} did not open: {exc}", retryable=True

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tenantsync.connectors.http import HttpOptions, httpx
 from tenantsync.connectors.kind import ConnectionKind, SecretField
@@ -20,6 +20,7 @@ from tenantsync.connectors.m365 import OptionalText, Text
 from tenantsync.connectors.onprem.checks import CHECKS, checks_for
 from tenantsync.connectors.onprem.ems import EmsPermissionReader, ManagementShell, ShellEndpoint
 from tenantsync.connectors.onprem.entries import Entry
+from tenantsync.connectors.onprem.kerberos import principal_of
 from tenantsync.connectors.onprem.ldap import Endpoint, Ldap
 from tenantsync.errors import ConfigError, SourceError
 
@@ -52,10 +53,24 @@ class OnPremParams(BaseModel):
     port: int | None = Field(None, ge=1, le=65535, title="Port", description="empty: 636 or 389")
     ca_file: OptionalText = Field(None, title="CA file (for a private certificate authority)")
     auth: Annotated[Text, _one_of("simple", "kerberos")] = Field(
-        "simple", title="Sign-in", description="simple (bind user and password) or kerberos"
+        "simple",
+        title="Sign-in",
+        description="simple (bind user and password) or kerberos (the password, a keytab, "
+        "or the service's own ticket cache)",
     )
     bind_user: OptionalText = Field(
-        None, title="Bind user", description="DOMAIN\\account or account@domain"
+        None,
+        title="Bind user",
+        description="DOMAIN\\account or account@domain; for kerberos account@REALM (empty: "
+        "the ticket cache's)",
+    )
+    keytab: OptionalText = Field(
+        None, title="Keytab (kerberos)", description="a keytab file holding the bind user's keys"
+    )
+    kerberos_host: OptionalText = Field(
+        None,
+        title="DC host name for Kerberos",
+        description="its name in the DC's service principal ldap/NAME (empty: the server)",
     )
     base_dn: OptionalText = Field(None, title="Base DN", description="empty: the DC's domain")
     netbios_domain: OptionalText = Field(
@@ -78,6 +93,20 @@ class OnPremParams(BaseModel):
         None, title="Management Shell user", description="account@domain (UPN form)"
     )
     ems_ca_file: OptionalText = Field(None, title="Management Shell CA file")
+    ems_kerberos_host: OptionalText = Field(
+        None,
+        title="Exchange server name for Kerberos",
+        description="its name in the service principal HTTP/NAME (empty: the URL's host)",
+    )
+
+    @model_validator(mode="after")
+    def _kerberos_account(self) -> OnPremParams:
+        if self.auth == "kerberos":
+            try:
+                principal_of(self.bind_user)
+            except ConfigError as exc:
+                raise ValueError(f"bind_user: {exc}") from None
+        return self
 
     def shell_endpoint(self, password: str | None) -> ShellEndpoint:
         """Where the Management Shell is and as whom."""
@@ -91,6 +120,7 @@ class OnPremParams(BaseModel):
             user=self.ems_user,
             password=password,
             ca_file=self.ems_ca_file,
+            spn_host=self.ems_kerberos_host,
         )
 
     def endpoint(self) -> Endpoint:
@@ -103,6 +133,8 @@ class OnPremParams(BaseModel):
             ca_file=self.ca_file,
             user=self.bind_user,
             kerberos=self.auth == "kerberos",
+            keytab=self.keytab,
+            spn_host=self.kerberos_host,
         )
 
 
@@ -228,10 +260,12 @@ EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
         "ca_file",
         "auth",
         "bind_user",
+        "kerberos_host",
         "ems_url",
         "ems_auth",
         "ems_user",
         "ems_ca_file",
+        "ems_kerberos_host",
     ),
     serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
     checks=CHECKS,

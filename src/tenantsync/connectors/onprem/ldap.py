@@ -37,6 +37,7 @@ from ldap3.protocol.microsoft import (
 )
 from pyasn1.type.univ import OctetString
 
+from tenantsync.connectors.onprem import kerberos
 from tenantsync.errors import AuthError, ConfigError, DeltaExpired, IncompleteRead, SourceError
 
 DIRSYNC_OID = "1.2.840.113556.1.4.841"
@@ -91,6 +92,10 @@ class Endpoint:
     user: str | None
     kerberos: bool
     timeout: float = 15.0
+    # Kerberos only: a keytab for ``user``, and the DC's name in its service principal
+    # (ldap/NAME) when ``server`` is an address or an alias.
+    keytab: str | None = None
+    spn_host: str | None = None
 
 
 @dataclass
@@ -131,9 +136,16 @@ class Ldap:
             return self._conn
         e = self.endpoint
         if e.kerberos:
-            _need_gssapi()
+            creds = kerberos.credentials(e.user, self._password, e.keytab)
             conn = Connection(
-                self.server(), authentication=SASL, sasl_mechanism=KERBEROS, check_names=False
+                self.server(),
+                authentication=SASL,
+                sasl_mechanism=KERBEROS,
+                # The service principal's host (None: the server's name), no authorization
+                # id of its own, the credentials got above (None: the default cache).
+                sasl_credentials=(e.spn_host, None, creds),
+                check_names=False,
+                receive_timeout=max(e.timeout, 120),
             )
         else:
             if not e.user or not self._password:
@@ -161,6 +173,10 @@ class Ldap:
             raise SourceError(f"StartTLS with {e.server} failed: {exc}") from None
         except LDAPBindError as exc:
             raise AuthError(f"the DC refused the bind: {exc}") from None
+        except kerberos.gss_errors() as exc:
+            # No service ticket for the DC (an unknown principal, a clock too far off).
+            spn = f"ldap/{e.spn_host or e.server}"
+            raise AuthError(f"Kerberos sign-in to {spn} failed: {kerberos.gss_text(exc)}") from None
         self._conn = conn
         return conn
 
@@ -292,16 +308,6 @@ class Ldap:
 def sd_flags_control() -> Any:
     """Ask for the DACL of nTSecurityDescriptor only."""
     return security_descriptor_control(sdflags=DACL_ONLY)[0]
-
-
-def _need_gssapi() -> None:
-    try:
-        import gssapi  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        raise ConfigError(
-            "Kerberos binds need the gssapi package and a ticket or keytab for the account",
-            field="auth",
-        ) from None
 
 
 def _entries(response: Any) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenantsync.model.canonical import canonical_name
 from tenantsync.model.permissions import Trustee
 from tenantsync.store.bulk import chunks
 from tenantsync.store.models import (
@@ -141,7 +142,8 @@ def load_directory(session: Session, organization_id: int) -> Directory:
     )
     for mid, address, source_id, guid, dn, attributes in rows:
         extra = [str(attributes.get(k)) for k in IDENTITY_ATTRIBUTES if attributes.get(k)]
-        directory.add_mailbox(mid, address, [source_id, guid, dn, *extra])
+        # A DN is also known by its canonical name, as Exchange's cmdlets show it.
+        directory.add_mailbox(mid, address, [source_id, guid, dn, _canonical(dn), *extra])
         if source_id:
             directory.mailbox_by_source[source_id] = mid
     aliases = session.execute(
@@ -162,10 +164,14 @@ def load_directory(session: Session, organization_id: int) -> Directory:
         ).where(SourceGroup.organization_id == organization_id, SourceGroup.deleted_at.is_(None))
     )
     for gid, name, mail, dn, source_id in groups:
-        directory.add_group(gid, name, [mail, dn, source_id])
+        directory.add_group(gid, name, [mail, dn, _canonical(dn), source_id])
         directory.group_by_source[source_id] = gid
     _load_memberships(session, directory)
     return directory
+
+
+def _canonical(dn: str | None) -> str | None:
+    return canonical_name(dn) if dn else None
 
 
 def _load_memberships(session: Session, directory: Directory) -> None:

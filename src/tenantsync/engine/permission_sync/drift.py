@@ -5,8 +5,9 @@ reports (or any two PermissionSources).
 Entries are compared as (right, trustee, allow or deny), the entries a sync manages only:
 inherited entries and system principals (SYSTEM, Domain Admins, Exchange's role groups)
 differ in form between the paths and grant nothing a sync stores. A trustee is compared by
-its bare name: ``CORP\\jdoe`` → ``jdoe``, a DN ``CN=jdoe,OU=People,…`` → ``jdoe``, a
-canonical name ``corp.example/People/jdoe`` → ``jdoe`` (how each path names Send on Behalf).
+its bare name (``CORP\\jdoe`` → ``jdoe``), or, when one path gives a DN
+(``CN=jdoe,OU=People,DC=corp,DC=example``) and the other a canonical name
+(``corp.example/People/jdoe``), as how each path names Send on Behalf, by the canonical name.
 A mailbox either read could not read is named as not compared, never as drift.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tenantsync.engine.permission_sync.acl import is_role_group, is_system_principal
+from tenantsync.model.canonical import canonical_name
 from tenantsync.model.permissions import AclEntry, MailboxAcl, ReadFailure, Right
 
 Key = tuple[Right, str, bool]
@@ -70,11 +72,12 @@ def _show(key: Key) -> str:
 
 
 def _key(entry: AclEntry) -> Key:
-    name = entry.trustee.name.strip().lower()
-    if "=" in name and "," in name:
-        name = name.split(",", 1)[0].split("=", 1)[1]
-    name = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    return (entry.right, name, entry.deny)
+    name = entry.trustee.name.strip()
+    # A DN and a canonical name of one object meet as the canonical name, whole.
+    name = (canonical_name(name) if "=" in name else None) or name
+    if "/" not in name:
+        name = name.rsplit("\\", 1)[-1]
+    return (entry.right, name.lower(), entry.deny)
 
 
 def _managed(entry: AclEntry) -> bool:
