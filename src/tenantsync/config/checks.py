@@ -18,7 +18,7 @@ from tenantsync.engine.scope import Findings, SyncedDirectory, check_options, ch
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.internal import is_internal
 from tenantsync.store.models import Connection, Definition, Organization, Schedule
-from tenantsync.store.secret_binding import moved_params
+from tenantsync.store.secret_binding import moved_params, moved_secrets
 from tenantsync.store.secretbox import SecretBox
 from tenantsync.worker.timing import Timing, parse_weekdays
 
@@ -208,9 +208,10 @@ def _check_stored_secrets(
             why = f"this database has no connection {spec.name!r} yet"
         elif key not in have:
             why = f"connection {spec.name!r} has no {key} stored"
-        elif moved := moved_params(
-            spec.connection_kind, conn.params, spec.params(), before_kind=conn.kind
-        ):
+        elif key in _moved_keys(spec, conn):
+            moved = moved_params(
+                spec.connection_kind, conn.params, spec.params(), before_kind=conn.kind
+            )
             why = f"it was stored for other values of {', '.join(moved)}"
         if why is not None:
             _fail(
@@ -219,6 +220,13 @@ def _check_stored_secrets(
                 f"{{stored: true}} keeps the {key} stored in this database, but {why}: give it as "
                 f"{{env: VARIABLE}} or {{file: PATH}}",
             )
+
+
+def _moved_keys(spec: ConnectionSpec, conn: Connection) -> set[str]:
+    """The stored secrets the file's parameters would send somewhere new."""
+    kind = spec.connection_kind
+    moved = moved_params(kind, conn.params, spec.params(), before_kind=conn.kind)
+    return {s.name for s in moved_secrets(kind, moved)}
 
 
 def _findings(loaded: LoadedDocument, base: tuple[Any, ...], found: Findings) -> list[str]:

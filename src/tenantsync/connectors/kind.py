@@ -44,6 +44,9 @@ class SecretField:
     help: str = ""
     multiline: bool = False
     required: bool = False
+    # The endpoint fields this secret is sent to (empty: all the kind's endpoint fields):
+    # moving one of them needs this secret entered again, moving others keeps it.
+    bound_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ everything stored (nothing stored is carried over to the new endpoints). The con
 operations and ``tenantsync apply`` both check through here.
 
 Which parameters a secret is bound to is the connection kind's declaration
-(``endpoint_fields``); the store does not know kinds, so callers hand the kind in, read
-here through :class:`BoundKind`.
+(``endpoint_fields``, narrowed per secret by its ``bound_to``: an on-premises connection's
+bind password goes to the DC, its Management Shell password to the Exchange server, so
+moving the Shell's URL asks for the Shell's password and keeps the bind password). The
+store does not know kinds, so callers hand the kind in, read here through
+:class:`BoundKind`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class NamedSecret(Protocol):
 
     @property
     def title(self) -> str: ...
+
+    @property
+    def bound_to(self) -> tuple[str, ...]: ...
 
 
 class BoundKind(Protocol):
@@ -59,12 +65,32 @@ def moved_params(
     return [k for k in kind.endpoint_fields if (before.get(k) or None) != (after.get(k) or None)]
 
 
+def moved_secrets(kind: BoundKind, moved: Sequence[str]) -> list[NamedSecret]:
+    """The kind's secrets a change of ``moved`` would send elsewhere (all, for the kind)."""
+    if not moved:
+        return []
+    if "kind" in moved:
+        return list(kind.secret_fields)
+    return [s for s in kind.secret_fields if set(s.bound_to or kind.endpoint_fields) & set(moved)]
+
+
+def kept_secrets(
+    kind: BoundKind, moved: Sequence[str], stored: Mapping[str, str]
+) -> dict[str, str]:
+    """What of ``stored`` stays stored through a change of ``moved``: the secrets it does
+    not send anywhere new."""
+    gone = {s.name for s in moved_secrets(kind, moved)}
+    return {k: v for k, v in stored.items() if k not in gone}
+
+
 def require_secret_again(kind: BoundKind, moved: Sequence[str], entered: Mapping[str, str]) -> None:
-    """Refuse (naming the kind's first secret) a change of ``moved`` without a secret
-    ``entered`` with it; a kind that takes no secret has nothing stored to protect."""
-    if not moved or any(entered.values()) or not kind.secret_fields:
+    """Refuse (naming the first secret it concerns) a change of ``moved`` without one of the
+    secrets it would send elsewhere ``entered`` with it; a kind that takes no secret has
+    nothing stored to protect."""
+    concerned = moved_secrets(kind, moved)
+    if not concerned or any(entered.get(s.name) for s in concerned):
         return
-    first, *others = kind.secret_fields
+    first, *others = concerned
     alternatives = "".join(f" (or the {s.title})" for s in others)
     raise ConfigError(
         f"changing {', '.join(moved)} needs the credentials again: enter the {first.title} "

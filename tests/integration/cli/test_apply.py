@@ -408,3 +408,54 @@ def test_a_schedule_on_weekdays_runs_only_on_them_in_its_time_zone(
     changed = apply(OFFICE.format(days="[sat, sun]"), "--diff")
     assert changed.code == 0
     assert "weekdays" in changed.out and "sat,sun" in changed.out
+
+
+ONPREM = """\
+organizations:
+  - name: corp
+    connections:
+      - name: ad
+        kind: exchange_onprem
+        server: {server}
+        bind_user: 'CORP\\svc'
+        password: {password}
+        permission_path: ems
+        ems_url: {ems_url}
+        ems_auth: basic
+        ems_user: svc@corp.example
+        ems_password: {ems_password}
+"""
+
+
+def test_each_stored_password_stays_bound_to_its_own_endpoint(
+    apply: Apply, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenantsync.store.models import Connection
+    from tenantsync.store.secretbox import SecretBox
+
+    def stored() -> dict[str, str]:
+        box = SecretBox.from_key_file(settings.effective_key_file)
+        with db.session() as session:
+            conn = session.scalars(select(Connection)).one()
+            assert conn.secret_ciphertext is not None
+            return box.decrypt(conn.secret_ciphertext)
+
+    monkeypatch.setenv("BIND", "bind-1")
+    monkeypatch.setenv("SHELL", "shell-1")
+    shell = "https://ex01.corp.example/PowerShell"
+    given = {"password": "{env: BIND}", "ems_password": "{env: SHELL}"}
+    assert apply(ONPREM.format(server="dc1.corp.example", ems_url=shell, **given)).code == 0
+    # The DC moves, the bind password comes anew, the Shell's is kept as stored: it still
+    # goes only to the Exchange server it was stored for.
+    monkeypatch.setenv("BIND", "bind-2")
+    keep_shell = {"password": "{env: BIND}", "ems_password": "{stored: true}"}
+    moved_dc = apply(ONPREM.format(server="dc2.corp.example", ems_url=shell, **keep_shell))
+    assert moved_dc.code == 0, moved_dc.err
+    assert stored() == {"password": "bind-2", "ems_password": "shell-1"}
+    # The Shell moves: its stored password may not follow it.
+    elsewhere = "https://elsewhere.example/PowerShell"
+    refused = apply(ONPREM.format(server="dc2.corp.example", ems_url=elsewhere, **keep_shell))
+    error = refused.refused_at(13)
+    assert "{stored: true} keeps the ems_password" in error
+    assert "stored for other values of ems_url" in error
+    assert stored() == {"password": "bind-2", "ems_password": "shell-1"}

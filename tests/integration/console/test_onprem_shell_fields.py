@@ -56,13 +56,27 @@ def test_the_api_stores_the_shell_fields_and_never_shows_its_password(
     again = admin.get(f"/api/v1/connections/{shown['id']}")
     assert SHELL_PASSWORD not in created.text + again.text
     assert secrets(db, settings)["ems_password"] == SHELL_PASSWORD
-    # The Shell's URL is an endpoint: moving it needs the credentials again.
-    moved = admin.put(
-        f"/api/v1/connections/{shown['id']}",
-        json={**BODY, "ems_url": "https://elsewhere.example/PowerShell"},
-    )
+    # The Shell's URL is its password's endpoint: moving it needs that password again;
+    # the bind password, which goes to the DC, is no help and stays as it is.
+    elsewhere = {**BODY, "ems_url": "https://elsewhere.example/PowerShell"}
+    connection = f"/api/v1/connections/{shown['id']}"
+    moved = admin.put(connection, json={**elsewhere, "password": "p2"})
     assert moved.status_code == 422, moved.text
-    assert "ems_url needs the credentials again" in moved.json()["errors"]["password"]
+    refusal = moved.json()["errors"]["ems_password"]
+    assert "ems_url needs the credentials again" in refusal
+    assert "Management Shell password" in refusal
+    assert secrets(db, settings) == {"password": "p", "ems_password": SHELL_PASSWORD}
+    entered = admin.put(connection, json={**elsewhere, "ems_password": "new-shell-secret"})
+    assert entered.status_code == 200, entered.text
+    assert secrets(db, settings) == {"password": "p", "ems_password": "new-shell-secret"}
+    # Moving the DC asks for the bind password and keeps the Shell's.
+    dc_moved = admin.put(connection, json={**elsewhere, "server": "dc2.corp.example"})
+    assert dc_moved.status_code == 422 and "password" in dc_moved.json()["errors"]
+    dc_entered = admin.put(
+        connection, json={**elsewhere, "server": "dc2.corp.example", "password": "p3"}
+    )
+    assert dc_entered.status_code == 200, dc_entered.text
+    assert secrets(db, settings) == {"password": "p3", "ems_password": "new-shell-secret"}
     schema = admin.get("/api/v1/openapi.json").json()["components"]["schemas"]
     shapes = {s["title"]: s for s in schema["ConnectionIn"]["oneOf"]}
     properties = next(s for t, s in shapes.items() if t.startswith("ExchangeOnprem"))["properties"]

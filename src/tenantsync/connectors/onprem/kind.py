@@ -244,29 +244,25 @@ def _check_shell(params: OnPremParams, secret: Mapping[str, str]) -> None:
             raise ConfigError("Basic sign-in is sent only over https", field="ems_url")
 
 
+# Where each password goes: the bind password to the DC, the Shell's to the Exchange server.
+DC_FIELDS = ("server", "tls", "port", "ca_file", "auth", "bind_user", "kerberos_host")
+SHELL_FIELDS = ("ems_url", "ems_auth", "ems_user", "ems_ca_file", "ems_kerberos_host")
+
 EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
     name="exchange_onprem",
     title="On-premises Exchange (Active Directory)",
     params_model=OnPremParams,
     secret_fields=(
-        SecretField("password", "bind password"),
-        SecretField("ems_password", "Management Shell password", help="for basic sign-in"),
+        SecretField("password", "bind password", bound_to=DC_FIELDS),
+        SecretField(
+            "ems_password",
+            "Management Shell password",
+            help="for basic sign-in (or Kerberos with a password)",
+            bound_to=SHELL_FIELDS,
+        ),
     ),
     # Each password is sent only to its endpoint, over its TLS, as its account.
-    endpoint_fields=(
-        "server",
-        "tls",
-        "port",
-        "ca_file",
-        "auth",
-        "bind_user",
-        "kerberos_host",
-        "ems_url",
-        "ems_auth",
-        "ems_user",
-        "ems_ca_file",
-        "ems_kerberos_host",
-    ),
+    endpoint_fields=(*DC_FIELDS, *SHELL_FIELDS),
     serves=frozenset({"user_sync", "mailbox_permission_sync", "connection_check"}),
     checks=CHECKS,
     checks_for=checks_for,

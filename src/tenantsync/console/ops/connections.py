@@ -18,7 +18,7 @@ from tenantsync.console.ops.errors import FieldErrors, from_validation
 from tenantsync.console.ops.health import remove_checks
 from tenantsync.errors import ConfigError, TenantSyncError
 from tenantsync.store.models import Connection, ScheduledTask
-from tenantsync.store.secret_binding import moved_params, require_secret_again
+from tenantsync.store.secret_binding import kept_secrets, moved_params, require_secret_again
 from tenantsync.store.secretbox import SecretBox
 
 
@@ -87,15 +87,18 @@ def update_connection(
 ) -> list[str]:
     """Change a connection; returns the names of the fields that changed (secrets by name only).
 
-    Changing the kind or what its secret is bound to (for Microsoft 365 the tenant, the app
-    or an endpoint) is refused unless a secret is entered with it, which then replaces every
-    stored one; otherwise entered secrets update the stored ones."""
+    Changing the kind or what a secret is bound to (for Microsoft 365 the tenant, the app
+    or an endpoint) is refused unless a secret it concerns is entered with it; the stored
+    secrets it concerns are then dropped (what is entered replaces them), the others kept.
+    Otherwise entered secrets update the stored ones."""
     kind, params = _checked(data)
     secret = _secret(kind, data)
     moved = moved_params(kind, conn.params, params, before_kind=conn.kind)
     require_secret_again(kind, moved, secret)
-    if moved:  # what is entered replaces everything stored, so it must be enough alone
-        _enough(kind, secret)
+    stored = box.decrypt(conn.secret_ciphertext) if conn.secret_ciphertext else {}
+    kept = kept_secrets(kind, moved, stored) if conn.kind == kind.name else {}
+    if moved:  # what is kept and what is entered must be enough together
+        _enough(kind, {**kept, **secret})
     before = shown_params(conn) if conn.kind == kind.name else {}
     changed = ["kind"] if conn.kind != kind.name else []
     changed += [k for k, v in params.items() if before.get(k) != v]
@@ -107,7 +110,6 @@ def update_connection(
     conn.kind = kind.name
     conn.params = params
     if secret:
-        kept = {} if moved or not conn.secret_ciphertext else box.decrypt(conn.secret_ciphertext)
         kept.update(secret)
         conn.secret_ciphertext = box.encrypt(kept)
         conn.secret_ref = _refs_still_true(conn.secret_ref, kept, entered=secret)
