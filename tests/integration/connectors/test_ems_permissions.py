@@ -107,3 +107,34 @@ def test_basic_sign_in_is_refused_over_http_and_without_a_upn(served: ServedSand
         kind.open(_params(served, ems_user="CORP\\svc"), secret)
     with pytest.raises(ConfigError, match="password"):
         kind.open(_params(served), {})
+
+
+def test_several_shells_read_side_by_side_what_one_shell_reads(served: ServedSandbox) -> None:
+    tenant = served.tenant
+    users = [u for u in tenant.users.values() if u.mailbox][:24]
+    refs = _refs(tenant, users)
+
+    def read(concurrency: int) -> dict[str, set[tuple[str, str, bool]]]:
+        source = _reader(served).permission_source(None, concurrency)  # type: ignore[arg-type]
+        out: dict[str, set[tuple[str, str, bool]]] = {}
+        for result in source.read(refs, ALL, lambda: False):
+            assert isinstance(result, MailboxAcl), result
+            out[result.mailbox.address] = {
+                (e.right.value, e.trustee.name, e.deny) for e in result.entries
+            }
+        return out
+
+    shells_before = len(served.app.state.ems.shells) if hasattr(served.app.state, "ems") else 0
+    alone = read(1)
+    side_by_side = read(4)
+    assert side_by_side == alone and len(alone) == len(users)
+    # Four Runspace Pools were opened for the second read (the endpoint keeps shells open
+    # until the client closes them; these readers were not closed).
+    assert len(served.app.state.ems.shells) - shells_before == 1 + 4
+
+
+def test_a_wrong_password_stops_a_read_of_several_shells(served: ServedSandbox) -> None:
+    users = [u for u in served.tenant.users.values() if u.mailbox][:12]
+    source = _reader(served, "wrong").permission_source(None, 4)  # type: ignore[arg-type]
+    with pytest.raises(AuthError):
+        list(source.read(_refs(served.tenant, users), ALL, lambda: False))

@@ -100,6 +100,11 @@ def test_the_console_form_shows_and_saves_the_shell_fields(
     page = admin.page(created.headers["location"])
     # The connection's page is its form: the Shell's password is named as stored, not shown.
     assert re.search(r"Stored: [^<.]*ems_password", page.text)
+    # Each password says where it goes: the bind password to the DC, the Shell's to Exchange.
+    bound = re.findall(r'<p class="help">Bound to ([^<]*)\.</p>', page.text)
+    assert len(bound) == 2, bound
+    assert bound[0].startswith("Domain controller") and "Management Shell URL" not in bound[0]
+    assert bound[1].startswith("Management Shell URL") and "Domain controller" not in bound[1]
     assert SHELL_PASSWORD not in page.text
     assert "https://ex01.corp.example/PowerShell" in page.text
     assert secrets(db, settings)["ems_password"] == SHELL_PASSWORD

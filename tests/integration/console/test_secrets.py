@@ -158,7 +158,10 @@ def test_the_connection_form_asks_for_the_secret_again_when_an_endpoint_changes(
     conn_url = created.headers["location"]
     conn_id = int(conn_url.rsplit("/", 1)[1])
     page = admin.page(conn_url)
-    assert "enter the secret again" in page.text.lower()
+    assert "needs it entered again with the change" in page.text
+    # The client secret is bound to every endpoint of the kind: the form names them.
+    bound = re.search(r'<p class="help">Bound to ([^<]*)\.</p>', page.text)
+    assert bound is not None and "Authority host" in bound.group(1)
     before = stored(db, settings, conn_id)
     refused = admin.submit(conn_url, {**form, "authority_host": MOVES["authority_host"]})
     assert refused.status_code == 422

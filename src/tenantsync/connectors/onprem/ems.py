@@ -3,18 +3,21 @@ Shell: PowerShell remoting (pypsrp) to ``http(s)://SERVER/PowerShell``, configur
 ``Microsoft.Exchange``, Kerberos with a UPN-form user or Basic over HTTPS.
 
 Exchange's endpoint runs in no-language mode, so every call is one cmdlet with parameters,
-never a script: per mailbox Get-MailboxPermission (Full Access), Get-ADPermission (Send As,
-the ``Send-As`` extended right) and Get-Mailbox (GrantSendOnBehalfTo). A mailbox any of
-whose calls fails, or writes an error, is a ReadFailure and keeps its grants; a refused
-sign-in is an AuthError (nothing can be read). Trustees come by name only, so a name the
-directory does not know (a Send on Behalf delegate as a canonical name, say) keeps the
-grants of its right rather than reading as "no longer granted".
+never a script (several Runspace Pools read mailboxes side by side): per mailbox
+Get-MailboxPermission (Full Access), Get-ADPermission (Send As, the ``Send-As`` extended
+right) and Get-Mailbox (GrantSendOnBehalfTo). A mailbox any of whose calls fails, or writes
+an error, is a ReadFailure and keeps its grants; a refused sign-in is an AuthError (nothing
+can be read). Trustees come by name only, so a name the directory does not know (a Send on
+Behalf delegate as a canonical name, say) keeps the grants of its right rather than reading
+as "no longer granted".
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,10 +175,14 @@ def _plain(value: Any) -> Any:
 
 
 class EmsPermissionReader:
-    """The PermissionSource of an on-premises connection that reads through the Shell."""
+    """The PermissionSource of an on-premises connection that reads through the Shell:
+    one mailbox per Runspace Pool at a time, as many pools as ``shells`` (Exchange allows a
+    user 18 shells by default, PowerShellMaxConcurrency)."""
 
-    def __init__(self, shell: ManagementShell) -> None:
-        self.shell = shell
+    def __init__(self, shells: Sequence[ManagementShell]) -> None:
+        if not shells:
+            raise ValueError("the Shell reader needs a shell")
+        self.shells = list(shells)
 
     def change_stamps(self, mailboxes: Sequence[MailboxRef]) -> dict[int, datetime | None]:
         """None known: every mailbox is read (a stamp would cost a call per mailbox)."""
@@ -187,29 +194,56 @@ class EmsPermissionReader:
         rights: frozenset[Right],
         cancelled: Callable[[], bool],
     ) -> Iterator[MailboxAcl | ReadFailure]:
-        """One result per mailbox: its entries, or why they could not be read."""
-        for mailbox in mailboxes:
-            if cancelled():
-                return
+        """One result per mailbox, as reads complete: its entries, or why they could not be
+        read. A refused sign-in ends the read (AuthError)."""
+        idle: queue.SimpleQueue[ManagementShell] = queue.SimpleQueue()
+        for shell in self.shells:
+            idle.put(shell)
+
+        def one(mailbox: MailboxRef) -> MailboxAcl | ReadFailure:
+            shell = idle.get()
             try:
-                yield self._read_one(mailbox, rights)
+                return self._read_one(shell, mailbox, rights)
             except AuthError:
                 raise
             except SourceError as exc:
-                yield ReadFailure(mailbox, str(exc), exc.retryable)
+                return ReadFailure(mailbox, str(exc), exc.retryable)
+            finally:
+                idle.put(shell)
 
-    def _read_one(self, mailbox: MailboxRef, rights: frozenset[Right]) -> MailboxAcl:
+        pending = iter(mailboxes)
+        with ThreadPoolExecutor(len(self.shells), thread_name_prefix="ems") as pool:
+            running: set[Future[MailboxAcl | ReadFailure]] = set()
+            try:
+                while True:
+                    while len(running) < 2 * len(self.shells) and not cancelled():
+                        mailbox = next(pending, None)
+                        if mailbox is None:
+                            break
+                        running.add(pool.submit(one, mailbox))
+                    if not running:
+                        return
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+            finally:
+                for future in running:
+                    future.cancel()
+
+    def _read_one(
+        self, shell: ManagementShell, mailbox: MailboxRef, rights: frozenset[Right]
+    ) -> MailboxAcl:
         address = mailbox.address
         entries: list[AclEntry] = []
         changed = None
         if Right.FULL_ACCESS in rights:
-            rows = self.shell.run("Get-MailboxPermission", Identity=address)
+            rows = shell.run("Get-MailboxPermission", Identity=address)
             entries += full_access_entries(address, rows)
         if Right.SEND_AS in rights:
-            rows = self.shell.run("Get-ADPermission", Identity=address)
+            rows = shell.run("Get-ADPermission", Identity=address)
             entries += send_as_ad_entries(address, rows)
         if Right.SEND_ON_BEHALF in rights:
-            found = self.shell.run("Get-Mailbox", Identity=address)
+            found = shell.run("Get-Mailbox", Identity=address)
             if len(found) != 1:
                 raise SourceError(f"Get-Mailbox -Identity {address} found {len(found)} mailboxes")
             entries += send_on_behalf_entries(address, found[0])
@@ -224,7 +258,8 @@ class EmsPermissionReader:
 
     def calls(self) -> dict[str, int]:
         """Cmdlets run."""
-        return {"requests": self.shell.requests, "throttled": 0, "retries": 0}
+        requests = sum(shell.requests for shell in self.shells)
+        return {"requests": requests, "throttled": 0, "retries": 0}
 
 
 __all__ = ["EmsPermissionReader", "ManagementShell", "ShellEndpoint"]

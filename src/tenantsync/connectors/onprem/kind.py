@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
 
+# Runspace Pools one connection opens at most (Exchange allows a user 18 by default).
+SHELLS_AT_MOST = 8
+
+
 def _one_of(*allowed: str) -> AfterValidator:
     def check(value: str) -> str:
         if value.lower() not in allowed:
@@ -147,7 +151,7 @@ class OnPremConnector:
         self.params = params
         self.ldap = Ldap(params.endpoint(), password)
         self.ems_password = ems_password
-        self._shell: ManagementShell | None = None
+        self._shells: list[ManagementShell] = []
         self._base_dn = params.base_dn
         self._netbios = params.netbios_domain
 
@@ -156,14 +160,20 @@ class OnPremConnector:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.ldap.close)
-        if self._shell is not None:
-            await asyncio.to_thread(self._shell.close)
+        for shell in self._shells:
+            await asyncio.to_thread(shell.close)
 
     def shell(self) -> ManagementShell:
         """The connection's Exchange Management Shell (opened on its first cmdlet)."""
-        if self._shell is None:
-            self._shell = ManagementShell(self.params.shell_endpoint(self.ems_password))
-        return self._shell
+        return self.shells(1)[0]
+
+    def shells(self, count: int) -> list[ManagementShell]:
+        """``count`` Management Shells (Runspace Pools), each opened on its first cmdlet;
+        at most SHELLS_AT_MOST, under Exchange's default of 18 per user."""
+        endpoint = self.params.shell_endpoint(self.ems_password)
+        while len(self._shells) < max(1, min(count, SHELLS_AT_MOST)):
+            self._shells.append(ManagementShell(endpoint))
+        return self._shells[: max(1, min(count, SHELLS_AT_MOST))]
 
     def base_dn(self) -> str:
         """The domain's naming context: as configured, else the DC's default one."""
@@ -203,7 +213,7 @@ class OnPremConnector:
         ad = OnPremPermissionReader(
             self.ldap, self.base_dn(), self.netbios(), self.params.page_size
         )
-        return ad, EmsPermissionReader(self.shell())
+        return ad, EmsPermissionReader(self.shells(1))
 
     def permission_source(
         self, loop: LoopThread, concurrency: int
@@ -212,7 +222,7 @@ class OnPremConnector:
         from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
         if self.params.permission_path == "ems":
-            return EmsPermissionReader(self.shell())
+            return EmsPermissionReader(self.shells(concurrency))
         return OnPremPermissionReader(
             self.ldap, self.base_dn(), self.netbios(), self.params.page_size
         )

@@ -88,7 +88,12 @@ def _form(
     # Secret inputs are always rendered empty: a stored secret is never sent back.
     box = state_of(request).box
     fields = _fields(kind)
-    bound = [f.label for f in fields if f.name in kind.endpoint_fields]
+    labels = {f.name: f.label for f in fields}
+    # Per secret, the fields it is sent to: changing one needs that secret entered again.
+    bound = {
+        s.name: [labels[n] for n in (s.bound_to or kind.endpoint_fields) if n in labels]
+        for s in kind.secret_fields
+    }
     return render(
         request,
         "connection.html",
