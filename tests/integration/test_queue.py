@@ -203,3 +203,29 @@ def test_a_run_that_applied_after_a_threshold_stop_leaves_nothing_to_confirm(
         assert run.error is not None and f"superseded by run {forced}" in run.error
         with pytest.raises(ConfigError, match="only a run awaiting confirmation"):
             queue.confirm(s, run, "root@example.com")
+
+
+def test_a_worker_leaves_a_run_of_a_type_it_does_not_know_to_one_that_does(
+    db: Database, settings: Settings
+) -> None:
+    # An older worker beside a newer one: it knows housekeeping, not calendar replication.
+    with db.session() as session:
+        org = make_org(session)
+        newer = make_task(session, org, "calendars", type_="calendar_replication").id
+        older = make_task(session, org, "housekeeping").id
+    newer_run = _enqueue(db, newer)
+    older_run = _enqueue(db, older)
+    with db.sessions() as s:
+        first = queue.claim(s, "old-worker", 30, types=["housekeeping"])
+    with db.sessions() as s:
+        # Nothing else it knows is queued: the calendar run is not its to take.
+        second = queue.claim(s, "old-worker", 30, types=["housekeeping"])
+        asked = queue.claim(s, "old-worker", 30, run_id=newer_run, types=["housekeeping"])
+    assert first is not None and first.run_id == older_run
+    assert second is None and asked is None
+    with db.sessions() as s:
+        run = s.get(Run, newer_run)
+        assert run is not None and run.status == RunStatus.QUEUED and run.attempts == 0
+    with db.sessions() as s:
+        taken = queue.claim(s, "new-worker", 30, types=default_registry().names())
+    assert taken is not None and taken.run_id == newer_run

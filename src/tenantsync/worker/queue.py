@@ -2,11 +2,14 @@
 
 Claims use ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (locking the run and its
 task, so two runs of one task never run at once); SQLite serialises writers, so the
-same statement is atomic there without the locking clause.
+same statement is atomic there without the locking clause. A worker claims only runs of
+the definition types it knows: in a deployment of mixed versions an older worker leaves a
+newer feature's run to a worker that can run it, rather than failing it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 from tenantsync.engine.run import Outcome
 from tenantsync.errors import ConfigError, NotFound
 from tenantsync.store import notify
-from tenantsync.store.models import Run, RunStatus, ScheduledTask, Trigger
+from tenantsync.store.models import Definition, Run, RunStatus, ScheduledTask, Trigger
 from tenantsync.timeutil import utcnow
 
 MAX_ATTEMPTS = 3
@@ -69,10 +72,12 @@ def full_read_asked(run: Run) -> bool:
 
 RUN = cast(Table, Run.__table__)
 TASK = cast(Table, ScheduledTask.__table__)
+DEFINITION = cast(Table, Definition.__table__)
 
 
-def _pick(*, one: bool, locking: bool) -> Select[Any]:
-    """The oldest queued run whose task has no running run (or the run ``:run_id``)."""
+def _pick(*, one: bool, locking: bool, typed: bool) -> Select[Any]:
+    """The oldest queued run whose task has no running run (or the run ``:run_id``); with
+    ``typed``, only of the definition types ``:types``."""
     candidate = RUN.alias("candidate")
     other = RUN.alias("other")
     busy = exists().where(
@@ -89,6 +94,10 @@ def _pick(*, one: bool, locking: bool) -> Select[Any]:
     )
     if one:
         pick = pick.where(candidate.c.id == bindparam("run_id"))
+    if typed:
+        pick = pick.join(DEFINITION, DEFINITION.c.id == TASK.c.definition_id).where(
+            DEFINITION.c.type.in_(bindparam("types", expanding=True))
+        )
     if locking:
         pick = pick.with_for_update(skip_locked=True, of=[candidate, TASK])
     return pick
@@ -121,20 +130,21 @@ def _held() -> Any:
 
 # Built once, as Core statements on the table: building aliased statements, and the ORM's
 # bookkeeping for UPDATEs, cost more than the round trips they make.
-_PICK_LOCKED = {one: _pick(one=one, locking=True) for one in (False, True)}
+KEYS = [(one, typed) for one in (False, True) for typed in (False, True)]
+_PICK_LOCKED = {key: _pick(one=key[0], locking=True, typed=key[1]) for key in KEYS}
 _TAKE_LOCKED = (
     _take()
     .where(RUN.c.id == bindparam("picked"), RUN.c.status == RunStatus.QUEUED, _idle_task())
     .returning(RUN.c.id)
 )
 _TAKE_ATOMIC = {
-    one: _take()
+    key: _take()
     .where(
-        RUN.c.id == _pick(one=one, locking=False).scalar_subquery(),
+        RUN.c.id == _pick(one=key[0], locking=False, typed=key[1]).scalar_subquery(),
         RUN.c.status == RunStatus.QUEUED,
     )
     .returning(RUN.c.id)
-    for one in (False, True)
+    for key in KEYS
 }
 _COMPLETE = (
     update(RUN)
@@ -163,17 +173,21 @@ def claim(
     *,
     run_id: int | None = None,
     now: datetime | None = None,
+    types: Collection[str] | None = None,
 ) -> Claim | None:
-    """Take the oldest queued run (or the given one) under a lease; None when there is none."""
+    """Take the oldest queued run (or the given one) under a lease, of the definition
+    ``types`` only when they are given; None when there is none."""
     now = now or utcnow()
     expires = now + timedelta(seconds=lease_seconds)
     params: dict[str, Any] = {"owner": owner, "expires": expires, "now": now, "run_id": run_id}
-    one = run_id is not None
+    key = (run_id is not None, types is not None)
+    if types is not None:
+        params["types"] = sorted(types)
     if session.get_bind().dialect.name == "postgresql":
-        claimed = _claim_locked(session, _PICK_LOCKED[one], params)
+        claimed = _claim_locked(session, _PICK_LOCKED[key], params)
     else:
         # SQLite runs one writer at a time, so this statement sees every committed claim.
-        claimed = session.execute(_TAKE_ATOMIC[one], params).scalar_one_or_none()
+        claimed = session.execute(_TAKE_ATOMIC[key], params).scalar_one_or_none()
     session.commit()
     if claimed is None:
         return None

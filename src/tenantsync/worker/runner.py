@@ -115,7 +115,13 @@ class Worker:
                 self._next_reap = time.monotonic() + self.settings.lease_seconds / 2
                 for rid in queue.reap_expired(session):
                     log.warning("run %s lost its worker; re-queued or failed", rid)
-            claim = queue.claim(session, self.name, self.settings.lease_seconds, run_id=run_id)
+            claim = queue.claim(
+                session,
+                self.name,
+                self.settings.lease_seconds,
+                run_id=run_id,
+                types=self.registry.names(),
+            )
         if claim is None:
             return False
         self.execute(claim)
