@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from tenantsync.console.auth import CsrfRejected, NotSignedIn, TooManyAttempts
 from tenantsync.console.ops.accounts import LastSuperAdmin
-from tenantsync.console.ops.errors import FieldErrors, plain
+from tenantsync.console.ops.errors import FieldErrors, blame, plain
 from tenantsync.errors import (
     ConfigError,
     GuardStop,
@@ -92,7 +92,11 @@ def install(app: FastAPI, render_error: Any) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = {".".join(str(p) for p in e["loc"]): plain(e) for e in exc.errors()}
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            field, message = blame(plain(e))
+            # A rule over several fields (a model's own check) goes to the field it blames.
+            errors[field[0] if field else ".".join(str(p) for p in e["loc"])] = message
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         if is_api(request):
             return problem(422, "invalid input", detail, errors=errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tenantsync.connectors.kinds import connection_kind
 from tenantsync.connectors.onprem import kind as onprem
@@ -99,14 +100,18 @@ def test_a_wrong_password_stops_the_read(served: ServedSandbox) -> None:
 
 
 def test_basic_sign_in_is_refused_over_http_and_without_a_upn(served: ServedSandbox) -> None:
-    kind = connection_kind("exchange_onprem")
-    secret = {"ems_password": "x"}
-    with pytest.raises(ConfigError, match="https"):
-        kind.open(_params(served, ems_url="http://ex01.corp.example/PowerShell"), secret)
-    with pytest.raises(ConfigError, match="UPN"):
-        kind.open(_params(served, ems_user="CORP\\svc"), secret)
+    # Refused with the parameters, so a connection that breaks them is never saved.
+    with pytest.raises(ValidationError, match="ems_url: Basic sign-in is sent only over https"):
+        _params(served, ems_url="http://ex01.corp.example/PowerShell")
+    with pytest.raises(ValidationError, match=r"ems_user: .*UPN form"):
+        _params(served, ems_user="CORP\\svc")
+    with pytest.raises(ValidationError, match=r"ems_url: .*needs ems_url"):
+        _params(served, ems_url=None)
+    with pytest.raises(ValidationError, match="is not an http"):
+        _params(served, ems_url="ex01.corp.example/PowerShell")
+    # The password is the secret's business: asked for when the connection is opened.
     with pytest.raises(ConfigError, match="password"):
-        kind.open(_params(served), {})
+        connection_kind("exchange_onprem").open(_params(served), {})
 
 
 def test_several_shells_read_side_by_side_what_one_shell_reads(served: ServedSandbox) -> None:

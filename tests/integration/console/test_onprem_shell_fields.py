@@ -48,6 +48,14 @@ def test_the_api_stores_the_shell_fields_and_never_shows_its_password(
     url = f"/api/v1/organizations/{org}/connections"
     wrong = admin.post(url, json={**BODY, "ems_auth": "ntlm", "password": "p"})
     assert wrong.status_code == 422 and "ems_auth" in wrong.text
+    # The Shell's rules hold when the connection is saved, each on the field it concerns.
+    plain = admin.post(
+        url, json={**BODY, "ems_url": "http://ex01.corp.example/PowerShell", "password": "p"}
+    )
+    assert plain.status_code == 422, plain.text
+    assert plain.json()["errors"]["ems_url"] == "Basic sign-in is sent only over https"
+    down_level = admin.post(url, json={**BODY, "ems_user": "CORP\\svc", "password": "p"})
+    assert down_level.status_code == 422 and "UPN" in down_level.json()["errors"]["ems_user"]
     created = admin.post(url, json={**BODY, "password": "p", "ems_password": SHELL_PASSWORD})
     assert created.status_code == 201, created.text
     shown = created.json()

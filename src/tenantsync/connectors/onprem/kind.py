@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -104,12 +105,17 @@ class OnPremParams(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _kerberos_account(self) -> OnPremParams:
+    def _accounts_and_endpoints(self) -> OnPremParams:
+        """What can be told wrong before anything is sent: a Kerberos account not in
+        account@REALM form, and the Shell path's rules (a URL, a UPN, Basic over https)."""
         if self.auth == "kerberos":
             try:
                 principal_of(self.bind_user)
             except ConfigError as exc:
                 raise ValueError(f"bind_user: {exc}") from None
+        problem = _shell_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     def shell_endpoint(self, password: str | None) -> ShellEndpoint:
@@ -241,17 +247,32 @@ def _connect(
     return OnPremConnector(params, secret.get("password"), secret.get("ems_password"))
 
 
-def _check_shell(params: OnPremParams, secret: Mapping[str, str]) -> None:
-    """The Shell path's own rules: a URL, a UPN-form user, Basic only with a password and
-    only over https."""
-    endpoint = params.shell_endpoint(secret.get("ems_password"))
-    if endpoint.user is not None and "@" not in endpoint.user:
-        raise ConfigError("the Management Shell user must be in UPN form", field="ems_user")
+def _shell_problem(params: OnPremParams) -> str | None:
+    """The Shell path's own rules, as ``field: why``: a URL when the path is taken, an
+    http(s) one, a UPN-form user, Basic only with a user and only over https."""
+    url = params.ems_url
+    if url is None:
+        if params.permission_path == "ems":
+            return "ems_url: reading permissions through the Shell needs ems_url"
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"ems_url: {url!r} is not an http(s) URL"
+    if params.ems_user is not None and "@" not in params.ems_user:
+        return "ems_user: the Management Shell user must be in UPN form (account@domain)"
     if params.ems_auth == "basic":
-        if not (endpoint.user and endpoint.password):
-            raise ConfigError("Basic sign-in needs ems_user and its password", field="ems_user")
-        if not endpoint.url.lower().startswith("https://"):
-            raise ConfigError("Basic sign-in is sent only over https", field="ems_url")
+        if parts.scheme.lower() != "https":
+            return "ems_url: Basic sign-in is sent only over https"
+        if params.permission_path == "ems" and not params.ems_user:
+            return "ems_user: Basic sign-in needs ems_user"
+    return None
+
+
+def _check_shell(params: OnPremParams, secret: Mapping[str, str]) -> None:
+    """What only the secret can tell: Basic needs the Shell's password (the rest of the
+    Shell path's rules hold for any stored parameters, see _shell_problem)."""
+    if params.ems_auth == "basic" and not secret.get("ems_password"):
+        raise ConfigError("Basic sign-in needs ems_user and its password", field="ems_password")
 
 
 # Where each password goes: the bind password to the DC, the Shell's to the Exchange server.

@@ -3,6 +3,7 @@ input, in plain words (what the value must be, never a validator's wording)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -87,13 +88,27 @@ def plain_path(parts: list[Any] | tuple[Any, ...], *, within: str = "item") -> s
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> FieldErrors:
-    """Field errors from a pydantic validation error (first message per field)."""
+    """Field errors from a pydantic validation error (first message per field). A rule
+    over several fields names the one it blames as ``field: why``; it goes to that field."""
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
+        message = plain(err)
+        if not loc:
+            loc, message = blame(message)
         name = prefix + (".".join(loc) if loc else "options")
-        errors.setdefault(name, plain(err))
+        errors.setdefault(name, message)
     return FieldErrors(errors)
+
+
+BLAMED = re.compile(r"^([a-z][a-z0-9_]*): (.+)$", re.S)
+
+
+def blame(message: str) -> tuple[list[str], str]:
+    """The field a rule over several fields blames (``ems_url: why`` → ``ems_url``) and
+    its message; no field when it names none."""
+    found = BLAMED.match(message)
+    return ([found.group(1)], found.group(2)) if found else ([], message)
 
 
 def field_errors(exc: ConfigError) -> dict[str, str]:
