@@ -111,3 +111,35 @@ def test_definition_errors_are_plain_words_at_their_field(
     page.click("form.form button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Definition users saved")
     assert not tab.problems
+
+
+def test_an_on_premises_connection_form_shows_the_shell_and_kerberos_fields_when_chosen(
+    visit: Callable[..., Visit], console: Console
+) -> None:
+    tab = visit(EMAILS[Role.ADMIN])
+    page = tab.page
+    tab.go(f"/organizations/{console.seeded.org_id}/connections/new?kind=exchange_onprem")
+    shell = ["#f-ems_url", "#f-ems_auth", "#f-ems_user", "#f-ems_password"]
+    kerberos = ["#f-keytab", "#f-kerberos_host"]
+    # The defaults read through the DC with a simple bind: the rest is out of the way.
+    expect(page.locator("#f-server")).to_be_visible()
+    for selector in [*shell, *kerberos]:
+        expect(page.locator(selector)).to_be_hidden()
+    page.fill("#f-permission_path", "ems")
+    for selector in shell:
+        expect(page.locator(selector)).to_be_visible()
+    page.fill("#f-auth", "kerberos")
+    for selector in kerberos:
+        expect(page.locator(selector)).to_be_visible()
+    tab.shot("onprem-shell-and-kerberos")
+    # What was typed into a field then hidden again is still sent: the rules hold on save.
+    page.fill("#f-name", "corp-dc")
+    page.fill("#f-server", "dc1.corp.example")
+    page.fill("#f-ems_url", "http://ex01.corp.example/PowerShell")
+    page.fill("#f-ems_auth", "basic")
+    page.fill("#f-permission_path", "ad")
+    expect(page.locator("#f-ems_url")).to_be_hidden()
+    page.click("form.form button[type=submit]")
+    # A refused field is shown, with its error, whatever the field it depends on says.
+    expect(page.locator("#err-ems_url")).to_have_text("Basic sign-in is sent only over https")
+    expect(page.locator("#f-ems_url")).to_be_visible()

@@ -47,11 +47,15 @@ class SecretField:
     # The endpoint fields this secret is sent to (empty: all the kind's endpoint fields):
     # moving one of them needs this secret entered again, moving others keeps it.
     bound_to: tuple[str, ...] = ()
+    # Another parameter and the value that makes this secret matter (see ParamField).
+    shown_when: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class ParamField:
-    """One parameter as every face shows it: name, label, scalar type, default, help."""
+    """One parameter as every face shows it: name, label, scalar type, default, help, and
+    ``shown_when`` (another parameter and the value that makes this one matter: a form
+    shows the field only then)."""
 
     name: str
     title: str
@@ -59,6 +63,7 @@ class ParamField:
     required: bool
     default: Any
     help: str
+    shown_when: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,18 @@ def _param(name: str, info: FieldInfo, model: type[BaseModel]) -> ParamField:
         required=info.is_required(),
         default=None if info.is_required() else info.get_default(call_default_factory=True),
         help=info.description or "",
+        shown_when=_shown_when(info),
     )
+
+
+def _shown_when(info: FieldInfo) -> tuple[str, str] | None:
+    """A field's ``json_schema_extra={"shown_when": {"other": "value"}}`` as a pair."""
+    extra = info.json_schema_extra
+    when = extra.get("shown_when") if isinstance(extra, dict) else None
+    if isinstance(when, dict) and len(when) == 1:
+        ((other, value),) = when.items()
+        return str(other), str(value)
+    return None
 
 
 def _scalar(annotation: Any) -> type | None:

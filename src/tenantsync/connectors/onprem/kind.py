@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from tenantsync.connectors.onprem.permissions import OnPremPermissionReader
 
 
+# Fields a form shows only when they matter: the Shell's with permission_path ems, the
+# Kerberos ones with auth kerberos.
+FOR_SHELL: dict[str, Any] = {"shown_when": {"permission_path": "ems"}}
+FOR_KERBEROS: dict[str, Any] = {"shown_when": {"auth": "kerberos"}}
+
 # Runspace Pools one connection opens at most (Exchange allows a user 18 by default).
 SHELLS_AT_MOST = 8
 
@@ -70,12 +75,16 @@ class OnPremParams(BaseModel):
         "the ticket cache's)",
     )
     keytab: OptionalText = Field(
-        None, title="Keytab (kerberos)", description="a keytab file holding the bind user's keys"
+        None,
+        title="Keytab (kerberos)",
+        description="a keytab file holding the bind user's keys",
+        json_schema_extra=FOR_KERBEROS,
     )
     kerberos_host: OptionalText = Field(
         None,
         title="DC host name for Kerberos",
         description="its name in the DC's service principal ldap/NAME (empty: the server)",
+        json_schema_extra=FOR_KERBEROS,
     )
     base_dn: OptionalText = Field(None, title="Base DN", description="empty: the DC's domain")
     netbios_domain: OptionalText = Field(
@@ -89,19 +98,31 @@ class OnPremParams(BaseModel):
         "Shell: Get-MailboxPermission, Get-ADPermission, Get-Mailbox)",
     )
     ems_url: OptionalText = Field(
-        None, title="Management Shell URL", description="http(s)://SERVER/PowerShell"
+        None,
+        title="Management Shell URL",
+        description="http(s)://SERVER/PowerShell",
+        json_schema_extra=FOR_SHELL,
     )
     ems_auth: Annotated[Text, _one_of("kerberos", "basic")] = Field(
-        "kerberos", title="Management Shell sign-in", description="kerberos or basic (https only)"
+        "kerberos",
+        title="Management Shell sign-in",
+        description="kerberos or basic (https only)",
+        json_schema_extra=FOR_SHELL,
     )
     ems_user: OptionalText = Field(
-        None, title="Management Shell user", description="account@domain (UPN form)"
+        None,
+        title="Management Shell user",
+        description="account@domain (UPN form)",
+        json_schema_extra=FOR_SHELL,
     )
-    ems_ca_file: OptionalText = Field(None, title="Management Shell CA file")
+    ems_ca_file: OptionalText = Field(
+        None, title="Management Shell CA file", json_schema_extra=FOR_SHELL
+    )
     ems_kerberos_host: OptionalText = Field(
         None,
         title="Exchange server name for Kerberos",
         description="its name in the service principal HTTP/NAME (empty: the URL's host)",
+        json_schema_extra=FOR_SHELL,
     )
 
     @model_validator(mode="after")
@@ -290,6 +311,7 @@ EXCHANGE_ONPREM: ConnectionKind[Any, Any] = ConnectionKind(
             "Management Shell password",
             help="for basic sign-in (or Kerberos with a password)",
             bound_to=SHELL_FIELDS,
+            shown_when=("permission_path", "ems"),
         ),
     ),
     # Each password is sent only to its endpoint, over its TLS, as its account.

@@ -44,12 +44,21 @@ class FormField:
     input: str
     required: bool
     help: str
+    # "other=value": the form shows the field only while that parameter has that value.
+    shown_when: str = ""
 
 
 def _fields(kind: ConnectionKind[Any, Any]) -> list[FormField]:
     inputs = {bool: "checkbox", int: "number"}
     return [
-        FormField(p.name, p.title, inputs.get(p.type, "text"), p.required, p.help)
+        FormField(
+            p.name,
+            p.title,
+            inputs.get(p.type, "text"),
+            p.required,
+            p.help,
+            "=".join(p.shown_when) if p.shown_when else "",
+        )
         for p in kind.param_fields
     ]
 
