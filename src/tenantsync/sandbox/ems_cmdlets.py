@@ -18,10 +18,13 @@ from typing import Any
 from psrpcore.types import PSFlagBase, PSObject, PSType, add_note_property
 
 from tenantsync.sandbox import exchange_cmdlets as online
-from tenantsync.sandbox.entities import User
+from tenantsync.sandbox.entities import DynamicGroup, Group, User
 from tenantsync.sandbox.errors import ExchangeError
-from tenantsync.sandbox.exchange_render import recipient_name
-from tenantsync.sandbox.onprem_layout import group_canonical_name, user_canonical_name
+from tenantsync.sandbox.onprem_layout import (
+    account_names,
+    group_canonical_name,
+    user_canonical_name,
+)
 from tenantsync.sandbox.tenant import SandboxTenant
 
 NETBIOS = "CORP"  # the domain the Samba DC of the on-premises sandbox serves
@@ -76,26 +79,29 @@ def _object(type_names: tuple[str, ...], properties: dict[str, Any]) -> PSObject
     return obj
 
 
-def on_premises_name(tenant: SandboxTenant, shown: str) -> str:
+def on_premises_name(tenant: SandboxTenant, shown: str) -> str | None:
     """How an on-premises organization shows a trustee Exchange Online shows as ``shown``:
-    a user as DOMAIN\\alias, a forest-prefixed group under the domain."""
+    a user or group as DOMAIN\\sAMAccountName (as the DC keeps it), a forest-prefixed system
+    group under the domain; None for one with no on-premises form (a guest, a Microsoft 365
+    or dynamic group)."""
     found = tenant.recipient(shown)
-    if isinstance(found, User):
-        return f"{NETBIOS}\\{found.mail_nickname}"
+    if isinstance(found, User | Group | DynamicGroup):
+        account = account_names(tenant).get(found.id)
+        return f"{NETBIOS}\\{account}" if account else None
     forest, sep, rest = shown.partition("\\")
     if sep and forest == tenant.forest:
         return f"{NETBIOS}\\{rest}"
     return shown
 
 
-def _delegate(tenant: SandboxTenant, ref: str) -> str:
+def _delegate(tenant: SandboxTenant, ref: str) -> str | None:
     """A GrantSendOnBehalfTo entry: the object's canonical name, as Exchange shows an
-    ADObjectId (a recipient the directory does not keep by its name)."""
+    ADObjectId; None for a recipient with no on-premises form."""
+    if ref not in account_names(tenant):
+        return None
     if ref in tenant.users:
         return user_canonical_name(tenant.users[ref])
-    if ref in tenant.groups:
-        return group_canonical_name(tenant.groups[ref])
-    return recipient_name(tenant, ref)
+    return group_canonical_name(tenant.groups[ref])
 
 
 def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSObject]:
@@ -119,7 +125,11 @@ def get_mailbox(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSObject]
                     "RecipientTypeDetails": row["RecipientTypeDetails"],
                     "Guid": row["Guid"],
                     "ExchangeGuid": row["ExchangeGuid"],
-                    "GrantSendOnBehalfTo": [_delegate(tenant, r) for r in user.send_on_behalf],
+                    "GrantSendOnBehalfTo": [
+                        shown
+                        for r in user.send_on_behalf
+                        if (shown := _delegate(tenant, r)) is not None
+                    ],
                     "WhenChangedUTC": row["WhenChangedUTC"],
                 },
             )
@@ -132,6 +142,7 @@ def get_mailbox_permission(tenant: SandboxTenant, params: dict[str, Any]) -> lis
     user = tenant.recipient(str(params.get("Identity") or ""))
     rows = online.get_mailbox_permission(tenant, params)
     identity = user_canonical_name(user) if isinstance(user, User) else ""
+    named = [(row, on_premises_name(tenant, str(row["User"]))) for row in rows]
     return [
         _object(
             (ACE, *ACE_BASES),
@@ -139,13 +150,14 @@ def get_mailbox_permission(tenant: SandboxTenant, params: dict[str, Any]) -> lis
                 "AccessRights": [_flags(MailboxRights, list(row["AccessRights"]))],
                 "Deny": row["Deny"],
                 "InheritanceType": row["InheritanceType"],
-                "User": on_premises_name(tenant, str(row["User"])),
+                "User": who,
                 "Identity": identity,
                 "IsInherited": row["IsInherited"],
                 "IsValid": True,
             },
         )
-        for row in rows
+        for row, who in named
+        if who is not None
     ]
 
 
@@ -160,11 +172,10 @@ def get_ad_permission(tenant: SandboxTenant, params: dict[str, Any]) -> list[PSO
         ("Everyone", ["ExtendedRight"], "Change-Password", None),
         (f"{NETBIOS}\\Exchange Servers", ["ReadControl"], None, None),
     ]
-    entries += [
-        (on_premises_name(tenant, str(row["Trustee"])), ["ExtendedRight"], "Send-As", None)
-        for row in rows
-    ]
-    denies = [False, False, False] + [row["AccessControlType"] == "Deny" for row in rows]
+    named = [(row, on_premises_name(tenant, str(row["Trustee"]))) for row in rows]
+    kept = [(row, who) for row, who in named if who is not None]
+    entries += [(who, ["ExtendedRight"], "Send-As", None) for _row, who in kept]
+    denies = [False, False, False] + [row["AccessControlType"] == "Deny" for row, _who in kept]
     wanted = str(params.get("User") or "").lower()
     return [
         _object(

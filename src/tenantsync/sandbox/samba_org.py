@@ -28,7 +28,7 @@ from typing import Any
 from winacl.dtyp.security_descriptor import SECURITY_DESCRIPTOR
 
 from tenantsync.sandbox.entities import FULL_ACCESS, Group, User
-from tenantsync.sandbox.onprem_layout import ROOT_OU, container
+from tenantsync.sandbox.onprem_layout import ROOT_OU, account_names, container, groups, people
 from tenantsync.sandbox.samba import SambaDC
 from tenantsync.sandbox.samba_ldb import add_record, ldb_add, ldb_modify, ldb_search, replace_record
 from tenantsync.sandbox.samba_schema import extend_schema
@@ -97,15 +97,13 @@ def load_organization(
             add_record(f"CN={name},{org.groups_ou}", ["group"], {"sAMAccountName": name})
         )
     records += _service_accounts(org, dc.netbios)
-    sams: set[str] = set()
-    people = [u for u in tenant.users.values() if u.user_type != "Guest"]
-    records += [_user(org, user, sams, remote_every) for user in people]
-    groups = [g for g in tenant.groups.values() if g.kind in GROUP_TYPES]
-    records += [_group(org, group, sams) for group in groups]
+    sams = account_names(tenant)
+    records += [_user(org, user, sams[user.id], remote_every) for user in people(tenant)]
+    records += [_group(org, group, sams[group.id]) for group in groups(tenant)]
     ldb_add(dc, records)
     # Members once every group exists: groups nest, in a cycle too.
     memberships = []
-    for group in groups:
+    for group in groups(tenant):
         members = [org.dns[m] for m in group.members if m in org.dns]
         if members:
             memberships.append(replace_record(org.dns[group.id], {"member": members}))
@@ -119,12 +117,12 @@ def _ous(org: LoadedOrganization) -> tuple[str, str, str]:
     return (org.people_ou, org.resources_ou, org.groups_ou)
 
 
-def _user(org: LoadedOrganization, user: User, sams: set[str], remote_every: int) -> str:
+def _user(org: LoadedOrganization, user: User, sam: str, remote_every: int) -> str:
     ou = org.people_ou if container(user) == "People" else org.resources_ou
     dn = f"CN={_escape(user.mail_nickname)},{ou}"
     enabled = user.account_enabled and user.mailbox in (None, "user")
     attrs: dict[str, Any] = {
-        "sAMAccountName": _sam(user.mail_nickname, sams),
+        "sAMAccountName": sam,
         "userPrincipalName": user.user_principal_name,
         "displayName": user.display_name,
         "userAccountControl": (ENABLED if enabled else ENABLED | DISABLED) | NO_PASSWORD,
@@ -160,11 +158,11 @@ def _user(org: LoadedOrganization, user: User, sams: set[str], remote_every: int
     return add_record(dn, ["user"], attrs)
 
 
-def _group(org: LoadedOrganization, group: Group, sams: set[str]) -> str:
+def _group(org: LoadedOrganization, group: Group, sam: str) -> str:
     dn = f"CN={_escape(group.mail_nickname)},{org.groups_ou}"
     group_type, recipient_type = GROUP_TYPES[group.kind]
     attrs: dict[str, Any] = {
-        "sAMAccountName": _sam(group.mail_nickname, sams),
+        "sAMAccountName": sam,
         "displayName": group.display_name,
         "groupType": group_type,
     }
@@ -303,18 +301,6 @@ def _inherited(ace: str) -> bool:
 def _sid_of(dc: SambaDC, dn: str) -> str:
     found = ldb_search(dc, dn, "(objectClass=*)", ["objectSid"], scope="base")
     return next(iter(found.values()))["objectsid"][0]
-
-
-def _sam(alias: str, taken: set[str]) -> str:
-    """A unique sAMAccountName of at most 18 characters (the domain refuses one that
-    ends with a dot)."""
-    base = alias[:18].rstrip(".")
-    sam, n = base, 1
-    while sam.lower() in taken:
-        n += 1
-        sam = f"{base[: 18 - len(str(n))]}{n}"
-    taken.add(sam.lower())
-    return sam
 
 
 def _escape(value: str) -> str:

@@ -15,6 +15,7 @@ from pypsrp.wsman import WSMan
 from tenantsync.sandbox import SandboxTenant, ServedSandbox
 from tenantsync.sandbox.ems import shell_account
 from tenantsync.sandbox.entities import User
+from tenantsync.sandbox.onprem_layout import account_names
 
 
 def _wsman(served: ServedSandbox, password: str | None = None) -> WSMan:
@@ -65,12 +66,13 @@ def test_get_mailbox_permission_answers_exchange_ace_objects(
         for r in rows
         if not _props(r)["IsInherited"] and _props(r)["User"].startswith("CORP\\")
     }
-    expected = {
-        f"CORP\\{tenant.users[ref].mail_nickname}"
-        for ref, _f, _d in tenant.full_access[mailbox.id]
-        if ref in tenant.users
-    }
+    # Trustees as the DC names them (sAMAccountName); a guest has no on-premises form.
+    accounts = account_names(tenant)
+    granted = [ref for ref, _f, _d in tenant.full_access[mailbox.id] if ref in tenant.users]
+    expected = {f"CORP\\{accounts[ref]}" for ref in granted if ref in accounts}
     assert expected and expected <= delegates
+    guests = {tenant.users[r].mail_nickname for r in granted if r not in accounts}
+    assert not any(d.split("\\", 1)[1] in guests for d in delegates)
 
 
 def test_get_ad_permission_shows_send_as_as_an_extended_right(
