@@ -184,7 +184,7 @@ class GraphClient:
             elif answer.status == 404:
                 result.missing.add(object_id)
             else:
-                result.failed[object_id] = _reason(answer)
+                result.failed[object_id] = answer.why
         return result
 
     async def transitive_members(self, group_id: str) -> list[MemberRef]:
@@ -212,9 +212,9 @@ class GraphClient:
             elif answer.status == 404 and answer.reason.lower() in NO_MAILBOX_CODES:
                 result.no_mailbox.add(uid)
             elif answer.status in (401, 403, 404):
-                result.refused[uid] = _reason(answer)
+                result.refused[uid] = answer.why
             else:
-                result.failed[uid] = _reason(answer)
+                result.failed[uid] = answer.why
         return result
 
     async def probe(self, what: str) -> None:
@@ -307,27 +307,22 @@ def _delta_start(
 def _is_expired(response: httpx.Response) -> bool:
     if response.status_code not in (400, 410):
         return False
-    return _error_code(response).lower() in EXPIRED_CODES
+    return error_code(response).lower() in EXPIRED_CODES
 
 
-def _error_code(response: httpx.Response) -> str:
+def error_code(response: httpx.Response) -> str:
+    """The ``error.code`` of a Graph error answer (empty when there is none)."""
     try:
         return str(response.json().get("error", {}).get("code", ""))
     except (ValueError, AttributeError):
         return ""
 
 
-def _reason(answer: ItemAnswer) -> str:
-    if answer.status == 0:
-        return answer.reason
-    return f"HTTP {answer.status} {answer.reason}".rstrip()
-
-
 def _raise_for(response: httpx.Response, area: str) -> None:
     status = response.status_code
     if status < 400:
         return
-    code = _error_code(response)
+    code = error_code(response)
     if status in (401, 403):
         permission = PERMISSIONS.get(area, "Directory.Read.All")
         raise AuthError(

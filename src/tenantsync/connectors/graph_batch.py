@@ -38,6 +38,14 @@ class ItemAnswer:
         """Whether the item was answered with success."""
         return 200 <= self.status < 300
 
+    @property
+    def why(self) -> str:
+        """The failure as a person reads it: ``HTTP 403 ErrorAccessDenied``, or the reason
+        alone for an item that got no answer."""
+        if self.status == 0:
+            return self.reason
+        return f"HTTP {self.status} {self.reason}".rstrip()
+
 
 async def batch_get(
     urls: Mapping[str, str],

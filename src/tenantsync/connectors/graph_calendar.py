@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from tenantsync.connectors.graph_batch import ItemAnswer, batch_get
+from tenantsync.connectors.graph import error_code
+from tenantsync.connectors.graph_batch import batch_get
 from tenantsync.connectors.m365 import M365Connector
 from tenantsync.errors import AuthError, DeltaExpired, IncompleteRead, SourceError
 from tenantsync.model.calendar import EventItem
@@ -57,7 +58,7 @@ class CalendarGraph:
         )
         status = response.status_code
         if status >= 400:
-            code = _code(response)
+            code = error_code(response)
             if status in (400, 410) and code.lower() in EXPIRED:
                 raise DeltaExpired(
                     f"the saved delta link is no longer kept by Outlook ({code}); the window "
@@ -164,10 +165,10 @@ class CalendarGraph:
             elif answer.status == 404:
                 gone.append(eid)
             elif answer.status == 403:
-                raise Refused(f"the application may not read this mailbox ({_reason(answer)})")
+                raise Refused(f"the application may not read this mailbox ({answer.why})")
             else:
                 raise SourceError(
-                    f"events of {mailbox.address} could not be read: {_reason(answer)}",
+                    f"events of {mailbox.address} could not be read: {answer.why}",
                     retryable=answer.status in (0, 429) or answer.status >= 500,
                 )
         return found, gone
@@ -176,19 +177,6 @@ class CalendarGraph:
 def stamp(value: datetime) -> str:
     """An instant as Graph's query parameters take it."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _code(response: Any) -> str:
-    try:
-        return str(response.json().get("error", {}).get("code", ""))
-    except (ValueError, AttributeError):
-        return ""
-
-
-def _reason(answer: ItemAnswer) -> str:
-    if answer.status == 0:
-        return answer.reason
-    return f"HTTP {answer.status} {answer.reason}".rstrip()
 
 
 __all__ = ["EXPIRED", "PER_MAILBOX", "CalendarGraph", "Refused", "stamp"]

@@ -27,22 +27,31 @@ def exchange(onprem: OnPrem, tmp_path: Path) -> Iterator[ServedSandbox]:
         yield served
 
 
-def test_a_grant_only_the_shell_shows_is_drift(
+@pytest.fixture
+def synced(
     onprem: OnPrem, exchange: ServedSandbox, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[OnPremSync, Cli]]:
+    """The organization's mailboxes synced from the DC by a connection whose permissions
+    are read through ``exchange``'s Shell, and the CLI on its store."""
     connection = shell_connection(onprem, exchange, tmp_path)
     sync = OnPremSync(onprem, tmp_path, connection=connection)
     try:
         assert sync.run("users").status == "succeeded"
-        cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
-        owner, trustee = _two_mailboxes(onprem, exchange.tenant, sync.mailboxes())
-        address = owner.mail or ""
-        same = cli("connection", "drift", "ad", "--mailbox", address, check=0)
-        exchange.tenant.grant_full_access(owner.id, trustee.id)
-        after = cli("connection", "drift", "ad", "--mailbox", address, check=1)
-        shown = cli("connection", "drift", "corp/ad", "--mailbox", address, "--json", check=1)
+        yield sync, Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
     finally:
         sync.close()
+
+
+def test_a_grant_only_the_shell_shows_is_drift(
+    onprem: OnPrem, exchange: ServedSandbox, synced: tuple[OnPremSync, Cli]
+) -> None:
+    sync, cli = synced
+    owner, trustee = _two_mailboxes(onprem, exchange.tenant, sync.mailboxes())
+    address = owner.mail or ""
+    same = cli("connection", "drift", "ad", "--mailbox", address, check=0)
+    exchange.tenant.grant_full_access(owner.id, trustee.id)
+    after = cli("connection", "drift", "ad", "--mailbox", address, check=1)
+    shown = cli("connection", "drift", "corp/ad", "--mailbox", address, "--json", check=1)
     assert "1 mailboxes compared, 0 differ, 0 not compared" in same.stdout
     report = json.loads(shown.stdout)
     assert report["compared"] == 1 and report["not_compared"] == []
@@ -75,17 +84,10 @@ def _two_mailboxes(onprem: OnPrem, tenant: SandboxTenant, synced: set[str]) -> t
 
 
 def test_the_whole_organization_reads_alike_through_both_paths(
-    onprem: OnPrem, exchange: ServedSandbox, tmp_path: Path
+    synced: tuple[OnPremSync, Cli],
 ) -> None:
-    connection = shell_connection(onprem, exchange, tmp_path)
-    sync = OnPremSync(onprem, tmp_path, connection=connection)
-    try:
-        assert sync.run("users").status == "succeeded"
-        cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'tenantsync.db'}")
-        whole = cli("connection", "drift", "ad", "--json", check=None)
-    finally:
-        sync.close()
-    report = json.loads(whole.stdout)
+    _sync, cli = synced
+    report = json.loads(cli("connection", "drift", "ad", "--json", check=0).stdout)
     # Every mailbox of the organization, every right: the DC's descriptors and Exchange's
     # cmdlets name the same trustees (DOMAIN\\account, a DN and its canonical name).
     assert report["drift"] == [] and report["not_compared"] == []
