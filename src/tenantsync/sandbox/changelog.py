@@ -2,11 +2,15 @@
 
 A delta token remembers the sequence number it was issued at; a later round returns the
 objects whose changes fall between that number and the number current when the round
-started, so each change made between two rounds is reported exactly once.
+started, so each change made between two rounds is reported exactly once. A mailbox's
+event changes are also kept by mailbox, so one mailbox's calendar delta costs its own
+changes, not the whole tenant's (as Outlook's does).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +41,8 @@ class ChangeLog:
     def __init__(self) -> None:
         self.entries: list[Change] = []
         self.generation = 0
+        # Per mailbox, the sequence numbers of its event changes (ascending).
+        self._events_of: defaultdict[str, list[int]] = defaultdict(list)
 
     @property
     def seq(self) -> int:
@@ -68,11 +74,19 @@ class ChangeLog:
             before,
         )
         self.entries.append(change)
+        if collection == "events" and mailbox_id is not None:
+            self._events_of[mailbox_id].append(change.seq)
         return change
 
     def between(self, after: int, upto: int) -> list[Change]:
         """Changes with after < seq <= upto, oldest first."""
         return self.entries[after:upto]
+
+    def mailbox_events_between(self, mailbox_id: str, after: int, upto: int) -> list[Change]:
+        """One mailbox's event changes with after < seq <= upto, oldest first."""
+        seqs = self._events_of.get(mailbox_id, [])
+        low, high = bisect_right(seqs, after), bisect_left(seqs, upto + 1)
+        return [self.entries[seq - 1] for seq in seqs[low:high]]
 
     def expire_tokens(self) -> None:
         """Make every delta token issued so far answer 'sync state not found'."""

@@ -377,9 +377,8 @@ def _changes(
     calendar = call.tenant.calendar(owner.id)
     rendered: list[dict[str, Any]] = []
     firsts: dict[str, Change] = {}
-    for ch in call.tenant.log.between(state["s"], state["t"]):
-        if ch.collection == "events" and ch.mailbox_id == owner.id:
-            firsts.setdefault(ch.object_id, ch)
+    for ch in call.tenant.log.mailbox_events_between(owner.id, state["s"], state["t"]):
+        firsts.setdefault(ch.object_id, ch)
     for eid, first in firsts.items():
         now_items = {
             instance_id(i): i
