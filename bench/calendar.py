@@ -77,9 +77,10 @@ PREFER = 'odata.maxpagesize=100, outlook.timezone="UTC", IdType="ImmutableId"'
 
 
 def setup_store(
-    db: Database, settings: Settings, tenant: SandboxTenant, creds: dict[str, str]
+    db: Database, settings: Settings, tenant: SandboxTenant, creds: dict[str, str], in_flight: int
 ) -> int:
-    """The tenant's mailboxes in the store, and a connection to the sandbox."""
+    """The tenant's mailboxes in the store, and a connection to the sandbox allowing
+    ``in_flight`` requests at once (what the floor's pool allows)."""
     box = SecretBox.from_key_file(settings.effective_key_file, create=True)
     with db.session() as s:
         org = make_org(s, "bench")
@@ -89,7 +90,7 @@ def setup_store(
             organization_id=org.id,
             name="sandbox",
             kind="m365",
-            params={k: creds[k] for k in keys} | {"max_concurrency": 256},
+            params={k: creds[k] for k in keys} | {"max_concurrency": in_flight},
             secret_ciphertext=box.encrypt({"client_secret": creds["client_secret"]}),
         )
         s.add(connection)
@@ -276,7 +277,9 @@ def main(argv: list[str] | None = None) -> None:
         db.upgrade()
         app = create_app(tenant, latency=LATENCY)
         with serve_in_thread(app, data_dir=Path(tmp)) as served:
-            connection_id = setup_store(db, settings, tenant, served.credentials())
+            # The floor's pool: every mailbox read at once with Outlook's 4 requests each.
+            in_flight = args.concurrency * 4
+            connection_id = setup_store(db, settings, tenant, served.credentials(), in_flight)
             task = make_calendar_task(db, connection_id, "calendars", concurrency=args.concurrency)
             graph_base = f"{served.credentials()['graph_url']}/v1.0"
             floor_s, calls = asyncio.run(

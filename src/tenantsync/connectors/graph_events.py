@@ -69,6 +69,8 @@ def parse_when(value: Any) -> datetime:
     head, _, fraction = text.partition(".")
     moment = datetime.fromisoformat(head + (f".{fraction[:6]}" if fraction else ""))
     zone = iana_zone(str(value.get("timeZone") or "UTC")) or "UTC"
+    if zone == "UTC":  # what every read asks for (Prefer: outlook.timezone="UTC")
+        return moment.replace(tzinfo=UTC)
     return moment.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
