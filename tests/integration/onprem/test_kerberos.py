@@ -224,8 +224,8 @@ def test_the_management_shell_signs_in_with_kerberos_once_per_connection(
         requests = delegates.counts["exchange_requests"]
         assert requests == 3 * delegates.counts["mailboxes_in_scope"] and sync.grants()
         # HTTP Negotiate signs the connection in, not each request: hundreds of cmdlets,
-        # a sign-in or two.
-        assert 1 <= shell_kerberos.accepted - signed_in <= 3
+        # one sign-in per Runspace Pool (the task's concurrency, 4, read side by side).
+        assert 1 <= shell_kerberos.accepted - signed_in <= 4 < requests
     finally:
         sync.close()
 
