@@ -30,10 +30,16 @@ typecheck: $(STAMP)
 
 # Two workers: most of the suite's time is spent waiting on servers and child processes.
 # The on-premises tests share the one Samba DC a machine can run (it binds LDAP's fixed
-# ports) and go after, in one process.
+# ports), so they run in one process of their own, beside the two workers (they mostly
+# wait on the DC); their output follows the workers'.
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 tests --ignore=tests/integration/onprem
-	$(BIN)/pytest tests/integration/onprem
+	@log=$$(mktemp); \
+	$(BIN)/pytest tests/integration/onprem > $$log 2>&1 & onprem=$$!; \
+	$(BIN)/pytest -n 2 tests --ignore=tests/integration/onprem; workers=$$?; \
+	wait $$onprem; alone=$$?; \
+	echo "--- tests/integration/onprem (one process, beside the workers)"; \
+	cat $$log; rm -f $$log; \
+	test $$workers -eq 0 && test $$alone -eq 0
 
 test: lint typecheck unit
 
